@@ -1,0 +1,1 @@
+"""Entities, enums with their wire numbers, and errors. Pure: no I/O."""

@@ -1,0 +1,96 @@
+"""Enums whose numbers and names are on the wire (SchedulerX 2019-04-30, see REFERENCE.md)."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class JobType(StrEnum):
+    """What a job runs. tickwork runs shell, python (script or processor class), http, command."""
+
+    SHELL = "shell"
+    PYTHON = "python"
+    HTTP = "http"
+    PROCESSOR = "processor"
+    COMMAND = "command"
+
+    @classmethod
+    def parse(cls, value: str) -> JobType:
+        return cls(value.strip().lower())
+
+
+class ExecuteMode(StrEnum):
+    STANDALONE = "standalone"
+    BROADCAST = "broadcast"
+    PARALLEL = "parallel"
+    GRID = "grid"
+    BATCH = "batch"
+    SHARDING = "sharding"
+
+
+class TimeType(IntEnum):
+    CRON = 1
+    FIXED_RATE = 3
+    SECOND_DELAY = 4
+    ONE_TIME = 5
+    API = 100
+
+
+class InstanceStatus(IntEnum):
+    UNKNOWN = 0
+    WAITING = 1
+    READY = 2
+    RUNNING = 3
+    SUCCESS = 4
+    FAILED = 5
+    KILLED = 6
+    PAUSED = 7
+    SUBMITTED = 8
+    REJECTED = 9
+    ACCEPTED = 10
+    PARTIAL_FAILED = 11
+    SKIPPED = 12
+    REMOVED = 99
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset(
+    {
+        InstanceStatus.SUCCESS,
+        InstanceStatus.FAILED,
+        InstanceStatus.KILLED,
+        InstanceStatus.REJECTED,
+        InstanceStatus.PARTIAL_FAILED,
+        InstanceStatus.SKIPPED,
+        InstanceStatus.REMOVED,
+    }
+)
+
+# Statuses of an instance that holds a place under MaxConcurrency.
+ACTIVE_STATUSES = frozenset(
+    {InstanceStatus.READY, InstanceStatus.RUNNING, InstanceStatus.SUBMITTED,
+     InstanceStatus.ACCEPTED}
+)
+
+
+class TriggerType(IntEnum):
+    SCHEDULED = 1
+    BACKFILL = 2
+    API = 3
+    MANUAL_RERUN = 4
+    SYSTEM_RETRY = 5
+
+
+class JobStatus(IntEnum):
+    DISABLED = 0
+    ENABLED = 1
+
+
+class MisfirePolicy(StrEnum):
+    """What to do with fires missed while no server ran (later than the misfire threshold)."""
+
+    FIRE_ONCE = "fire_once"
+    SKIP = "skip"

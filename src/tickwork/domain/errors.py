@@ -1,0 +1,107 @@
+"""The one error hierarchy. Each error carries its HTTP status and a stable code.
+
+Every API renders a ``TickworkError`` in its own envelope; the message is for people and names
+the field and the problem. Nothing else (no traceback) reaches a client.
+"""
+
+from __future__ import annotations
+
+
+class TickworkError(Exception):
+    """Something went wrong."""
+
+    status: int = 500
+    code: str = "InternalError"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.message = message or (self.__doc__ or self.code).strip()
+        self.field = field
+        super().__init__(self.message)
+
+
+class InvalidParameter(TickworkError):
+    """A parameter is missing or malformed."""
+
+    status = 400
+    code = "InvalidParameter"
+
+
+class InvalidTimeExpression(InvalidParameter):
+    """The time expression is not valid."""
+
+    code = "InvalidTimeExpression"
+
+    def __init__(
+        self, message: str, *, position: int | None = None, field: str | None = "time_expression"
+    ) -> None:
+        self.position = position
+        super().__init__(message, field=field)
+
+
+class Unauthenticated(TickworkError):
+    """The request carries no valid access key."""
+
+    status = 401
+    code = "Unauthenticated"
+
+
+class Forbidden(TickworkError):
+    """The access key has no right to do this."""
+
+    status = 403
+    code = "Forbidden"
+
+
+class NotFound(TickworkError):
+    """The thing asked for does not exist."""
+
+    status = 404
+    code = "NotFound"
+
+
+class NamespaceNotFound(NotFound):
+    code = "NamespaceNotFound"
+
+
+class GroupNotFound(NotFound):
+    code = "GroupNotFound"
+
+
+class JobNotFound(NotFound):
+    code = "JobNotFound"
+
+
+class InstanceNotFound(NotFound):
+    code = "InstanceNotFound"
+
+
+class CalendarNotFound(NotFound):
+    code = "CalendarNotFound"
+
+
+class Conflict(TickworkError):
+    """The request conflicts with what is stored."""
+
+    status = 409
+    code = "Conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "AlreadyExists"
+
+
+class InvalidState(Conflict):
+    """The thing is not in a state that allows this."""
+
+    code = "InvalidState"
+
+
+class JobDisabled(InvalidState):
+    code = "JobDisabled"
+
+
+class Unavailable(TickworkError):
+    """The server cannot do this now; try again."""
+
+    status = 503
+    code = "Unavailable"

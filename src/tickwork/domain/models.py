@@ -1,0 +1,193 @@
+"""Entities. All instants are UTC epoch milliseconds (``int``); durations are seconds.
+
+Defaults are those documented for SchedulerX CreateJob (see ../shared/seeds and REFERENCE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from tickwork.domain.enums import (
+    ExecuteMode,
+    InstanceStatus,
+    JobStatus,
+    JobType,
+    MisfirePolicy,
+    TimeType,
+    TriggerType,
+)
+
+
+@dataclass(slots=True)
+class Namespace:
+    id: str  # the namespace id on the wire (a UUID unless the creator gave one)
+    name: str
+    description: str = ""
+    created_at: int = 0
+
+
+@dataclass(slots=True)
+class AppGroup:
+    namespace: str
+    group_id: str
+    app_key: str  # the workers' credential
+    app_name: str = ""
+    description: str = ""
+    created_at: int = 0
+
+
+@dataclass(slots=True)
+class AccessKey:
+    key_id: str
+    secret: str
+    name: str = ""
+    is_admin: bool = False
+    created_at: int = 0
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"AccessKey(key_id={self.key_id!r}, name={self.name!r}, is_admin={self.is_admin})"
+
+
+@dataclass(slots=True)
+class CalendarMonth:
+    month: int  # 1..12
+    days: list[int]  # allowed days of that month
+
+
+@dataclass(slots=True)
+class Calendar:
+    """A named year of allowed days that cron jobs can be held to."""
+
+    namespace: str
+    name: str
+    year: int
+    months: list[CalendarMonth]
+    description: str = ""
+
+
+@dataclass(slots=True)
+class ContactInfo:
+    user_name: str = ""
+    user_phone: str = ""
+    user_mail: str = ""
+    ding: str = ""
+
+
+@dataclass(slots=True)
+class Job:
+    namespace: str
+    group_id: str
+    name: str
+    job_type: JobType
+    time_type: TimeType
+    id: int = 0  # assigned by the store
+    description: str = ""
+    execute_mode: ExecuteMode = ExecuteMode.STANDALONE
+    class_name: str = ""
+    content: str = ""
+    parameters: str = ""
+    max_concurrency: int = 1
+    max_attempt: int = 0
+    attempt_interval: int = 30
+    page_size: int = 100
+    consumer_size: int = 5
+    queue_size: int = 10000
+    dispatcher_size: int = 5
+    time_expression: str = ""
+    calendar: str = ""
+    data_offset: int = 0
+    timezone: str = ""  # empty: the server's default time zone (UTC)
+    timeout_enable: bool = False
+    timeout: int = 7200
+    timeout_kill_enable: bool = False
+    fail_enable: bool = False
+    fail_times: int = 1
+    miss_worker_enable: bool = False
+    success_notice_enable: bool = False
+    send_channel: str = ""
+    task_max_attempt: int = 0
+    task_attempt_interval: int = 0
+    contact_info: list[ContactInfo] = field(default_factory=list)
+    status: JobStatus = JobStatus.ENABLED
+    x_attrs: str = ""
+    # command jobs (SAE-style templates)
+    command: str = ""
+    command_args: list[str] = field(default_factory=list)
+    envs: dict[str, str] = field(default_factory=dict)
+    replicas: int = 1
+    # tickwork's own
+    misfire_policy: MisfirePolicy = MisfirePolicy.FIRE_ONCE
+    start_time: int | None = None  # no fire before this instant
+    end_time: int | None = None  # no fire after this instant
+    history_limit: int | None = None  # None: the server's default
+    # scheduling state, owned by the engine
+    next_fire_time: int | None = None
+    created_at: int = 0
+    updated_at: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.status == JobStatus.ENABLED
+
+
+@dataclass(slots=True)
+class Instance:
+    job_id: int
+    namespace: str
+    group_id: str
+    trigger_type: TriggerType
+    time_type: TimeType
+    schedule_time: int
+    id: int = 0  # assigned by the store
+    status: InstanceStatus = InstanceStatus.WAITING
+    data_time: int | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+    attempt: int = 0
+    worker: str = ""  # address of the worker that ran it
+    executor: str = ""  # who triggered it (access key id or "scheduler")
+    progress: str = ""
+    result: str = ""
+    instance_parameters: str = ""
+    idempotency_key: str | None = None
+    # set for scheduled fires (= schedule_time); unique per job so a fire happens at most once
+    fire_key: int | None = None
+    created_at: int = 0
+    updated_at: int = 0
+
+
+@dataclass(slots=True)
+class InstanceUpdate:
+    """A change to one instance; ``None`` leaves a field as it is."""
+
+    instance_id: int
+    status: InstanceStatus | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+    attempt: int | None = None
+    worker: str | None = None
+    progress: str | None = None
+    result: str | None = None
+    # only apply when the stored status is one of these (None: always)
+    only_if_status: frozenset[InstanceStatus] | None = None
+
+
+@dataclass(slots=True)
+class LogLine:
+    instance_id: int
+    time: int
+    line: str
+    attempt: int = 0
+    seq: int = 0  # assigned by the store, increasing per instance
+
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int

@@ -1,0 +1,85 @@
+"""The one typed settings object. Every field has a ``TICKWORK_*`` environment twin, and the
+CLI flags of ``tickwork server`` override both."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from tickwork.domain.errors import InvalidParameter
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("TICKWORK_HOME") or Path.home() / ".tickwork")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 9700
+    # empty: sqlite file tickwork.db in home
+    database_url: str = ""
+    home: str = ""  # empty: $TICKWORK_HOME or ~/.tickwork
+    no_worker: bool = False
+    admin_key_id: str = ""
+    admin_key_secret: str = ""
+    # engine
+    lookahead_ms: int = 3000  # due fires are claimed this far ahead
+    claim_batch: int = 2000  # at most this many jobs claimed per round
+    misfire_threshold_ms: int = 5000  # a fire later than this is a misfire
+    history_limit: int = 1000  # finished instances kept per job unless the job says otherwise
+    retention_interval_s: float = 30.0  # how often history is pruned
+    worker_concurrency: int = 256  # runs at once on the in-process worker
+    shutdown_grace_s: float = 10.0
+    log_level: str = "info"
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home) if self.home else default_home()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home_path / 'tickwork.db'}"
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.home_path / "credentials.json"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``TICKWORK_<FIELD>`` variables, then the non-None overrides."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = source.get(f"TICKWORK_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        settings = cls(**values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **given) if given else settings
+
+
+def _convert(name: str, kind: Any, raw: str) -> Any:
+    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind_name == "int":
+            return int(raw)
+        if kind_name == "float":
+            return float(raw)
+        if kind_name == "bool":
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise InvalidParameter(
+            f"TICKWORK_{name.upper()}={raw!r} is not a valid {kind_name}", field=name
+        ) from None
+    return raw

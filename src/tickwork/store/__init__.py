@@ -1,0 +1,1 @@
+"""Persistence: one interface (``tickwork.store.abc.Store``), SQLAlchemy Core implementations."""

@@ -1,0 +1,188 @@
+"""The one store interface. Every implementation passes ``tests/integration/store_contract``.
+
+All instants are UTC epoch milliseconds. Methods that take lists write them in one
+transaction (group commit): the engine batches its writes and calls these once per batch.
+A method that is asked for something missing returns ``None`` (get) or raises the matching
+``tickwork.domain.errors`` error (update/delete), never a database exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from tickwork.domain.enums import InstanceStatus, TriggerType
+from tickwork.domain.models import (
+    AccessKey,
+    AppGroup,
+    Calendar,
+    Instance,
+    InstanceUpdate,
+    Job,
+    LogLine,
+    Namespace,
+    Page,
+)
+
+
+@dataclass(slots=True)
+class JobFilter:
+    namespace: str | None = None
+    group_id: str | None = None
+    name_contains: str | None = None
+    status: int | None = None
+    page: int = 1  # from 1
+    page_size: int = 50
+
+
+@dataclass(slots=True)
+class InstanceFilter:
+    namespace: str | None = None
+    group_id: str | None = None
+    job_id: int | None = None
+    statuses: Sequence[InstanceStatus] | None = None
+    trigger_types: Sequence[TriggerType] | None = None
+    schedule_from: int | None = None  # schedule_time >= this
+    schedule_to: int | None = None  # schedule_time < this
+    page: int = 1  # from 1
+    page_size: int = 50
+    # newest first (by id) unless False
+
+
+@dataclass(slots=True)
+class LogQuery:
+    instance_id: int
+    offset: int = 0  # lines to skip (in the chosen order)
+    limit: int = 200
+    keyword: str | None = None  # only lines containing it (case-sensitive)
+    reverse: bool = False  # newest line first
+
+
+class Store(Protocol):
+    # -- lifecycle -------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect and apply pending migrations (Alembic) so the schema is current."""
+
+    async def close(self) -> None:
+        """Release every connection."""
+
+    # -- access keys -----------------------------------------------------------------------
+    async def create_access_key(self, key: AccessKey) -> AccessKey:
+        """Store a key. AlreadyExists if the key id is taken."""
+
+    async def get_access_key(self, key_id: str) -> AccessKey | None: ...
+
+    async def list_access_keys(self) -> list[AccessKey]: ...
+
+    # -- namespaces ------------------------------------------------------------------------
+    async def create_namespace(self, namespace: Namespace) -> Namespace:
+        """AlreadyExists if the id is taken. Sets created_at when it is 0."""
+
+    async def get_namespace(self, namespace_id: str) -> Namespace | None: ...
+
+    async def list_namespaces(self) -> list[Namespace]:
+        """Ordered by created_at, then id."""
+
+    async def update_namespace(self, namespace: Namespace) -> Namespace:
+        """Replace name and description. NamespaceNotFound if missing."""
+
+    async def delete_namespace(self, namespace_id: str) -> None:
+        """NamespaceNotFound if missing; InvalidState if it still holds app groups."""
+
+    # -- app groups ------------------------------------------------------------------------
+    async def create_group(self, group: AppGroup) -> AppGroup:
+        """AlreadyExists if (namespace, group_id) is taken. Sets created_at when it is 0."""
+
+    async def get_group(self, namespace: str, group_id: str) -> AppGroup | None: ...
+
+    async def list_groups(self, namespace: str) -> list[AppGroup]:
+        """Ordered by created_at, then group_id."""
+
+    async def update_group(self, group: AppGroup) -> AppGroup:
+        """Replace app_name and description (not the key). GroupNotFound if missing."""
+
+    async def delete_group(self, namespace: str, group_id: str) -> None:
+        """GroupNotFound if missing; InvalidState if it still holds jobs."""
+
+    # -- calendars -------------------------------------------------------------------------
+    async def put_calendar(self, calendar: Calendar) -> Calendar:
+        """Create or replace the calendar (namespace, name, year)."""
+
+    async def get_calendar(self, namespace: str, name: str, year: int) -> Calendar | None: ...
+
+    async def list_calendars(self, namespace: str) -> list[Calendar]:
+        """Ordered by name, then year."""
+
+    async def delete_calendar(self, namespace: str, name: str, year: int | None) -> None:
+        """Delete one year, or every year when year is None. CalendarNotFound if none."""
+
+    # -- jobs ------------------------------------------------------------------------------
+    async def create_job(self, job: Job) -> Job:
+        """Insert and return the job with its new id (ids increase). Sets created_at and
+        updated_at when they are 0."""
+
+    async def get_job(self, job_id: int) -> Job | None: ...
+
+    async def list_jobs(self, flt: JobFilter) -> Page[Job]:
+        """Ordered by id ascending."""
+
+    async def update_job(self, job: Job) -> Job:
+        """Replace every field of the stored job (by id). JobNotFound if missing."""
+
+    async def delete_job(self, job_id: int) -> None:
+        """Delete the job, its instances and their logs. JobNotFound if missing."""
+
+    async def due_jobs(self, before: int, limit: int) -> list[Job]:
+        """Enabled jobs whose next_fire_time is not null and <= before, earliest first."""
+
+    async def set_next_fire_times(self, changes: Sequence[tuple[int, int | None]]) -> None:
+        """Set next_fire_time of each (job_id, next_fire_time); missing jobs are ignored."""
+
+    # -- instances -------------------------------------------------------------------------
+    async def plan_fires(
+        self, fires: Sequence[Instance], next_fire_times: Sequence[tuple[int, int | None]]
+    ) -> list[Instance]:
+        """In one transaction: insert the fires and set the jobs' next fire times.
+
+        A fire whose (job_id, fire_key) is already stored is not inserted again (the unique
+        index makes a scheduled fire happen at most once). Fires of jobs that no longer exist
+        are dropped. Returns the inserted instances, with ids, in the order given.
+        """
+
+    async def create_instance(self, instance: Instance) -> tuple[Instance, bool]:
+        """Insert one instance; returns (instance with id, True).
+
+        When its idempotency_key is set and an instance of the same job already has it,
+        nothing is inserted and (that instance, False) is returned. Likewise for fire_key.
+        """
+
+    async def get_instance(self, instance_id: int) -> Instance | None: ...
+
+    async def list_instances(self, flt: InstanceFilter) -> Page[Instance]:
+        """Newest first (id descending)."""
+
+    async def unfinished_instances(self) -> list[Instance]:
+        """Every instance whose status is not final (see enums.FINAL_STATUSES), oldest first."""
+
+    async def count_instances(self, job_id: int, statuses: Sequence[InstanceStatus]) -> int: ...
+
+    async def count_instances_by_status(self) -> dict[InstanceStatus, int]: ...
+
+    async def update_instances(self, updates: Sequence[InstanceUpdate]) -> list[int]:
+        """Apply each update (fields that are None stay). An update whose only_if_status does
+        not hold is not applied. Returns the ids that were updated, in the order given."""
+
+    async def prune_history(self, job_id: int, keep: int) -> int:
+        """Delete the job's finished instances (and their logs) but the newest ``keep`` (by
+        id). Unfinished instances are never deleted. Returns how many were deleted."""
+
+    # -- logs ------------------------------------------------------------------------------
+    async def append_logs(self, lines: Sequence[LogLine]) -> None:
+        """Store the lines; seq increases in the order given (per instance and overall)."""
+
+    async def read_logs(self, query: LogQuery) -> list[LogLine]:
+        """Lines of one instance in seq order (reversed when asked), keyword-filtered, then
+        offset and limit applied."""
+
+    async def count_logs(self, instance_id: int) -> int: ...

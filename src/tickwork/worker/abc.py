@@ -1,0 +1,84 @@
+"""The interface between the engine and whatever runs jobs.
+
+The engine hands a ``RunRequest`` to a ``Worker`` (the in-process worker of the embedded
+default, or later a remote worker agent behind the same interface). The worker reports back
+through the ``RunReporter`` the engine gave it: log lines, progress, and exactly one outcome
+per (instance_id, attempt). ``Worker.kill`` stops a run and its whole process tree; the
+run then reports a KILLED outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType, TriggerType
+
+
+@dataclass(slots=True, frozen=True)
+class RunRequest:
+    """One attempt of one instance, with everything needed to run it (no store access)."""
+
+    instance_id: int
+    job_id: int
+    job_name: str
+    namespace: str
+    group_id: str
+    job_type: JobType
+    execute_mode: ExecuteMode
+    time_type: TimeType
+    trigger_type: TriggerType
+    schedule_time: int  # epoch ms
+    data_time: int  # epoch ms
+    attempt: int  # 0 for the first run
+    max_attempt: int
+    content: str = ""
+    class_name: str = ""
+    job_parameters: str = ""
+    instance_parameters: str = ""
+    timeout: int | None = None  # seconds; the engine enforces it, this is informative
+    command: str = ""
+    command_args: tuple[str, ...] = ()
+    envs: tuple[tuple[str, str], ...] = ()
+    sharding_id: int = 0
+    sharding_num: int = 1
+    sharding_parameter: str = ""
+    extra_env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+@dataclass(slots=True, frozen=True)
+class RunOutcome:
+    status: InstanceStatus  # SUCCESS, FAILED or KILLED
+    result: str = ""  # at most 1000 characters are kept
+
+
+class RunReporter(Protocol):
+    """What a worker calls while a run goes on. Calls never block and never raise."""
+
+    def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None: ...
+
+    def log(self, instance_id: int, attempt: int, at: int, line: str) -> None: ...
+
+    def progress(self, instance_id: int, attempt: int, progress: str) -> None: ...
+
+    def finished(self, instance_id: int, attempt: int, outcome: RunOutcome, at: int) -> None: ...
+
+
+class Worker(Protocol):
+    @property
+    def address(self) -> str:
+        """How this worker is named in instances (WorkAddr)."""
+
+    async def start(self, reporter: RunReporter) -> None: ...
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking runs; let running ones finish for up to ``grace`` seconds, kill the rest."""
+
+    def submit(self, request: RunRequest) -> None:
+        """Start the run now (never blocks)."""
+
+    def kill(self, instance_id: int, reason: str) -> bool:
+        """Kill a run (and its process tree). False if this worker is not running it."""
+
+    def running(self) -> int:
+        """How many runs are going on."""
