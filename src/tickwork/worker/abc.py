@@ -37,6 +37,7 @@ class RunRequest:
     job_parameters: str = ""
     instance_parameters: str = ""
     timeout: int | None = None  # seconds; the engine enforces it, this is informative
+    timezone: str = ""  # the job's time zone ("" = UTC), for formatting times in scripts
     command: str = ""
     command_args: tuple[str, ...] = ()
     envs: tuple[tuple[str, str], ...] = ()

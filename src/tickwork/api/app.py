@@ -1,0 +1,76 @@
+"""The HTTP application: the native API, health and metrics, over one set of services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from tickwork import __version__
+from tickwork.api.auth import require_key, services_of
+from tickwork.api.errors import install_error_handlers
+from tickwork.api.native import groups, instances, jobs
+from tickwork.service.services import Services
+
+CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def create_app(
+    services: Services | None = None,
+    *,
+    startup: Callable[[], Awaitable[Services]] | None = None,
+    shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """Build the app over ready services, or over services made by ``startup`` when the
+    server starts (and closed by ``shutdown``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if startup is not None:
+            app.state.services = await startup()
+        try:
+            yield
+        finally:
+            if shutdown is not None:
+                await shutdown()
+
+    app = FastAPI(
+        title="tickwork",
+        version=__version__,
+        description="Native REST API of tickwork, a distributed job scheduler. "
+        "Every call but /healthz needs an access key (HTTP Basic: key id and secret).",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    if services is not None:
+        app.state.services = services
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["health"], dependencies=[Depends(require_key)])
+    async def metrics(request: Request) -> Response:
+        svc = services_of(request)
+        await svc.engine.flush()
+        svc.engine.metrics.set_instance_counts(await svc.store.count_instances_by_status())
+        return Response(svc.engine.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_key)])
+    async def openapi_spec() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(require_key)])
+    async def docs_page() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="tickwork API")
+
+    app.include_router(groups.router)
+    app.include_router(jobs.router)
+    app.include_router(instances.router)
+    return app

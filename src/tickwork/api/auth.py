@@ -1,0 +1,39 @@
+"""Native API authentication: HTTP Basic with an access key id and its secret."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tickwork.domain.errors import Unauthenticated
+from tickwork.domain.models import AccessKey
+from tickwork.service.services import Services
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def require_key(request: Request) -> AccessKey:
+    """The caller's access key, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        raise Unauthenticated(
+            "this call needs an access key: HTTP Basic auth with the key id and its secret"
+        )
+    try:
+        key_id, sep, secret = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated("the Authorization header is not valid Basic auth") from None
+    if not sep:
+        raise Unauthenticated("the Authorization header is not valid Basic auth")
+    return await services_of(request).access.authenticate(key_id, secret)
+
+
+# The authenticated caller, as a route parameter.
+Caller = Annotated[AccessKey, Depends(require_key)]

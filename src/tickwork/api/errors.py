@@ -1,0 +1,56 @@
+"""The native API's error envelope: ``{"error": {"code", "message", "field"}}``.
+
+Every TickworkError maps to its HTTP status; a request that does not match the declared shape
+is an InvalidParameter naming the field; anything else is a 500 whose details stay in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tickwork.domain.errors import TickworkError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def _field_of(loc: tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) if parts else "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TickworkError)
+    async def domain_error(request: Request, exc: TickworkError) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'Basic realm="tickwork"'} if exc.status == 401 else None
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid"}
+        field = _field_of(tuple(first.get("loc", ())))
+        message = f"{field}: {first.get('msg', 'invalid value')}"
+        return JSONResponse(error_body("InvalidParameter", message, field), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("InternalError", "internal error; the server log has the details"),
+            status_code=500,
+        )

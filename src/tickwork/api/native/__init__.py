@@ -1,0 +1,1 @@
+"""The native REST API (v1). See docs/native-api.md."""

@@ -1,0 +1,123 @@
+"""Namespaces, app groups and calendars."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from tickwork.api.auth import require_key, services_of
+from tickwork.api.native.schemas import (
+    CalendarIn,
+    GroupIn,
+    GroupPatch,
+    NamespaceIn,
+    NamespacePatch,
+    calendar_out,
+    group_out,
+    months_in,
+    namespace_out,
+)
+
+router = APIRouter(
+    prefix="/api/v1/namespaces", tags=["namespaces"], dependencies=[Depends(require_key)]
+)
+
+
+@router.get("")
+async def list_namespaces(request: Request) -> dict[str, Any]:
+    items = [namespace_out(n) for n in await services_of(request).namespaces.list_namespaces()]
+    return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
+
+
+@router.post("", status_code=201)
+async def create_namespace(request: Request, body: NamespaceIn) -> dict[str, Any]:
+    ns = await services_of(request).namespaces.create_namespace(
+        body.name, body.description, body.id
+    )
+    return namespace_out(ns)
+
+
+@router.get("/{namespace}")
+async def get_namespace(request: Request, namespace: str) -> dict[str, Any]:
+    return namespace_out(await services_of(request).namespaces.get_namespace(namespace))
+
+
+@router.patch("/{namespace}")
+async def update_namespace(
+    request: Request, namespace: str, body: NamespacePatch
+) -> dict[str, Any]:
+    ns = await services_of(request).namespaces.update_namespace(
+        namespace, body.name, body.description
+    )
+    return namespace_out(ns)
+
+
+@router.delete("/{namespace}", status_code=204)
+async def delete_namespace(request: Request, namespace: str) -> Response:
+    await services_of(request).namespaces.delete_namespace(namespace)
+    return Response(status_code=204)
+
+
+@router.get("/{namespace}/groups")
+async def list_groups(request: Request, namespace: str) -> dict[str, Any]:
+    items = [group_out(g) for g in await services_of(request).namespaces.list_groups(namespace)]
+    return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
+
+
+@router.post("/{namespace}/groups", status_code=201)
+async def create_group(request: Request, namespace: str, body: GroupIn) -> dict[str, Any]:
+    group = await services_of(request).namespaces.create_group(
+        namespace, body.group_id, body.app_name, body.description
+    )
+    return group_out(group)
+
+
+@router.get("/{namespace}/groups/{group_id}")
+async def get_group(request: Request, namespace: str, group_id: str) -> dict[str, Any]:
+    return group_out(await services_of(request).namespaces.get_group(namespace, group_id))
+
+
+@router.patch("/{namespace}/groups/{group_id}")
+async def update_group(
+    request: Request, namespace: str, group_id: str, body: GroupPatch
+) -> dict[str, Any]:
+    group = await services_of(request).namespaces.update_group(
+        namespace, group_id, body.app_name, body.description
+    )
+    return group_out(group)
+
+
+@router.delete("/{namespace}/groups/{group_id}", status_code=204)
+async def delete_group(request: Request, namespace: str, group_id: str) -> Response:
+    await services_of(request).namespaces.delete_group(namespace, group_id)
+    return Response(status_code=204)
+
+
+@router.get("/{namespace}/calendars")
+async def list_calendars(request: Request, namespace: str) -> dict[str, Any]:
+    items = [
+        calendar_out(c) for c in await services_of(request).namespaces.list_calendars(namespace)
+    ]
+    return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
+
+
+@router.put("/{namespace}/calendars/{name}/{year}")
+async def put_calendar(
+    request: Request, namespace: str, name: str, year: int, body: CalendarIn
+) -> dict[str, Any]:
+    cal = await services_of(request).namespaces.put_calendar(
+        namespace, name, year, months_in(body), body.description
+    )
+    return calendar_out(cal)
+
+
+@router.get("/{namespace}/calendars/{name}/{year}")
+async def get_calendar(request: Request, namespace: str, name: str, year: int) -> dict[str, Any]:
+    return calendar_out(await services_of(request).namespaces.get_calendar(namespace, name, year))
+
+
+@router.delete("/{namespace}/calendars/{name}/{year}", status_code=204)
+async def delete_calendar(request: Request, namespace: str, name: str, year: int) -> Response:
+    await services_of(request).namespaces.delete_calendar(namespace, name, year)
+    return Response(status_code=204)

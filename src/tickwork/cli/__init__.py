@@ -1,0 +1,1 @@
+"""The ``tickwork`` command line: the server, and a client of the native REST API."""

@@ -1,0 +1,100 @@
+"""The ``tickwork`` command: the root, ``tickwork server``, and the client command groups."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from tickwork.cli.common import err
+from tickwork.cli.cron import cron_app
+from tickwork.cli.instances import instance_app
+from tickwork.cli.jobs import job_app
+from tickwork.cli.namespaces import group_app, namespace_app
+from tickwork.client import ApiError
+from tickwork.domain.errors import TickworkError
+
+
+class _Root(TyperGroup):
+    """Turns tickwork errors into ``error: <message>`` on stderr and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TickworkError as exc:
+            err().print(f"error: {error_message(exc)}", markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+def error_message(exc: TickworkError) -> str:
+    """The message, naming the field when the message does not, with a hint for auth."""
+    message = exc.message
+    if exc.field and exc.field.lower() not in message.lower():
+        message = f"{exc.field}: {message}"
+    if isinstance(exc, ApiError) and exc.status == 401:
+        message += " (check TICKWORK_ACCESS_KEY_ID / TICKWORK_ACCESS_KEY_SECRET)"
+    return message
+
+
+app = typer.Typer(
+    cls=_Root,
+    help="tickwork: a distributed job scheduler.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(job_app, name="job")
+app.add_typer(instance_app, name="instance")
+app.add_typer(namespace_app, name="namespace")
+app.add_typer(group_app, name="group")
+
+app.add_typer(cron_app, name="cron")
+
+
+@app.command("server")
+def server(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on [env TICKWORK_HOST].")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=1, max=65535, help="Port [env TICKWORK_PORT]."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            help="sqlite:///FILE or postgresql://... [env TICKWORK_DATABASE_URL].",
+        ),
+    ] = None,
+    no_worker: Annotated[
+        bool | None,
+        typer.Option("--no-worker", help="No in-process worker [env TICKWORK_NO_WORKER]."),
+    ] = None,
+    home: Annotated[
+        str | None,
+        typer.Option("--home", metavar="DIR", help="Data and credentials [env TICKWORK_HOME]."),
+    ] = None,
+) -> None:
+    """Run a tickwork server (Ctrl-C stops it)."""
+    from tickwork.settings import Settings
+
+    settings = Settings.from_env(
+        host=host, port=port, database_url=db, no_worker=no_worker, home=home
+    )
+    try:
+        serve = importlib.import_module("tickwork.server").serve
+    except ModuleNotFoundError as missing:
+        if missing.name != "tickwork.server":
+            raise
+        err().print("error: this build of tickwork has no server (tickwork.server)", markup=False)
+        raise typer.Exit(1) from None
+    serve(settings)
+
+
+def main() -> None:
+    """Console script entry point."""
+    app(prog_name="tickwork")

@@ -1,0 +1,15 @@
+"""Wall-clock helpers. Every instant is UTC epoch milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def loop_time_for(loop: asyncio.AbstractEventLoop, at_ms: int) -> float:
+    """The event loop's clock value at which wall-clock instant ``at_ms`` happens."""
+    return loop.time() + (at_ms - time.time_ns() / 1_000_000) / 1000.0

@@ -1,0 +1,372 @@
+"""The lifecycle of instances once they exist: release at the due instant, MaxConcurrency,
+hand-over to the worker, retries, timeouts, stop, and the final outcome.
+
+Everything here runs on the event loop and never waits on the store: state changes go to the
+batch writer, so releasing a fire costs no database round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tickwork.domain.enums import InstanceStatus, TriggerType
+from tickwork.domain.models import Instance, InstanceUpdate, Job, LogLine
+from tickwork.engine.clock import loop_time_for, now_ms
+from tickwork.engine.metrics import EngineMetrics
+from tickwork.engine.writer import BatchWriter
+from tickwork.worker.abc import RunOutcome, RunRequest, Worker
+
+log = logging.getLogger(__name__)
+
+RESULT_LIMIT = 1000
+
+# (job, instance, end instant) of an instance that reached a final status
+FinalListener = Callable[[Job, Instance, int], None]
+
+
+@dataclass(slots=True, eq=False)
+class Run:
+    """An instance this engine holds: planned, running, or waiting for a retry."""
+
+    instance: Instance
+    job: Job
+    attempt: int
+    timer: asyncio.TimerHandle | None = None
+    timeout_timer: asyncio.TimerHandle | None = None
+    launched: bool = False  # handed to the worker, outcome not yet in
+    released: bool = False  # past its due instant (counts under MaxConcurrency)
+    stop_reason: str | None = None  # "stop" or "timeout" once a kill was asked
+    stop_message: str = ""
+    misfire: bool = False  # released late on purpose (misfire policy): no lateness sample
+
+
+class RunManager:
+    def __init__(
+        self,
+        worker: Worker,
+        writer: BatchWriter,
+        metrics: EngineMetrics,
+        job_lookup: Callable[[int], Job | None],
+    ) -> None:
+        self._worker = worker
+        self._writer = writer
+        self._metrics = metrics
+        self._job_lookup = job_lookup
+        self._runs: dict[int, Run] = {}
+        self._active: dict[int, set[int]] = {}  # job id -> released instance ids
+        self._listeners: list[FinalListener] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- wiring ------------------------------------------------------------------------------
+    def on_final(self, listener: FinalListener) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def holds(self, instance_id: int) -> bool:
+        return instance_id in self._runs
+
+    def active_count(self, job_id: int) -> int:
+        return len(self._active.get(job_id, ()))
+
+    def planned_count(self) -> int:
+        return sum(1 for run in self._runs.values() if not run.released)
+
+    # -- entry points ------------------------------------------------------------------------
+    def arm(self, instance: Instance, job: Job, *, misfire: bool = False) -> None:
+        """Release a scheduled fire at its due instant (at once if that has passed)."""
+        run = Run(instance=instance, job=job, attempt=instance.attempt, misfire=misfire)
+        self._runs[instance.id] = run
+        run.timer = self.loop.call_at(
+            loop_time_for(self.loop, instance.schedule_time), self._release, run
+        )
+
+    def start_now(self, instance: Instance, job: Job) -> None:
+        """Start an API, rerun or backfill instance now; MaxConcurrency does not hold it back."""
+        run = Run(instance=instance, job=job, attempt=instance.attempt)
+        self._runs[instance.id] = run
+        self._take_slot(run)
+        self._launch(run)
+
+    def resume_retry(self, instance: Instance, job: Job, delay_s: float) -> None:
+        """Retry an instance (attempt + 1) after ``delay_s``, e.g. one lost in a crash."""
+        run = Run(instance=instance, job=job, attempt=instance.attempt)
+        self._runs[instance.id] = run
+        self._take_slot(run)
+        self._schedule_retry(run, delay_s)
+
+    def stop(self, instance_id: int, by: str) -> bool:
+        """Stop an instance this engine holds. False if it holds no such instance."""
+        run = self._runs.get(instance_id)
+        if run is None:
+            return False
+        message = f"stopped by {by}"
+        if run.launched:
+            run.stop_reason = "stop"
+            run.stop_message = message
+            if not self._worker.kill(instance_id, message):
+                self._finish(run, InstanceStatus.KILLED, message, now_ms())
+        else:
+            self._finish(run, InstanceStatus.KILLED, message, now_ms())
+        return True
+
+    def drop_planned(self, job_id: int, reason: str) -> int:
+        """Withdraw fires of a job not yet released (job changed, disabled or deleted)."""
+        dropped = [
+            run
+            for run in self._runs.values()
+            if run.instance.job_id == job_id
+            and not run.released
+            and run.instance.trigger_type == TriggerType.SCHEDULED
+        ]
+        for run in dropped:
+            self._finish(run, InstanceStatus.REMOVED, reason, now_ms(), notify=False)
+        return len(dropped)
+
+    def kill_job_runs(self, job_id: int, reason: str) -> None:
+        for run in list(self._runs.values()):
+            if run.instance.job_id == job_id:
+                self.stop(run.instance.id, reason)
+
+    def job_updated(self, job: Job) -> None:
+        """Later attempts of held runs use the job's new definition."""
+        for run in self._runs.values():
+            if run.job.id == job.id:
+                run.job = job
+
+    # -- release and launch ------------------------------------------------------------------
+    def _release(self, run: Run) -> None:
+        run.timer = None
+        instance = run.instance
+        job = self._job_lookup(instance.job_id) or run.job
+        run.job = job
+        if not job.enabled and instance.trigger_type == TriggerType.SCHEDULED:
+            self._finish(
+                run, InstanceStatus.REMOVED, "job disabled before its fire", now_ms(), notify=False
+            )
+            return
+        now = now_ms()
+        if run.misfire:
+            self._metrics.misfired.inc()
+        else:
+            self._metrics.observe_release(now - instance.schedule_time)
+        active = self.active_count(job.id)
+        if active >= job.max_concurrency:
+            self._metrics.rejected.inc()
+            self._finish(
+                run,
+                InstanceStatus.REJECTED,
+                f"MaxConcurrency {job.max_concurrency} reached: {active} instance(s) of this "
+                "job still running",
+                now,
+                start=now,
+            )
+            return
+        self._take_slot(run)
+        self._launch(run)
+
+    def _take_slot(self, run: Run) -> None:
+        run.released = True
+        self._active.setdefault(run.instance.job_id, set()).add(run.instance.id)
+
+    def _launch(self, run: Run) -> None:
+        instance, job = run.instance, run.job
+        at = now_ms()
+        run.launched = True
+        run.stop_reason = None
+        self._metrics.fires.labels(
+            trigger_type=TriggerType(instance.trigger_type).name.lower()
+        ).inc()
+        self._metrics.running.inc()
+        self._writer.update(
+            InstanceUpdate(
+                instance_id=instance.id,
+                status=InstanceStatus.RUNNING,
+                start_time=at,
+                attempt=run.attempt,
+                worker=self._worker.address,
+            )
+        )
+        if job.timeout > 0 and (job.timeout_enable or job.timeout_kill_enable):
+            run.timeout_timer = self.loop.call_later(job.timeout, self._on_timeout, run)
+        self._worker.submit(self._request(run))
+
+    def _request(self, run: Run) -> RunRequest:
+        instance, job = run.instance, run.job
+        return RunRequest(
+            instance_id=instance.id,
+            job_id=job.id,
+            job_name=job.name,
+            namespace=job.namespace,
+            group_id=job.group_id,
+            job_type=job.job_type,
+            execute_mode=job.execute_mode,
+            time_type=job.time_type,
+            trigger_type=instance.trigger_type,
+            schedule_time=instance.schedule_time,
+            data_time=instance.data_time
+            if instance.data_time is not None
+            else instance.schedule_time,
+            attempt=run.attempt,
+            max_attempt=job.max_attempt,
+            content=job.content,
+            class_name=job.class_name,
+            job_parameters=job.parameters,
+            instance_parameters=instance.instance_parameters,
+            timeout=job.timeout if job.timeout > 0 else None,
+            timezone=job.timezone,
+            command=job.command,
+            command_args=tuple(job.command_args),
+            envs=tuple(job.envs.items()),
+        )
+
+    def _on_timeout(self, run: Run) -> None:
+        run.timeout_timer = None
+        if not run.launched:
+            return
+        job = run.job
+        self._metrics.timeouts.inc()
+        self._engine_log(run, f"the run went past its timeout of {job.timeout} s")
+        if job.timeout_kill_enable:
+            run.stop_reason = "timeout"
+            run.stop_message = f"timed out after {job.timeout} s"
+            self._worker.kill(run.instance.id, run.stop_message)
+
+    # -- reports from the worker -------------------------------------------------------------
+    def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None:
+        """The worker says the run began (start_time was set at launch already)."""
+
+    def log(self, instance_id: int, attempt: int, at: int, line: str) -> None:
+        self._writer.log(LogLine(instance_id=instance_id, time=at, line=line, attempt=attempt))
+
+    def progress(self, instance_id: int, attempt: int, progress: str) -> None:
+        self._writer.update(InstanceUpdate(instance_id=instance_id, progress=progress[:4000]))
+
+    def finished(self, instance_id: int, attempt: int, outcome: RunOutcome, at: int) -> None:
+        run = self._runs.get(instance_id)
+        if run is None or run.attempt != attempt or not run.launched:
+            log.warning(
+                "outcome for instance %s attempt %s that is not running; ignored",
+                instance_id,
+                attempt,
+            )
+            return
+        run.launched = False
+        self._metrics.running.dec()
+        if run.timeout_timer is not None:
+            run.timeout_timer.cancel()
+            run.timeout_timer = None
+        status, result = outcome.status, outcome.result
+        if run.stop_reason == "stop":
+            status, result = InstanceStatus.KILLED, run.stop_message
+        elif run.stop_reason == "timeout":
+            status, result = InstanceStatus.FAILED, run.stop_message
+        elif status not in (InstanceStatus.SUCCESS, InstanceStatus.FAILED):
+            status = InstanceStatus.FAILED if status != InstanceStatus.KILLED else status
+        self._metrics.finished.labels(status=status.name.lower()).inc()
+        if status == InstanceStatus.FAILED and run.attempt < run.job.max_attempt:
+            self.fail_attempt(run, result, at)
+            return
+        self._finish(run, status, result, at)
+
+    def fail_attempt(self, run: Run, result: str, at: int) -> None:
+        """A failed attempt with attempts left: wait AttemptInterval, then run again."""
+        job = run.job
+        self._metrics.retries.inc()
+        self._engine_log(
+            run,
+            f"attempt {run.attempt + 1} of {job.max_attempt + 1} failed ({result[:200]}); "
+            f"retrying in {job.attempt_interval} s",
+        )
+        self._writer.update(
+            InstanceUpdate(
+                instance_id=run.instance.id,
+                status=InstanceStatus.WAITING,
+                end_time=at,
+                result=result[:RESULT_LIMIT],
+            )
+        )
+        self._schedule_retry(run, float(job.attempt_interval))
+
+    def _schedule_retry(self, run: Run, delay_s: float) -> None:
+        def retry() -> None:
+            run.timer = None
+            run.attempt += 1
+            self._launch(run)
+
+        run.timer = self.loop.call_later(max(delay_s, 0.0), retry)
+
+    # -- the end -----------------------------------------------------------------------------
+    def _finish(
+        self,
+        run: Run,
+        status: InstanceStatus,
+        result: str,
+        at: int,
+        *,
+        start: int | None = None,
+        notify: bool = True,
+    ) -> None:
+        instance = run.instance
+        if run.timer is not None:
+            run.timer.cancel()
+            run.timer = None
+        if run.timeout_timer is not None:
+            run.timeout_timer.cancel()
+            run.timeout_timer = None
+        if run.launched:  # finished without an outcome from the worker (kill of a lost run)
+            run.launched = False
+            self._metrics.running.dec()
+        self._runs.pop(instance.id, None)
+        active = self._active.get(instance.job_id)
+        if active is not None:
+            active.discard(instance.id)
+            if not active:
+                del self._active[instance.job_id]
+        self._writer.update(
+            InstanceUpdate(
+                instance_id=instance.id,
+                status=status,
+                start_time=start,
+                end_time=at,
+                attempt=run.attempt,
+                result=result[:RESULT_LIMIT],
+            )
+        )
+        instance.status = status
+        instance.end_time = at
+        instance.result = result[:RESULT_LIMIT]
+        if notify:
+            for listener in self._listeners:
+                try:
+                    listener(run.job, instance, at)
+                except Exception:
+                    log.exception("a final-status listener failed for instance %s", instance.id)
+
+    def _engine_log(self, run: Run, text: str) -> None:
+        self._writer.log(
+            LogLine(
+                instance_id=run.instance.id,
+                time=now_ms(),
+                line=f"[tickwork] {text}",
+                attempt=run.attempt,
+            )
+        )
+
+    # -- shutdown ----------------------------------------------------------------------------
+    def cancel_timers(self) -> None:
+        """Forget planned fires and pending retries (they stay stored and are recovered)."""
+        for run in list(self._runs.values()):
+            if run.timer is not None:
+                run.timer.cancel()
+                run.timer = None
+            if run.timeout_timer is not None:
+                run.timeout_timer.cancel()
+                run.timeout_timer = None

@@ -1,0 +1,177 @@
+"""The fire planner: claims due jobs a few seconds ahead, in batches, writes their fires (one
+row per (job, schedule time), unique), and arms them to be released at the due instant.
+
+Misfires (a job whose next fire is older than the misfire threshold: the server was down or
+stalled) follow the job's misfire policy: fire once now (default) or skip; every skipped fire
+is counted, and recorded as a SKIPPED instance (the newest ``history_limit`` of them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from tickwork.domain.enums import InstanceStatus, MisfirePolicy, TimeType, TriggerType
+from tickwork.domain.models import Instance, Job
+from tickwork.engine.clock import now_ms
+from tickwork.engine.metrics import EngineMetrics
+from tickwork.engine.runs import RunManager
+from tickwork.engine.schedules import ScheduleCache
+from tickwork.settings import Settings
+from tickwork.store.abc import Store
+
+log = logging.getLogger(__name__)
+
+MAX_FIRES_PER_JOB_PER_ROUND = 1000
+MAX_MISSED_COUNTED = 1_000_000
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        runs: RunManager,
+        schedules: ScheduleCache,
+        metrics: EngineMetrics,
+        settings: Settings,
+        remember_job: Callable[[Job], None],
+    ) -> None:
+        self._store = store
+        self._runs = runs
+        self._schedules = schedules
+        self._metrics = metrics
+        self._settings = settings
+        self._remember_job = remember_job
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="tickwork-scheduler")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    def poke(self) -> None:
+        """A job's next fire may now be inside the look-ahead window: claim again now."""
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        period = max(self._settings.lookahead_ms / 3000.0, 0.05)
+        while not self._stopping:
+            try:
+                full = await self.plan_round()
+            except Exception:
+                log.exception("planning fires failed; retrying")
+                full = False
+                await asyncio.sleep(0.5)
+            if full:
+                continue  # more due jobs than one batch: go on at once
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=period)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def plan_round(self) -> bool:
+        """Claim due jobs once. True if the batch was full (more may be due)."""
+        now = now_ms()
+        horizon = now + self._settings.lookahead_ms
+        jobs = await self._store.due_jobs(horizon, self._settings.claim_batch)
+        if not jobs:
+            return False
+        fires: list[Instance] = []
+        misfire_releases: set[tuple[int, int]] = set()
+        next_times: list[tuple[int, int | None]] = []
+        for job in jobs:
+            self._remember_job(job)
+            try:
+                job_fires, next_time, late = await self._fires_for(job, now, horizon)
+            except Exception:
+                log.exception("computing the fires of job %s failed; it will not fire", job.id)
+                next_times.append((job.id, None))
+                continue
+            fires.extend(job_fires)
+            if late is not None:
+                misfire_releases.add((job.id, late))
+            next_times.append((job.id, next_time))
+        inserted = await self._store.plan_fires(fires, next_times)
+        jobs_by_id = {job.id: job for job in jobs}
+        for instance in inserted:
+            if instance.status != InstanceStatus.WAITING:
+                continue
+            misfire = (instance.job_id, instance.schedule_time) in misfire_releases
+            self._runs.arm(instance, jobs_by_id[instance.job_id], misfire=misfire)
+        self._metrics.planned.set(self._runs.planned_count())
+        return len(jobs) >= self._settings.claim_batch
+
+    async def _fires_for(
+        self, job: Job, now: int, horizon: int
+    ) -> tuple[list[Instance], int | None, int | None]:
+        """The fires of one job up to the horizon, its next fire time after them, and the
+        schedule time of a misfire released late on purpose (if any)."""
+        schedule = await self._schedules.get(job)
+        t: int | None = job.next_fire_time
+        if t is None:  # due_jobs returns only jobs with one; nothing to do otherwise
+            return [], None, None
+        fires: list[Instance] = []
+        late_fire: int | None = None
+        threshold = self._settings.misfire_threshold_ms
+        chained = job.time_type in (TimeType.SECOND_DELAY, TimeType.ONE_TIME)
+
+        if t is not None and t < now - threshold:
+            missed: list[int] = []
+            count = 0
+            keep = self._history_limit(job)
+            while t is not None and t < now - threshold and count < MAX_MISSED_COUNTED:
+                count += 1
+                missed.append(t)
+                if len(missed) > keep + 1:
+                    del missed[: len(missed) - keep - 1]
+                t = None if chained else schedule.next_fire(t)
+            fire_now = job.misfire_policy == MisfirePolicy.FIRE_ONCE and missed
+            skipped = missed[:-1] if fire_now else missed
+            skipped_count = count - 1 if fire_now else count
+            self._metrics.skipped.inc(skipped_count)
+            if skipped_count:
+                log.warning(
+                    "job %s missed %d fire(s) (policy %s)", job.id, count, job.misfire_policy.value
+                )
+            for when in skipped[-keep:] if keep else []:
+                fires.append(self._instance(job, when, InstanceStatus.SKIPPED, now))
+            if fire_now:
+                late_fire = missed[-1]
+                fires.append(self._instance(job, late_fire, InstanceStatus.WAITING, now))
+                if chained:
+                    t = None
+
+        while t is not None and t <= horizon and len(fires) < MAX_FIRES_PER_JOB_PER_ROUND:
+            fires.append(self._instance(job, t, InstanceStatus.WAITING, now))
+            t = None if chained else schedule.next_fire(t)
+        return fires, t, late_fire
+
+    def _history_limit(self, job: Job) -> int:
+        return job.history_limit if job.history_limit is not None else self._settings.history_limit
+
+    @staticmethod
+    def _instance(job: Job, schedule_time: int, status: InstanceStatus, now: int) -> Instance:
+        skipped = status == InstanceStatus.SKIPPED
+        return Instance(
+            job_id=job.id,
+            namespace=job.namespace,
+            group_id=job.group_id,
+            trigger_type=TriggerType.SCHEDULED,
+            time_type=job.time_type,
+            schedule_time=schedule_time,
+            status=status,
+            data_time=schedule_time + job.data_offset * 1000,
+            fire_key=schedule_time,
+            executor="scheduler",
+            end_time=now if skipped else None,
+            result="skipped by the misfire policy: no server was running" if skipped else "",
+        )

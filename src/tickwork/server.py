@@ -1,0 +1,134 @@
+"""``tickwork server``: the embedded default (one process, SQLite, an in-process worker) or
+one server over PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+import uvicorn
+
+from tickwork.api.app import create_app
+from tickwork.engine.engine import Engine
+from tickwork.service.services import Services
+from tickwork.settings import Settings
+from tickwork.store.abc import Store
+from tickwork.store.factory import open_store
+from tickwork.worker.abc import Worker
+from tickwork.worker.absent import AbsentWorker
+from tickwork.worker.inprocess import InProcessWorker
+
+log = logging.getLogger("tickwork.server")
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything one server holds while it runs."""
+
+    settings: Settings
+    store: Store
+    engine: Engine
+    services: Services
+    stopped: bool = False
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Runtime:
+        settings.home_path.mkdir(parents=True, exist_ok=True)
+        store = await open_store(settings.effective_database_url)
+        try:
+            worker: Worker = (
+                AbsentWorker()
+                if settings.no_worker
+                else InProcessWorker(settings.worker_concurrency)
+            )
+            engine = Engine(store, worker, settings)
+            services = Services.build(store, engine)
+            await services.namespaces.ensure_defaults()
+            key, generated = await services.access.ensure_admin_key(
+                settings.admin_key_id, settings.admin_key_secret
+            )
+            if generated:
+                announce_admin_key(settings, key.key_id, key.secret)
+            if settings.no_worker:
+                log.info(
+                    "started without the in-process worker (--no-worker): runs fail "
+                    "with 'no worker available'"
+                )
+            await engine.start()
+        except BaseException:
+            await store.close()
+            raise
+        return cls(settings, store, engine, services)
+
+    async def stop(self) -> None:
+        """Stop the engine and close the store (once; later calls do nothing)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        await self.engine.stop()
+        await self.store.close()
+
+
+def announce_admin_key(settings: Settings, key_id: str, secret: str) -> None:
+    """Print the generated admin key once and keep it in the credentials file (0600)."""
+    path = settings.credentials_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = f"http://{settings.host}:{settings.port}"
+    data = {"url": url, "access_key_id": key_id, "access_key_secret": secret}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+    print(
+        "tickwork: generated the admin access key (shown once; also saved to "
+        f"{path}):\n  access key id:     {key_id}\n  access key secret: {secret}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def serve(settings: Settings) -> None:
+    """Run the server until interrupted."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    holder: dict[str, Runtime] = {}
+
+    async def startup() -> Services:
+        runtime = await Runtime.start(settings)
+        holder["runtime"] = runtime
+        log.info(
+            "tickwork serving on http://%s:%d (database %s)",
+            settings.host,
+            settings.port,
+            _safe_url(settings.effective_database_url),
+        )
+        return runtime.services
+
+    async def shutdown() -> None:
+        runtime = holder.pop("runtime", None)
+        if runtime is not None:
+            await runtime.stop()
+
+    app = create_app(startup=startup, shutdown=shutdown)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"

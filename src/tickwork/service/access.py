@@ -1,0 +1,64 @@
+"""Access keys: who may call the APIs."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from tickwork.domain.errors import InvalidParameter, Unauthenticated
+from tickwork.domain.models import AccessKey
+from tickwork.engine.clock import now_ms
+from tickwork.store.abc import Store
+
+
+def new_key_id() -> str:
+    return "TW" + secrets.token_hex(10).upper()
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(30)
+
+
+class AccessService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def authenticate(self, key_id: str, secret: str) -> AccessKey:
+        """The key, if the secret matches (compared in constant time)."""
+        key = await self._store.get_access_key(key_id)
+        if key is None or not hmac.compare_digest(key.secret.encode(), secret.encode()):
+            raise Unauthenticated("unknown access key id or wrong secret")
+        return key
+
+    async def find(self, key_id: str) -> AccessKey | None:
+        return await self._store.get_access_key(key_id)
+
+    async def ensure_admin_key(self, key_id: str, secret: str) -> tuple[AccessKey, bool]:
+        """Make sure an admin key exists. With key_id and secret given, that key (created or
+        its secret kept in step); otherwise the first admin key, or a new generated one.
+        Returns (key, whether it was generated now)."""
+        if key_id and secret:
+            existing = await self._store.get_access_key(key_id)
+            if existing is not None:
+                if not hmac.compare_digest(existing.secret.encode(), secret.encode()):
+                    raise InvalidParameter(
+                        f"TICKWORK_ADMIN_KEY_SECRET does not match the stored secret of access "
+                        f"key {key_id!r}",
+                        field="admin_key_secret",
+                    )
+                return existing, False
+            key = AccessKey(
+                key_id=key_id, secret=secret, name="admin", is_admin=True, created_at=now_ms()
+            )
+            return await self._store.create_access_key(key), False
+        for key in await self._store.list_access_keys():
+            if key.is_admin:
+                return key, False
+        key = AccessKey(
+            key_id=new_key_id(),
+            secret=new_secret(),
+            name="admin",
+            is_admin=True,
+            created_at=now_ms(),
+        )
+        return await self._store.create_access_key(key), True

@@ -1,0 +1,80 @@
+"""Instances: read them and their logs, stop, rerun, set success."""
+
+from __future__ import annotations
+
+from tickwork.domain.enums import InstanceStatus, TriggerType
+from tickwork.domain.errors import InstanceNotFound, InvalidParameter, InvalidState
+from tickwork.domain.models import Instance, LogLine, Page
+from tickwork.engine.engine import Engine
+from tickwork.service.jobs import JobService
+from tickwork.store.abc import InstanceFilter, LogQuery, Store
+
+LOG_LIMIT = 10_000
+
+
+class InstanceService:
+    def __init__(self, store: Store, engine: Engine, jobs: JobService) -> None:
+        self._store = store
+        self._engine = engine
+        self._jobs = jobs
+
+    async def get(self, instance_id: int, job_id: int | None = None) -> Instance:
+        await self._engine.flush()
+        instance = await self._store.get_instance(instance_id)
+        if instance is None or (job_id is not None and instance.job_id != job_id):
+            raise InstanceNotFound(f"instance {instance_id} does not exist", field="instance_id")
+        return instance
+
+    async def find(self, flt: InstanceFilter) -> Page[Instance]:
+        if flt.page < 1:
+            raise InvalidParameter("page starts at 1", field="page")
+        if not 1 <= flt.page_size <= 1000:
+            raise InvalidParameter("page_size must be in 1..1000", field="page_size")
+        if (
+            flt.schedule_from is not None
+            and flt.schedule_to is not None
+            and flt.schedule_to < flt.schedule_from
+        ):
+            raise InvalidParameter("the end of the time range is before its start", field="to")
+        await self._engine.flush()
+        return await self._store.list_instances(flt)
+
+    async def logs(self, query: LogQuery) -> tuple[list[LogLine], int]:
+        """The lines asked for, and how many lines the instance has in all."""
+        if query.offset < 0:
+            raise InvalidParameter("offset must be >= 0", field="offset")
+        if not 1 <= query.limit <= LOG_LIMIT:
+            raise InvalidParameter(f"limit must be in 1..{LOG_LIMIT}", field="limit")
+        await self.get(query.instance_id)
+        lines = await self._store.read_logs(query)
+        return lines, await self._store.count_logs(query.instance_id)
+
+    async def stop(self, instance_id: int, by: str) -> Instance:
+        instance = await self.get(instance_id)
+        await self._engine.stop_instance(instance, by)
+        return await self.get(instance_id)
+
+    async def rerun(self, instance_id: int, by: str) -> Instance:
+        """Run a finished instance again: a new instance of the job, trigger type manual
+        rerun, with the original's schedule time, data time and instance parameters."""
+        original = await self.get(instance_id)
+        status = InstanceStatus(original.status)
+        if not status.is_final:
+            raise InvalidState(
+                f"instance {instance_id} is {status.name.lower()}; only a finished instance "
+                "can be rerun",
+                field="instance_id",
+            )
+        instance, _ = await self._jobs.trigger(
+            original.job_id,
+            instance_parameters=original.instance_parameters,
+            executor=by,
+            trigger_type=TriggerType.MANUAL_RERUN,
+            schedule_time=original.schedule_time,
+        )
+        return instance
+
+    async def set_success(self, instance_id: int, by: str) -> Instance:
+        instance = await self.get(instance_id)
+        await self._engine.set_success(instance, by)
+        return await self.get(instance_id)

@@ -1,0 +1,189 @@
+"""Namespaces, app groups and calendars."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from tickwork.domain.errors import (
+    CalendarNotFound,
+    GroupNotFound,
+    InvalidParameter,
+    NamespaceNotFound,
+)
+from tickwork.domain.models import AppGroup, Calendar, CalendarMonth, Namespace
+from tickwork.engine.clock import now_ms
+from tickwork.engine.engine import Engine
+from tickwork.store.abc import Store
+
+DEFAULT_NAMESPACE = "default"
+DEFAULT_GROUP = "default"
+ID_LIMIT = 128
+
+
+def _check_id(value: str, field: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidParameter(f"{field} must not be empty", field=field)
+    if len(value) > ID_LIMIT or any(c.isspace() or c == "/" for c in value):
+        raise InvalidParameter(
+            f"{field} {value!r} must be at most {ID_LIMIT} characters without spaces or '/'",
+            field=field,
+        )
+    return value
+
+
+class NamespaceService:
+    def __init__(self, store: Store, engine: Engine) -> None:
+        self._store = store
+        self._engine = engine
+
+    # -- namespaces --------------------------------------------------------------------------
+    async def create_namespace(
+        self, name: str, description: str = "", namespace_id: str | None = None
+    ) -> Namespace:
+        if not name.strip():
+            raise InvalidParameter("name must not be empty", field="name")
+        ns_id = _check_id(namespace_id, "id") if namespace_id else str(uuid.uuid4())
+        return await self._store.create_namespace(
+            Namespace(id=ns_id, name=name.strip(), description=description, created_at=now_ms())
+        )
+
+    async def get_namespace(self, namespace_id: str) -> Namespace:
+        namespace = await self._store.get_namespace(namespace_id)
+        if namespace is None:
+            raise NamespaceNotFound(f"namespace {namespace_id!r} does not exist", field="namespace")
+        return namespace
+
+    async def list_namespaces(self) -> list[Namespace]:
+        return await self._store.list_namespaces()
+
+    async def update_namespace(
+        self, namespace_id: str, name: str | None = None, description: str | None = None
+    ) -> Namespace:
+        namespace = await self.get_namespace(namespace_id)
+        if name is not None:
+            if not name.strip():
+                raise InvalidParameter("name must not be empty", field="name")
+            namespace.name = name.strip()
+        if description is not None:
+            namespace.description = description
+        return await self._store.update_namespace(namespace)
+
+    async def delete_namespace(self, namespace_id: str) -> None:
+        await self._store.delete_namespace(namespace_id)
+
+    # -- app groups --------------------------------------------------------------------------
+    async def create_group(
+        self, namespace: str, group_id: str, app_name: str = "", description: str = ""
+    ) -> AppGroup:
+        await self.get_namespace(namespace)
+        group = AppGroup(
+            namespace=namespace,
+            group_id=_check_id(group_id, "group_id"),
+            app_key=secrets.token_urlsafe(24),
+            app_name=app_name or group_id,
+            description=description,
+            created_at=now_ms(),
+        )
+        return await self._store.create_group(group)
+
+    async def get_group(self, namespace: str, group_id: str) -> AppGroup:
+        await self.get_namespace(namespace)
+        group = await self._store.get_group(namespace, group_id)
+        if group is None:
+            raise GroupNotFound(
+                f"group {group_id!r} does not exist in namespace {namespace!r}", field="group_id"
+            )
+        return group
+
+    async def list_groups(self, namespace: str) -> list[AppGroup]:
+        await self.get_namespace(namespace)
+        return await self._store.list_groups(namespace)
+
+    async def update_group(
+        self,
+        namespace: str,
+        group_id: str,
+        app_name: str | None = None,
+        description: str | None = None,
+    ) -> AppGroup:
+        group = await self.get_group(namespace, group_id)
+        if app_name is not None:
+            group.app_name = app_name
+        if description is not None:
+            group.description = description
+        return await self._store.update_group(group)
+
+    async def delete_group(self, namespace: str, group_id: str) -> None:
+        await self.get_group(namespace, group_id)
+        await self._store.delete_group(namespace, group_id)
+
+    async def ensure_defaults(self) -> None:
+        """The ``default`` namespace and group, used when a caller names none."""
+        if await self._store.get_namespace(DEFAULT_NAMESPACE) is None:
+            await self.create_namespace("default", "created on first start", DEFAULT_NAMESPACE)
+        if await self._store.get_group(DEFAULT_NAMESPACE, DEFAULT_GROUP) is None:
+            await self.create_group(
+                DEFAULT_NAMESPACE, DEFAULT_GROUP, "default", "created on first start"
+            )
+
+    # -- calendars ---------------------------------------------------------------------------
+    async def put_calendar(
+        self,
+        namespace: str,
+        name: str,
+        year: int,
+        months: list[CalendarMonth],
+        description: str = "",
+    ) -> Calendar:
+        await self.get_namespace(namespace)
+        _check_id(name, "name")
+        if not 1970 <= year <= 2199:
+            raise InvalidParameter(f"year {year} is outside 1970..2199", field="year")
+        seen: set[int] = set()
+        for entry in months:
+            if not 1 <= entry.month <= 12:
+                raise InvalidParameter(f"month {entry.month} is not in 1..12", field="months")
+            if entry.month in seen:
+                raise InvalidParameter(f"month {entry.month} is given twice", field="months")
+            seen.add(entry.month)
+            for day in entry.days:
+                if not 1 <= day <= _days_in_month(year, entry.month):
+                    raise InvalidParameter(
+                        f"day {day} does not exist in {year}-{entry.month:02d}", field="months"
+                    )
+            entry.days = sorted(set(entry.days))
+        calendar = await self._store.put_calendar(
+            Calendar(
+                namespace=namespace,
+                name=name,
+                year=year,
+                months=sorted(months, key=lambda m: m.month),
+                description=description,
+            )
+        )
+        self._engine.calendars_changed()
+        return calendar
+
+    async def get_calendar(self, namespace: str, name: str, year: int) -> Calendar:
+        calendar = await self._store.get_calendar(namespace, name, year)
+        if calendar is None:
+            raise CalendarNotFound(
+                f"calendar {name!r} has no year {year} in namespace {namespace!r}", field="name"
+            )
+        return calendar
+
+    async def list_calendars(self, namespace: str) -> list[Calendar]:
+        await self.get_namespace(namespace)
+        return await self._store.list_calendars(namespace)
+
+    async def delete_calendar(self, namespace: str, name: str, year: int | None) -> None:
+        await self._store.delete_calendar(namespace, name, year)
+        self._engine.calendars_changed()
+
+
+def _days_in_month(year: int, month: int) -> int:
+    import calendar as _calendar
+
+    return _calendar.monthrange(year, month)[1]

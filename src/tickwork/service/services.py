@@ -1,0 +1,35 @@
+"""All services of one server, built over one store and one engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tickwork.engine.engine import Engine
+from tickwork.service.access import AccessService
+from tickwork.service.instances import InstanceService
+from tickwork.service.jobs import JobService
+from tickwork.service.namespaces import NamespaceService
+from tickwork.store.abc import Store
+
+
+@dataclass(slots=True)
+class Services:
+    store: Store
+    engine: Engine
+    access: AccessService
+    namespaces: NamespaceService
+    jobs: JobService
+    instances: InstanceService
+
+    @classmethod
+    def build(cls, store: Store, engine: Engine) -> Services:
+        namespaces = NamespaceService(store, engine)
+        jobs = JobService(store, engine, namespaces)
+        return cls(
+            store=store,
+            engine=engine,
+            access=AccessService(store),
+            namespaces=namespaces,
+            jobs=jobs,
+            instances=InstanceService(store, engine, jobs),
+        )

@@ -1,0 +1,130 @@
+"""Database URLs and async engines for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tickwork.domain.errors import InvalidParameter, Unavailable
+
+__all__ = ["WRITE", "create_engine", "normalize_url", "prepare_database", "safe_url"]
+
+# Execution option that marks a connection as a writer; on SQLite its transactions start with
+# BEGIN IMMEDIATE so a read never has to be upgraded to a write lock (which fails with
+# SQLITE_BUSY at once under WAL instead of waiting).
+WRITE = "tickwork_write"
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_BACKENDS = {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}
+
+
+def normalize_url(url: str) -> sa.URL:
+    """Parse a database URL and pick the async driver.
+
+    Accepts ``sqlite:///path`` and ``postgresql://user@host:port/db`` (also ``postgres://``
+    and any ``+driver`` form); returns ``sqlite+aiosqlite`` / ``postgresql+asyncpg`` URLs.
+    """
+    try:
+        parsed = sa.make_url(url.strip())
+    except ArgumentError:
+        raise InvalidParameter(
+            f"database_url {url!r} is not a database URL (sqlite:///path or "
+            "postgresql://user@host:port/db)",
+            field="database_url",
+        ) from None
+    backend = _BACKENDS.get(parsed.drivername.split("+", 1)[0])
+    if backend is None:
+        raise InvalidParameter(
+            f"database_url scheme {parsed.drivername!r} is not supported "
+            "(use sqlite:///path or postgresql://user@host:port/db)",
+            field="database_url",
+        )
+    parsed = parsed.set(drivername=_DRIVERS[backend])
+    if backend == "sqlite" and (not parsed.database or parsed.database == ":memory:"):
+        raise InvalidParameter(
+            "database_url: an in-memory SQLite database is not supported; give a file "
+            "(sqlite:///path/to/tickwork.db)",
+            field="database_url",
+        )
+    if backend == "postgresql" and not parsed.database:
+        raise InvalidParameter(
+            f"database_url {safe_url(parsed)!r} names no database", field="database_url"
+        )
+    return parsed
+
+
+def safe_url(url: sa.URL) -> str:
+    """The URL without its password, for messages."""
+    return url.render_as_string(hide_password=True)
+
+
+def create_engine(url: sa.URL) -> AsyncEngine:
+    """An async engine for a normalized URL (call ``prepare_database`` first)."""
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+async def prepare_database(url: sa.URL) -> None:
+    """SQLite: create the file's directory and switch the file to WAL (once; it persists)."""
+    if url.get_backend_name() == "sqlite":
+        await asyncio.to_thread(_prepare_sqlite_file, url.database or "")
+
+
+def _prepare_sqlite_file(database: str) -> None:
+    # Done once per open on a private connection, before the pool exists: switching the
+    # journal mode needs an exclusive lock, and doing it from every pooled connection lets two
+    # fresh openers deadlock until the busy timeout.
+    path = Path(database).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Unavailable(f"cannot create the directory of SQLite database {path}: {exc}") from exc
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            try:
+                mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+            finally:
+                conn.close()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise Unavailable(f"cannot open SQLite database {path}: {exc}") from exc
+            mode = str(exc)
+        if mode == "wal":
+            return
+        if time.monotonic() > deadline:
+            raise Unavailable(f"cannot switch SQLite database {path} to WAL mode: {mode}")
+        time.sleep(0.05)
+
+
+def _sqlite_engine(url: sa.URL) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy (not the driver) emit BEGIN, see _on_begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE) else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

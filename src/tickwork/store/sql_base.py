@@ -1,0 +1,143 @@
+"""The shared machinery of ``SqlStore``: engine lifecycle, transactions, dialect helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tickwork.domain.errors import Conflict, InvalidParameter, TickworkError, Unavailable
+from tickwork.store.engine import (
+    WRITE,
+    create_engine,
+    normalize_url,
+    prepare_database,
+    safe_url,
+)
+from tickwork.store.migrate import upgrade
+from tickwork.store.tables import jobs
+
+__all__ = ["CHUNK", "SqlBase", "check_not_negative", "check_page", "chunks", "now_ms"]
+
+# Keys per IN (...) list; well under SQLite's and asyncpg's bind parameter limits.
+CHUNK = 1000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def check_page(page: int, page_size: int) -> None:
+    if page < 1:
+        raise InvalidParameter(f"page must be 1 or more, got {page}", field="page")
+    if page_size < 1:
+        raise InvalidParameter(f"page_size must be 1 or more, got {page_size}", field="page_size")
+
+
+def check_not_negative(value: int, name: str) -> None:
+    if value < 0:
+        raise InvalidParameter(f"{name} must not be negative, got {value}", field=name)
+
+
+class SqlBase:
+    """Engine, transactions and dialect differences; the methods live in the subclasses."""
+
+    def __init__(self, url: str) -> None:
+        self._url = normalize_url(url)
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def url(self) -> sa.URL:
+        return self._url
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise Unavailable("the store is not open")
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._url.get_backend_name()
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations (Alembic) so the schema is current."""
+        if self._engine is not None:
+            return
+        await prepare_database(self._url)
+        engine = create_engine(self._url)
+        try:
+            await upgrade(engine)
+        except (sa.exc.DBAPIError, OSError) as exc:
+            await engine.dispose()
+            raise Unavailable(f"cannot open the database {safe_url(self._url)}: {exc}") from exc
+        except BaseException:
+            await engine.dispose()
+            raise
+        self._engine = engine
+
+    async def close(self) -> None:
+        """Release every connection."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.dispose()
+
+    @asynccontextmanager
+    async def _tx(self, write: bool) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engine.connect() as conn:
+                if write:
+                    await conn.execution_options(**{WRITE: True})
+                async with conn.begin():
+                    yield conn
+        except TickworkError:
+            raise
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
+        except (sa.exc.DBAPIError, OSError) as exc:
+            raise Unavailable(f"the database failed: {exc}") from exc
+
+    def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite)."""
+        return self._tx(write=True)
+
+    def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self._tx(write=False)
+
+    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT that knows ON CONFLICT on this dialect."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _contains(self, column: sa.ColumnElement[str], needle: str) -> sa.ColumnElement[bool]:
+        """Case-sensitive substring test (LIKE is case-insensitive on SQLite)."""
+        if self.dialect == "postgresql":
+            return sa.func.strpos(column, needle) > 0
+        return sa.func.instr(column, needle) > 0
+
+    async def _set_next_fire_times(
+        self, conn: AsyncConnection, changes: Sequence[tuple[int, int | None]]
+    ) -> None:
+        if not changes:
+            return
+        latest = dict(changes)  # the last change of a job wins
+        stmt = (
+            sa.update(jobs)
+            .where(jobs.c.id == sa.bindparam("b_id"))
+            .values(next_fire_time=sa.bindparam("b_next"))
+        )
+        # In id order, so concurrent servers lock rows in the same order.
+        params = [{"b_id": k, "b_next": latest[k]} for k in sorted(latest)]
+        await conn.execute(stmt, params)

@@ -1,0 +1,325 @@
+"""Instances and logs of ``SqlStore``: the hot path (fires, status updates, log lines)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus
+from tickwork.domain.errors import Conflict, JobNotFound
+from tickwork.domain.models import Instance, InstanceUpdate, LogLine, Page
+from tickwork.store import codec
+from tickwork.store.abc import InstanceFilter, LogQuery
+from tickwork.store.sql_base import SqlBase, check_not_negative, check_page, chunks, now_ms
+from tickwork.store.tables import instances, jobs, logs
+
+__all__ = ["SqlRuns"]
+
+_FINAL = sorted(int(s) for s in FINAL_STATUSES)
+_UPDATE_FIELDS = ("status", "start_time", "end_time", "attempt", "worker", "progress", "result")
+
+
+class SqlRuns(SqlBase):
+    """Instance and log methods of the store."""
+
+    async def _existing_ids(
+        self, conn: AsyncConnection, column: sa.Column[int], ids: Sequence[int]
+    ) -> set[int]:
+        """Which of ``ids`` exist; on PostgreSQL those rows cannot be deleted until commit."""
+        found: set[int] = set()
+        for part in chunks(sorted(set(ids))):
+            stmt = (
+                sa.select(column).where(column.in_(part)).with_for_update(read=True, key_share=True)
+            )
+            found.update((await conn.execute(stmt)).scalars())
+        return found
+
+    async def _insert_instances(
+        self, conn: AsyncConnection, rows: Sequence[Instance]
+    ) -> list[Instance]:
+        """Insert in batches, skipping rows whose fire_key or idempotency_key is taken.
+
+        ``rows`` must not repeat a key. Returns the inserted rows with ids, in order.
+        """
+        if not rows:
+            return []
+        stmt = (
+            self._insert(instances)
+            .on_conflict_do_nothing()
+            .returning(
+                instances.c.id,
+                instances.c.job_id,
+                instances.c.fire_key,
+                instances.c.idempotency_key,
+                sort_by_parameter_order=True,
+            )
+        )
+        result = (await conn.execute(stmt, [codec.instance_row(r) for r in rows])).all()
+        # The returned rows are in parameter order with the skipped ones missing; a skipped
+        # row has a key, and no two rows share one, so matching by keys in order is exact.
+        returned = iter(result)
+        pending = next(returned, None)
+        inserted: list[Instance] = []
+        for row in rows:
+            if pending is not None and (
+                pending.job_id == row.job_id
+                and pending.fire_key == row.fire_key
+                and pending.idempotency_key == row.idempotency_key
+            ):
+                inserted.append(replace(row, id=pending.id))
+                pending = next(returned, None)
+        return inserted
+
+    async def plan_fires(
+        self, fires: Sequence[Instance], next_fire_times: Sequence[tuple[int, int | None]]
+    ) -> list[Instance]:
+        """In one transaction: insert the fires and set the jobs' next fire times."""
+        now = now_ms()
+        async with self._write() as conn:
+            live = await self._existing_ids(conn, jobs.c.id, [f.job_id for f in fires])
+            fire_keys: set[tuple[int, int]] = set()
+            idempotency_keys: set[tuple[int, str]] = set()
+            rows: list[Instance] = []
+            for fire in fires:
+                if fire.job_id not in live:
+                    continue
+                fire_key = None if fire.fire_key is None else (fire.job_id, fire.fire_key)
+                idem_key = (
+                    None if fire.idempotency_key is None else (fire.job_id, fire.idempotency_key)
+                )
+                if fire_key in fire_keys or idem_key in idempotency_keys:
+                    continue  # a duplicate within the batch
+                if fire_key is not None:
+                    fire_keys.add(fire_key)
+                if idem_key is not None:
+                    idempotency_keys.add(idem_key)
+                rows.append(
+                    replace(
+                        fire,
+                        id=0,
+                        created_at=fire.created_at or now,
+                        updated_at=fire.updated_at or now,
+                    )
+                )
+            inserted = await self._insert_instances(conn, rows)
+            await self._set_next_fire_times(conn, next_fire_times)
+        return inserted
+
+    async def create_instance(self, instance: Instance) -> tuple[Instance, bool]:
+        now = now_ms()
+        row = replace(
+            instance,
+            id=0,
+            created_at=instance.created_at or now,
+            updated_at=instance.updated_at or now,
+        )
+        async with self._write() as conn:
+            if not await self._existing_ids(conn, jobs.c.id, [instance.job_id]):
+                raise JobNotFound(f"job {instance.job_id} does not exist", field="job_id")
+            inserted = await self._insert_instances(conn, [row])
+            if inserted:
+                return inserted[0], True
+            existing = await self._find_by_keys(conn, instance)
+        if existing is None:  # not reachable: only these keys can conflict
+            raise Conflict(f"instance of job {instance.job_id} conflicts with a stored one")
+        return existing, False
+
+    async def _find_by_keys(self, conn: AsyncConnection, instance: Instance) -> Instance | None:
+        """The stored instance of the job holding the idempotency key, else the fire key."""
+        keys: list[sa.ColumnElement[bool]] = []
+        if instance.idempotency_key is not None:
+            keys.append(instances.c.idempotency_key == instance.idempotency_key)
+        if instance.fire_key is not None:
+            keys.append(instances.c.fire_key == instance.fire_key)
+        for key in keys:
+            stmt = sa.select(instances).where(instances.c.job_id == instance.job_id, key)
+            row = (await conn.execute(stmt)).mappings().first()
+            if row is not None:
+                return codec.instance_from(row)
+        return None
+
+    async def get_instance(self, instance_id: int) -> Instance | None:
+        stmt = sa.select(instances).where(instances.c.id == instance_id)
+        async with self._read() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return None if row is None else codec.instance_from(row)
+
+    async def list_instances(self, flt: InstanceFilter) -> Page[Instance]:
+        """Newest first (id descending)."""
+        check_page(flt.page, flt.page_size)
+        c = instances.c
+        where: list[sa.ColumnElement[bool]] = []
+        if flt.namespace is not None:
+            where.append(c.namespace == flt.namespace)
+        if flt.group_id is not None:
+            where.append(c.group_id == flt.group_id)
+        if flt.job_id is not None:
+            where.append(c.job_id == flt.job_id)
+        if flt.statuses is not None:
+            where.append(c.status.in_([int(s) for s in flt.statuses]))
+        if flt.trigger_types is not None:
+            where.append(c.trigger_type.in_([int(t) for t in flt.trigger_types]))
+        if flt.schedule_from is not None:
+            where.append(c.schedule_time >= flt.schedule_from)
+        if flt.schedule_to is not None:
+            where.append(c.schedule_time < flt.schedule_to)
+        stmt = (
+            sa.select(instances)
+            .where(*where)
+            .order_by(c.id.desc())
+            .limit(flt.page_size)
+            .offset((flt.page - 1) * flt.page_size)
+        )
+        count = sa.select(sa.func.count()).select_from(instances).where(*where)
+        async with self._read() as conn:
+            total = (await conn.execute(count)).scalar_one()
+            rows = (await conn.execute(stmt)).mappings().all()
+        return Page(
+            items=[codec.instance_from(r) for r in rows],
+            total=total,
+            page=flt.page,
+            page_size=flt.page_size,
+        )
+
+    async def unfinished_instances(self) -> list[Instance]:
+        stmt = (
+            sa.select(instances).where(instances.c.status.not_in(_FINAL)).order_by(instances.c.id)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [codec.instance_from(r) for r in rows]
+
+    async def count_instances(self, job_id: int, statuses: Sequence[InstanceStatus]) -> int:
+        if not statuses:
+            return 0
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(instances)
+            .where(
+                instances.c.job_id == job_id,
+                instances.c.status.in_([int(s) for s in statuses]),
+            )
+        )
+        async with self._read() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def count_instances_by_status(self) -> dict[InstanceStatus, int]:
+        stmt = sa.select(instances.c.status, sa.func.count()).group_by(instances.c.status)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        known = {int(s) for s in InstanceStatus}
+        return {InstanceStatus(s): int(n) for s, n in rows if s in known}
+
+    async def update_instances(self, updates: Sequence[InstanceUpdate]) -> list[int]:
+        """Apply each update (fields that are None stay); see ``Store.update_instances``.
+
+        The rows are locked and read once; the updates are applied in order in memory (so a
+        later update sees the status an earlier one set), then written with one executemany
+        per set of changed columns.
+        """
+        if not updates:
+            return []
+        async with self._write() as conn:
+            status = await self._lock_statuses(conn, [u.instance_id for u in updates])
+            changes: dict[int, dict[str, Any]] = {}
+            applied: list[int] = []
+            for update in updates:
+                current = status.get(update.instance_id)
+                if current is None:
+                    continue
+                if update.only_if_status is not None and current not in {
+                    int(s) for s in update.only_if_status
+                }:
+                    continue
+                values = {
+                    name: getattr(update, name)
+                    for name in _UPDATE_FIELDS
+                    if getattr(update, name) is not None
+                }
+                if "status" in values:
+                    values["status"] = status[update.instance_id] = int(values["status"])
+                changes.setdefault(update.instance_id, {}).update(values)
+                applied.append(update.instance_id)
+            await self._write_changes(conn, changes)
+        return applied
+
+    async def _lock_statuses(self, conn: AsyncConnection, ids: Sequence[int]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for part in chunks(sorted(set(ids))):
+            stmt = (
+                sa.select(instances.c.id, instances.c.status)
+                .where(instances.c.id.in_(part))
+                .order_by(instances.c.id)
+                .with_for_update()
+            )
+            found.update({row.id: row.status for row in await conn.execute(stmt)})
+        return found
+
+    async def _write_changes(
+        self, conn: AsyncConnection, changes: dict[int, dict[str, Any]]
+    ) -> None:
+        now = now_ms()
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for instance_id in sorted(changes):
+            values = changes[instance_id]
+            columns = tuple(sorted(values))
+            params = {f"v_{name}": values[name] for name in columns}
+            params["b_id"] = instance_id
+            groups.setdefault(columns, []).append(params)
+        for columns, batch in groups.items():
+            stmt = (
+                sa.update(instances)
+                .where(instances.c.id == sa.bindparam("b_id"))
+                .values({name: sa.bindparam(f"v_{name}") for name in columns} | {"updated_at": now})
+            )
+            await conn.execute(stmt, batch)
+
+    async def prune_history(self, job_id: int, keep: int) -> int:
+        """Delete the job's finished instances (and their logs) but the newest ``keep``."""
+        check_not_negative(keep, "keep")
+        finished = sa.and_(instances.c.job_id == job_id, instances.c.status.in_(_FINAL))
+        cutoff = (
+            sa.select(instances.c.id)
+            .where(finished)
+            .order_by(instances.c.id.desc())
+            .offset(keep)
+            .limit(1)
+        )
+        async with self._write() as conn:
+            oldest_to_delete = (await conn.execute(cutoff)).scalar()
+            if oldest_to_delete is None:
+                return 0
+            stmt = sa.delete(instances).where(finished, instances.c.id <= oldest_to_delete)
+            return int((await conn.execute(stmt)).rowcount)
+
+    # -- logs ------------------------------------------------------------------------------
+    async def append_logs(self, lines: Sequence[LogLine]) -> None:
+        """Store the lines in order; lines of instances that no longer exist are dropped."""
+        if not lines:
+            return
+        async with self._write() as conn:
+            live = await self._existing_ids(conn, instances.c.id, [x.instance_id for x in lines])
+            rows = [codec.log_row(x) for x in lines if x.instance_id in live]
+            if rows:
+                await conn.execute(sa.insert(logs), rows)
+
+    async def read_logs(self, query: LogQuery) -> list[LogLine]:
+        check_not_negative(query.offset, "offset")
+        check_not_negative(query.limit, "limit")
+        stmt = sa.select(logs).where(logs.c.instance_id == query.instance_id)
+        if query.keyword:
+            stmt = stmt.where(self._contains(logs.c.line, query.keyword))
+        order = logs.c.seq.desc() if query.reverse else logs.c.seq.asc()
+        stmt = stmt.order_by(order).offset(query.offset).limit(query.limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [codec.log_from(r) for r in rows]
+
+    async def count_logs(self, instance_id: int) -> int:
+        stmt = sa.select(sa.func.count()).select_from(logs).where(logs.c.instance_id == instance_id)
+        async with self._read() as conn:
+            return int((await conn.execute(stmt)).scalar_one())

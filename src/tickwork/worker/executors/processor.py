@@ -1,0 +1,251 @@
+"""Processor jobs: a Python class named ``package.module:Class`` runs in the worker's process.
+
+Each run gets a new instance; ``pre_process``, ``process`` and ``post_process`` are called in
+turn. Plain methods run in a daemon thread of their own (so that a killed, stuck processor
+cannot hold the worker's shutdown), ``async def`` ones on the worker's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import importlib
+import inspect
+import logging
+import re
+import threading
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from tickwork.domain.enums import InstanceStatus
+from tickwork.domain.errors import InvalidParameter, TickworkError
+from tickwork.processor import JobContext, ProcessResult
+from tickwork.worker.abc import RunOutcome, RunRequest
+from tickwork.worker.executors.base import Execution, RunSink, clip, failed
+
+__all__ = [
+    "KILL_CALL_TIMEOUT_S",
+    "ProcessorExecution",
+    "load_processor_class",
+    "make_context",
+    "validate_class_name",
+]
+
+KILL_CALL_TIMEOUT_S = 5.0
+"""How long ``Processor.kill(ctx)`` may take before the run is abandoned anyway."""
+
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_DOTTED = re.compile(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*")
+_classes: dict[str, type[Any]] = {}
+_classes_lock = threading.Lock()
+
+
+def validate_class_name(name: str) -> tuple[str, str]:
+    """``package.module:Class`` (or ``package.module.Class``) → (module, class path)."""
+    text = name.strip() if isinstance(name, str) else ""
+    example = "e.g. 'mypackage.jobs:HelloProcessor'"
+    if not text:
+        raise InvalidParameter(f"class_name is empty; {example}", field="class_name")
+    if ":" in text:
+        module, _, qualname = text.partition(":")
+    else:
+        module, _, qualname = text.rpartition(".")
+    if (
+        not module
+        or not qualname
+        or not _DOTTED.fullmatch(module)
+        or not _DOTTED.fullmatch(qualname)
+    ):
+        raise InvalidParameter(
+            f"class_name {name!r} is not 'package.module:Class'; {example}", field="class_name"
+        )
+    return module, qualname
+
+
+def _import_class(name: str) -> type[Any]:
+    module_name, qualname = validate_class_name(name)
+    try:
+        target: Any = importlib.import_module(module_name)
+    except Exception as exc:  # ImportError, or whatever the module raised while loading
+        raise InvalidParameter(
+            f"class_name {name!r}: cannot import module {module_name!r}: "
+            f"{type(exc).__name__}: {exc}",
+            field="class_name",
+        ) from exc
+    for part in qualname.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise InvalidParameter(
+                f"class_name {name!r}: module {module_name!r} has no {qualname!r}",
+                field="class_name",
+            ) from None
+    if not isinstance(target, type):
+        raise InvalidParameter(f"class_name {name!r} is not a class", field="class_name")
+    if not callable(getattr(target, "process", None)):
+        raise InvalidParameter(
+            f"class_name {name!r} has no process(ctx) method", field="class_name"
+        )
+    return target
+
+
+def load_processor_class(name: str) -> type[Any]:
+    """Import the class once; later calls use the cached class (blocking: call in a thread)."""
+    key = name.strip()
+    with _classes_lock:
+        cached = _classes.get(key)
+        if cached is None:
+            cached = _classes[key] = _import_class(key)
+    return cached
+
+
+def _aware(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+
+
+class _SinkHandler(logging.Handler):
+    def __init__(self, sink: RunSink) -> None:
+        super().__init__()
+        self._sink = sink
+        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a bad format string must not kill the run
+            self.handleError(record)
+            return
+        at = int(record.created * 1000)
+        for line in text.splitlines() or [""]:
+            self._sink.log_threadsafe(line, at)
+
+
+def make_context(request: RunRequest, sink: RunSink) -> JobContext:
+    """The processor's view of a run; its logger and progress go to ``sink``."""
+    logger = logging.Logger(f"tickwork.job.{request.job_id}.{request.instance_id}", logging.INFO)
+    logger.addHandler(_SinkHandler(sink))
+    return JobContext(
+        job_id=request.job_id,
+        job_instance_id=request.instance_id,
+        job_name=request.job_name,
+        namespace=request.namespace,
+        group_id=request.group_id,
+        execute_mode=request.execute_mode,
+        trigger_type=request.trigger_type,
+        schedule_time=_aware(request.schedule_time),
+        data_time=_aware(request.data_time),
+        job_parameters=request.job_parameters,
+        instance_parameters=request.instance_parameters,
+        attempt=request.attempt,
+        max_attempt=request.max_attempt,
+        sharding_id=request.sharding_id,
+        sharding_num=request.sharding_num,
+        sharding_parameter=request.sharding_parameter,
+        logger=logger,
+        progress_callback=sink.progress_threadsafe,
+    )
+
+
+def _in_thread(function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+    """Run ``function(*args)`` in a new daemon thread (with the caller's context)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def target() -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = context.run(function, *args)
+        except BaseException as exc:  # handed over to the loop
+            error = exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    threading.Thread(target=target, name=f"tickwork-{function.__name__}", daemon=True).start()
+    return future
+
+
+async def _call(method: Callable[..., Any], *args: Any) -> Any:
+    """Await an ``async def`` method; run a plain one in a thread."""
+    if inspect.iscoroutinefunction(method):
+        return await method(*args)
+    result = await _in_thread(method, *args)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+class ProcessorExecution(Execution):
+    _instance: Any = None
+    _context: JobContext | None = None
+
+    async def run(self) -> RunOutcome:
+        name = self.request.class_name
+        try:
+            cls = await _in_thread(load_processor_class, name)
+        except TickworkError as exc:
+            return failed(exc.message)
+        context = self._context = make_context(self.request, self.env.sink)
+        try:
+            self._instance = instance = cls()
+        except Exception as exc:
+            self._log_traceback(exc)
+            return failed(f"cannot create {name}: {type(exc).__name__}: {exc}")
+        stage = "pre_process"
+        try:
+            if callable(getattr(instance, "pre_process", None)):
+                await _call(instance.pre_process, context)
+            stage = "process"
+            result = await _call(instance.process, context)
+            if not isinstance(result, ProcessResult):
+                return failed(
+                    f"{name}.process() returned {_describe(result)}, expected a ProcessResult"
+                )
+            stage = "post_process"
+            if callable(getattr(instance, "post_process", None)):
+                replacement = await _call(instance.post_process, context)
+                if isinstance(replacement, ProcessResult):
+                    result = replacement
+                elif replacement is not None:
+                    return failed(
+                        f"{name}.post_process() returned {_describe(replacement)}, "
+                        "expected a ProcessResult or None"
+                    )
+        except Exception as exc:
+            self._log_traceback(exc)
+            return failed(f"{name}.{stage}() raised {type(exc).__name__}: {exc}")
+        status = InstanceStatus.SUCCESS if result.success else InstanceStatus.FAILED
+        return RunOutcome(status, clip(str(result.result)))
+
+    async def stop(self) -> None:
+        instance, context = self._instance, self._context
+        kill = getattr(instance, "kill", None)
+        if context is None or not callable(kill):
+            return
+        try:
+            await asyncio.wait_for(_call(kill, context), KILL_CALL_TIMEOUT_S)
+        except Exception as exc:
+            self.env.sink.log(f"[tickwork] kill() of {self.request.class_name} failed: {exc!r}")
+
+    def _log_traceback(self, exc: BaseException) -> None:
+        for chunk in traceback.format_exception(exc):
+            for line in chunk.rstrip("\n").splitlines():
+                self.env.sink.log(line)

@@ -1,0 +1,233 @@
+"""The in-process worker of the embedded default: runs jobs as asyncio tasks of the server.
+
+``submit`` starts a task at once; at most ``concurrency`` runs execute together, the others wait
+their turn. Each run reports ``started`` when it begins executing, then exactly one
+``finished``: SUCCESS, FAILED (also when the executor raises: the exception is the result and
+its traceback goes to the log) or KILLED (the kill's reason is the result).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import traceback
+from dataclasses import dataclass
+
+import httpx
+
+from tickwork.domain.enums import InstanceStatus
+from tickwork.domain.errors import InvalidParameter, InvalidState, TickworkError
+from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
+from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
+from tickwork.worker.executors.base import clip, now_ms
+
+__all__ = ["DEFAULT_KILL_GRACE_S", "InProcessWorker"]
+
+DEFAULT_KILL_GRACE_S = 3.0
+"""Seconds between SIGTERM and SIGKILL when a process tree is killed."""
+
+_log = logging.getLogger("tickwork.worker")
+
+
+@dataclass(slots=True)
+class _Run:
+    request: RunRequest
+    task: asyncio.Task[None] | None = None
+    execution: Execution | None = None
+    inner: asyncio.Task[RunOutcome] | None = None
+    kill_reason: str | None = None
+    finished: bool = False
+
+
+class InProcessWorker:
+    """A ``Worker`` that runs jobs inside the current process and event loop."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        address: str | None = None,
+        *,
+        kill_grace: float = DEFAULT_KILL_GRACE_S,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidParameter(
+                f"concurrency must be a whole number of at least 1, got {concurrency!r}",
+                field="concurrency",
+            )
+        if kill_grace < 0:
+            raise InvalidParameter(
+                f"kill_grace must not be negative, got {kill_grace!r}", field="kill_grace"
+            )
+        self._concurrency = concurrency
+        self._address = address or f"inproc@{socket.gethostname()}"
+        self._kill_grace = kill_grace
+        self._reporter: RunReporter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._runs: dict[int, _Run] = {}
+        self._killers: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
+    async def start(self, reporter: RunReporter) -> None:
+        if self._reporter is not None:
+            raise InvalidState(f"worker {self._address} is already started")
+        self._reporter = reporter
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(self._concurrency)
+        self._http = httpx.AsyncClient(
+            follow_redirects=True,
+            limits=httpx.Limits(max_connections=max(100, self._concurrency)),
+        )
+        self._stopping = False
+
+    def running(self) -> int:
+        """Runs accepted and not finished (executing or waiting for a slot)."""
+        return len(self._runs)
+
+    def submit(self, request: RunRequest) -> None:
+        if (
+            self._reporter is None
+            or self._loop is None
+            or self._slots is None
+            or self._http is None
+        ):
+            raise InvalidState(f"worker {self._address} is not started")
+        if self._stopping:
+            self._reporter.finished(
+                request.instance_id,
+                request.attempt,
+                RunOutcome(InstanceStatus.FAILED, f"worker {self._address} is stopping"),
+                now_ms(),
+            )
+            return
+        current = self._runs.get(request.instance_id)
+        if current is not None:
+            if current.request.attempt == request.attempt:
+                _log.warning(
+                    "instance %s attempt %s is already running; ignored",
+                    request.instance_id,
+                    request.attempt,
+                )
+                return
+            self.kill(request.instance_id, f"superseded by attempt {request.attempt}")
+        run = _Run(request)
+        self._runs[request.instance_id] = run
+        run.task = self._loop.create_task(
+            self._execute(run, self._reporter, self._slots, self._http),
+            name=f"tickwork-run-{request.instance_id}-{request.attempt}",
+        )
+
+    def kill(self, instance_id: int, reason: str) -> bool:
+        run = self._runs.get(instance_id)
+        if run is None or run.finished or self._loop is None:
+            return False
+        if run.kill_reason is not None:
+            return True
+        run.kill_reason = reason or "killed"
+        if run.execution is None:  # still waiting for a slot
+            if run.task is not None:
+                run.task.cancel()
+            return True
+        killer = self._loop.create_task(self._kill_execution(run))
+        self._killers.add(killer)
+        killer.add_done_callback(self._killers.discard)
+        return True
+
+    async def stop(self, grace: float) -> None:
+        self._stopping = True
+        tasks = [run.task for run in self._runs.values() if run.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=max(grace, 0))
+        for instance_id in list(self._runs):
+            self.kill(instance_id, f"worker {self._address} stopped")
+        tasks = [run.task for run in self._runs.values() if run.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self._kill_grace + 10.0)
+        stuck = [run.task for run in self._runs.values() if run.task is not None]
+        for task in stuck:  # should not happen: give up on them (they report KILLED)
+            task.cancel()
+        if stuck:
+            await asyncio.wait(stuck, timeout=1.0)
+        if self._killers:
+            await asyncio.wait(set(self._killers), timeout=1.0)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        self._reporter = None
+
+    async def _kill_execution(self, run: _Run) -> None:
+        execution = run.execution
+        if execution is None:
+            return
+        try:
+            await execution.stop()
+        except Exception:
+            _log.exception("stopping instance %s failed", run.request.instance_id)
+        if not execution.ends_itself_on_stop and run.inner is not None:
+            run.inner.cancel()
+
+    async def _execute(
+        self,
+        run: _Run,
+        reporter: RunReporter,
+        slots: asyncio.Semaphore,
+        http: httpx.AsyncClient,
+    ) -> None:
+        request = run.request
+        sink = RunSink(reporter, request, asyncio.get_running_loop())
+        outcome = RunOutcome(InstanceStatus.FAILED, "the run ended without an outcome")
+        try:
+            async with slots:
+                reporter.started(request.instance_id, request.attempt, self._address, now_ms())
+                env = ExecutionEnv(sink=sink, http=http, kill_grace=self._kill_grace)
+                outcome = await self._run_execution(run, env)
+        except asyncio.CancelledError:
+            if run.kill_reason is None:
+                outcome = RunOutcome(InstanceStatus.FAILED, "the run was cancelled")
+                raise
+            outcome = RunOutcome(InstanceStatus.KILLED, clip(run.kill_reason))
+        finally:
+            run.finished = True
+            sink.close()
+            if self._runs.get(request.instance_id) is run:
+                del self._runs[request.instance_id]
+            try:
+                reporter.finished(request.instance_id, request.attempt, outcome, now_ms())
+            except Exception:
+                _log.exception("reporting the outcome of instance %s failed", request.instance_id)
+
+    async def _run_execution(self, run: _Run, env: ExecutionEnv) -> RunOutcome:
+        try:
+            execution = create_execution(run.request, env)
+        except TickworkError as exc:
+            return RunOutcome(InstanceStatus.FAILED, clip(exc.message))
+        run.execution = execution
+        run.inner = inner = asyncio.create_task(execution.run())
+        try:
+            outcome = await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            if not inner.cancelled():  # we are cancelled from outside, not the execution
+                inner.cancel()
+                with contextlib.suppress(BaseException):
+                    await inner
+                raise
+            outcome = RunOutcome(InstanceStatus.KILLED, "")
+        except Exception as exc:
+            for chunk in traceback.format_exception(exc):
+                for line in chunk.rstrip("\n").splitlines():
+                    env.sink.log(line)
+            outcome = RunOutcome(InstanceStatus.FAILED, clip(f"{type(exc).__name__}: {exc}"))
+        if run.kill_reason is not None:
+            return RunOutcome(InstanceStatus.KILLED, clip(run.kill_reason))
+        return outcome

@@ -1,0 +1,83 @@
+"""Fixtures for integration tests: a real server runtime (store, engine, in-process worker)
+and the real HTTP app on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from runtime_support import ADMIN_ID, ADMIN_SECRET
+
+from tickwork.api.app import create_app
+from tickwork.server import Runtime
+from tickwork.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        home=str(tmp_path / "home"),
+        admin_key_id=ADMIN_ID,
+        admin_key_secret=ADMIN_SECRET,
+        lookahead_ms=1500,
+        misfire_threshold_ms=3000,
+        retention_interval_s=3600,
+        shutdown_grace_s=2,
+    )
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    rt = await Runtime.start(settings)
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
+@pytest.fixture
+def restart(settings: Settings) -> Callable[..., Awaitable[Runtime]]:
+    """Start a runtime over the same home (and database) with changed settings."""
+
+    async def start(**changes: Any) -> Runtime:
+        return await Runtime.start(replace(settings, **changes))
+
+    return start
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client, authenticated as the admin, of the real app served on loopback."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(runtime.services),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", auth=(ADMIN_ID, ADMIN_SECRET), timeout=30
+    ) as client:
+        yield client
+    server.should_exit = True
+    await task

@@ -1,0 +1,185 @@
+"""Scheduled firing: cron, fixed rate, second delay, one time, misfires, history."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from engine_support import instances, shell_job
+from runtime_support import wait_for
+
+from tickwork.domain.enums import InstanceStatus, JobStatus, MisfirePolicy, TimeType, TriggerType
+from tickwork.server import Runtime
+
+
+async def test_cron_fires_on_every_even_second(runtime: Runtime) -> None:
+    job = await runtime.services.jobs.create(
+        shell_job("echo hello", TimeType.CRON, "*/2 * * * * ?")
+    )
+    assert job.next_fire_time is not None and job.next_fire_time % 2000 == 0
+
+    async def three_done() -> bool:
+        done = [i for i in await instances(runtime, job.id) if i.status == InstanceStatus.SUCCESS]
+        return len(done) >= 3
+
+    await wait_for(three_done, within=15)
+    await runtime.services.jobs.set_enabled(job.id, False)
+    items = [i for i in await instances(runtime, job.id) if i.status == InstanceStatus.SUCCESS]
+    assert all(i.schedule_time % 2000 == 0 for i in items)
+    assert all(i.trigger_type == TriggerType.SCHEDULED for i in items)
+    assert all(i.result == "hello" for i in items)
+    times = [i.schedule_time for i in items]
+    assert len(set(times)) == len(times)
+    # each ran close to its due instant (a loose bound: this is not a benchmark)
+    assert all(i.start_time is not None and i.start_time - i.schedule_time < 1000 for i in items)
+
+
+async def test_fixed_rate_fires_every_n_seconds(runtime: Runtime) -> None:
+    job = await runtime.services.jobs.create(shell_job("echo tick", TimeType.FIXED_RATE, "1"))
+
+    async def two_done() -> bool:
+        return (
+            len([i for i in await instances(runtime, job.id) if i.status == InstanceStatus.SUCCESS])
+            >= 2
+        )
+
+    await wait_for(two_done, within=10)
+    await runtime.services.jobs.set_enabled(job.id, False)
+    times = sorted(
+        i.schedule_time
+        for i in await instances(runtime, job.id)
+        if i.status == InstanceStatus.SUCCESS
+    )
+    assert all(b - a == 1000 for a, b in zip(times, times[1:], strict=False))
+
+
+async def test_second_delay_chains_after_the_previous_end(runtime: Runtime) -> None:
+    job = await runtime.services.jobs.create(
+        shell_job("sleep 0.3; echo x", TimeType.SECOND_DELAY, "1")
+    )
+
+    async def two_done() -> list[object] | None:
+        done = [i for i in await instances(runtime, job.id) if i.status == InstanceStatus.SUCCESS]
+        return done if len(done) >= 2 else None
+
+    done = await wait_for(two_done, within=15)
+    await runtime.services.jobs.set_enabled(job.id, False)
+    first, second = sorted(done, key=lambda i: i.schedule_time)[:2]  # type: ignore[attr-defined]
+    assert first.end_time is not None
+    assert second.schedule_time >= first.end_time + 1000
+    assert second.schedule_time - (first.end_time + 1000) < 1000
+
+
+async def test_one_time_fires_once_then_the_job_is_disabled(runtime: Runtime) -> None:
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    job = await runtime.services.jobs.create(
+        shell_job(
+            "echo once", TimeType.ONE_TIME, when.strftime("%Y-%m-%d %H:%M:%S"), timezone="UTC"
+        )
+    )
+    assert job.next_fire_time == int(when.timestamp() * 1000)
+
+    async def disabled() -> bool:
+        current = await runtime.services.jobs.get(job.id)
+        return current.status == JobStatus.DISABLED
+
+    await wait_for(disabled, within=10)
+    items = await instances(runtime, job.id)
+    assert len(items) == 1 and items[0].schedule_time == job.next_fire_time
+    assert items[0].status == InstanceStatus.SUCCESS
+
+
+async def test_disable_withdraws_planned_fires(runtime: Runtime) -> None:
+    job = await runtime.services.jobs.create(shell_job("echo x", TimeType.CRON, "* * * * * ?"))
+    await asyncio.sleep(0.3)  # fires inside the look-ahead window are planned by now
+    await runtime.services.jobs.set_enabled(job.id, False)
+    disabled_at = int(time.time() * 1000)
+    await asyncio.sleep(2)
+    await runtime.engine.flush()
+    for inst in await instances(runtime, job.id):
+        if inst.schedule_time > disabled_at + 50:
+            assert inst.status == InstanceStatus.REMOVED
+        else:
+            assert InstanceStatus(inst.status).is_final
+
+
+async def _stopped_for(
+    restart: Callable[..., Awaitable[Runtime]], runtime: Runtime, seconds: float
+) -> Runtime:
+    await runtime.stop()
+    await asyncio.sleep(seconds)
+    return await restart()
+
+
+async def test_misfire_fire_once_after_downtime(
+    runtime: Runtime, restart: Callable[..., Awaitable[Runtime]]
+) -> None:
+    job = await runtime.services.jobs.create(shell_job("echo x", TimeType.CRON, "* * * * * ?"))
+    await asyncio.sleep(1.5)
+    rt = await _stopped_for(restart, runtime, 5)
+    try:
+
+        async def recovered() -> bool:
+            items = await instances(rt, job.id)
+            return any(i.status == InstanceStatus.SKIPPED for i in items) and any(
+                i.status == InstanceStatus.SUCCESS
+                and i.start_time is not None
+                and i.start_time - i.schedule_time > 3000
+                for i in items
+            )
+
+        await wait_for(recovered, within=10)
+        await rt.services.jobs.set_enabled(job.id, False)
+        items = await instances(rt, job.id)
+        times = [i.schedule_time for i in items]
+        assert len(times) == len(set(times)), "a fire happened twice"
+        skipped = [i for i in items if i.status == InstanceStatus.SKIPPED]
+        assert all("misfire" in i.result for i in skipped)
+        assert "tickwork_fires_skipped_total" in rt.engine.metrics.render().decode()
+    finally:
+        await rt.stop()
+
+
+async def test_misfire_skip_policy_fires_nothing_late(
+    runtime: Runtime, restart: Callable[..., Awaitable[Runtime]]
+) -> None:
+    job = await runtime.services.jobs.create(
+        shell_job("echo x", TimeType.CRON, "* * * * * ?", misfire_policy=MisfirePolicy.SKIP)
+    )
+    await asyncio.sleep(1.5)
+    stopped_at = int(time.time() * 1000)
+    rt = await _stopped_for(restart, runtime, 5)
+    restarted_at = int(time.time() * 1000)
+    try:
+
+        async def skipped_recorded() -> bool:
+            return any(i.status == InstanceStatus.SKIPPED for i in await instances(rt, job.id))
+
+        await wait_for(skipped_recorded, within=10)
+        await asyncio.sleep(1.5)
+        await rt.services.jobs.set_enabled(job.id, False)
+        for inst in await instances(rt, job.id):
+            if stopped_at + 1000 < inst.schedule_time < restarted_at - 3500:
+                assert inst.status == InstanceStatus.SKIPPED, inst
+            if inst.status == InstanceStatus.SUCCESS:
+                assert inst.start_time is not None
+                assert inst.start_time - inst.schedule_time < 3000
+    finally:
+        await rt.stop()
+
+
+async def test_history_is_bounded_per_job(runtime: Runtime) -> None:
+    job = await runtime.services.jobs.create(shell_job("echo x", history_limit=3))
+    for _ in range(6):
+        inst, _ = await runtime.services.jobs.trigger(job.id)
+
+    async def all_done() -> bool:
+        return all(InstanceStatus(i.status).is_final for i in await instances(runtime, job.id))
+
+    await wait_for(all_done)
+    deleted = await runtime.engine.prune_now()
+    assert deleted == 3
+    left = await instances(runtime, job.id)
+    assert len(left) == 3 and left[-1].id == inst.id

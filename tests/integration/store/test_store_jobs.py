@@ -1,0 +1,198 @@
+"""Contract: jobs (CRUD, listing, due jobs, next fire times, cascade delete)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from store_support import Seed
+
+from tickwork.domain.enums import (
+    ExecuteMode,
+    InstanceStatus,
+    JobStatus,
+    JobType,
+    MisfirePolicy,
+    TimeType,
+)
+from tickwork.domain.errors import GroupNotFound, InvalidParameter, JobNotFound
+from tickwork.domain.models import ContactInfo, InstanceUpdate, Job, LogLine
+from tickwork.store.abc import JobFilter, LogQuery, Store
+
+
+def _full_job() -> Job:
+    """A job with every field away from its default."""
+    return Job(
+        namespace="ns",
+        group_id="grp",
+        name="nightly 夜间",
+        job_type=JobType.COMMAND,
+        time_type=TimeType.FIXED_RATE,
+        description="desc",
+        execute_mode=ExecuteMode.SHARDING,
+        class_name="pkg.mod:Cls",
+        content="echo hi",
+        parameters="0=a,1=b",
+        max_concurrency=3,
+        max_attempt=2,
+        attempt_interval=5,
+        page_size=7,
+        consumer_size=8,
+        queue_size=9,
+        dispatcher_size=10,
+        time_expression="60",
+        calendar="work",
+        data_offset=-3600,
+        timezone="Asia/Shanghai",
+        timeout_enable=True,
+        timeout=11,
+        timeout_kill_enable=True,
+        fail_enable=True,
+        fail_times=4,
+        miss_worker_enable=True,
+        success_notice_enable=True,
+        send_channel="mail,webhook",
+        task_max_attempt=6,
+        task_attempt_interval=12,
+        contact_info=[ContactInfo(user_name="ann", user_mail="a@x"), ContactInfo(ding="http")],
+        status=JobStatus.DISABLED,
+        x_attrs='{"k": 1}',
+        command="/bin/run",
+        command_args=["-v", "a b", ""],
+        envs={"A": "1", "B": "ü"},
+        replicas=4,
+        misfire_policy=MisfirePolicy.SKIP,
+        start_time=1_700_000_000_000,
+        end_time=1_800_000_000_000,
+        history_limit=17,
+        next_fire_time=1_750_000_000_123,
+        created_at=100,
+        updated_at=200,
+    )
+
+
+async def test_job_round_trip_of_every_field(store: Store, seed: Seed) -> None:
+    await seed.group()
+    job = _full_job()
+    created = await store.create_job(job)
+    assert created.id > 0
+    assert created == replace(job, id=created.id)
+    assert await store.get_job(created.id) == created
+    assert await store.get_job(created.id + 1000) is None
+
+
+async def test_job_ids_increase_and_timestamps_are_set(store: Store, seed: Seed) -> None:
+    first = await seed.job("a")
+    second = await seed.job("b")
+    assert second.id > first.id
+    assert first.created_at > 0 and first.updated_at == first.created_at
+    await store.delete_job(second.id)
+    third = await seed.job("c")
+    assert third.id > second.id  # never reused
+
+
+async def test_job_needs_its_group(store: Store, seed: Seed) -> None:
+    await seed.group()
+    with pytest.raises(GroupNotFound):
+        await store.create_job(replace(_full_job(), group_id="missing"))
+    with pytest.raises(GroupNotFound):
+        await store.create_job(replace(_full_job(), namespace="missing"))
+
+
+async def test_update_job_replaces_every_field(store: Store, seed: Seed) -> None:
+    job = await seed.job("plain")
+    changed = replace(_full_job(), id=job.id, created_at=0, updated_at=0)
+    stored = await store.update_job(changed)
+    assert stored.created_at == job.created_at  # 0 keeps the stored one
+    assert stored.updated_at >= job.updated_at
+    assert stored == replace(changed, created_at=job.created_at, updated_at=stored.updated_at)
+    assert await store.get_job(job.id) == stored
+    back = await store.update_job(replace(job, next_fire_time=None, created_at=5))
+    assert back.next_fire_time is None and back.created_at == 5
+
+
+async def test_update_job_errors(store: Store, seed: Seed) -> None:
+    job = await seed.job()
+    with pytest.raises(JobNotFound):
+        await store.update_job(replace(job, id=job.id + 100))
+    with pytest.raises(GroupNotFound):
+        await store.update_job(replace(job, group_id="missing"))
+    assert await store.get_job(job.id) == job  # nothing half-written
+
+
+async def test_list_jobs_filters_and_pages(store: Store, seed: Seed) -> None:
+    a = await seed.job("Alpha report")
+    b = await seed.job("beta", status=JobStatus.DISABLED)
+    c = await seed.job("gamma ALPHA", group_id="other")
+    d = await seed.job("alpha_1", namespace="ns2")
+    await seed.job("alpha%1", namespace="ns2")
+
+    async def ids(flt: JobFilter) -> list[int]:
+        return [j.id for j in (await store.list_jobs(flt)).items]
+
+    assert await ids(JobFilter()) == sorted(await ids(JobFilter()))
+    assert await ids(JobFilter(namespace="ns")) == [a.id, b.id, c.id]
+    assert await ids(JobFilter(namespace="ns", group_id="grp")) == [a.id, b.id]
+    assert await ids(JobFilter(group_id="other")) == [c.id]
+    assert await ids(JobFilter(name_contains="alpha")) == [a.id, c.id, d.id, d.id + 1]
+    assert await ids(JobFilter(name_contains="a_1")) == [d.id]  # _ is not a wildcard
+    assert await ids(JobFilter(name_contains="a%")) == [d.id + 1]  # nor is %
+    assert await ids(JobFilter(status=int(JobStatus.DISABLED))) == [b.id]
+    assert await ids(JobFilter(status=int(JobStatus.ENABLED), namespace="ns")) == [a.id, c.id]
+    page = await store.list_jobs(JobFilter(page=2, page_size=2))
+    assert (page.total, page.page, page.page_size) == (5, 2, 2)
+    assert [j.id for j in page.items] == [c.id, d.id]
+    empty = await store.list_jobs(JobFilter(page=9, page_size=2))
+    assert empty.items == [] and empty.total == 5
+
+
+@pytest.mark.parametrize(("page", "size", "field"), [(0, 10, "page"), (1, 0, "page_size")])
+async def test_list_jobs_rejects_bad_paging(store: Store, page: int, size: int, field: str) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        await store.list_jobs(JobFilter(page=page, page_size=size))
+    assert caught.value.field == field
+
+
+async def test_due_jobs(store: Store, seed: Seed) -> None:
+    late = await seed.job("late", next_fire_time=300)
+    early = await seed.job("early", next_fire_time=100)
+    tie = await seed.job("tie", next_fire_time=100)
+    await seed.job("future", next_fire_time=10_000)
+    await seed.job("never", next_fire_time=None)
+    await seed.job("disabled", next_fire_time=50, status=JobStatus.DISABLED)
+    assert [j.id for j in await store.due_jobs(300, 10)] == [early.id, tie.id, late.id]
+    assert [j.id for j in await store.due_jobs(299, 10)] == [early.id, tie.id]
+    assert [j.id for j in await store.due_jobs(1000, 1)] == [early.id]
+    assert await store.due_jobs(99, 10) == []
+    assert await store.due_jobs(1000, 0) == []
+
+
+async def test_set_next_fire_times(store: Store, seed: Seed) -> None:
+    a = await seed.job("a", next_fire_time=100)
+    b = await seed.job("b", next_fire_time=None)
+    await store.set_next_fire_times([(a.id, None), (b.id, 500), (b.id + 99, 1)])
+    assert (await store.get_job(a.id)).next_fire_time is None  # type: ignore[union-attr]
+    assert (await store.get_job(b.id)).next_fire_time == 500  # type: ignore[union-attr]
+    await store.set_next_fire_times([])
+    await store.set_next_fire_times([(a.id, 1), (a.id, 2)])  # the last one wins
+    assert (await store.get_job(a.id)).next_fire_time == 2  # type: ignore[union-attr]
+
+
+async def test_delete_job_cascades_to_instances_and_logs(store: Store, seed: Seed) -> None:
+    job = await seed.job("doomed")
+    other = await seed.job("kept")
+    doomed = await seed.instances(job, 3)
+    kept = await seed.instances(other, 1)
+    await store.append_logs([LogLine(instance_id=i.id, time=1, line="x") for i in doomed + kept])
+    await store.delete_job(job.id)
+    assert await store.get_job(job.id) is None
+    for inst in doomed:
+        assert await store.get_instance(inst.id) is None
+        assert await store.count_logs(inst.id) == 0
+    assert await store.get_instance(kept[0].id) is not None
+    assert await store.read_logs(LogQuery(instance_id=kept[0].id)) != []
+    with pytest.raises(JobNotFound):
+        await store.delete_job(job.id)
+    assert (
+        await store.update_instances([InstanceUpdate(doomed[0].id, InstanceStatus.RUNNING)]) == []
+    )
