@@ -245,7 +245,7 @@ def test_bad_cron_is_refused_naming_time_expression(server: Server) -> None:
     done = cli(
         server,
         "job", "create", "--name", "bad", "--type", "shell", "--content", "true",
-        "--cron", "* 99 * * * ?",
+        "--cron", "0 0 25 * * ?",  # hour 25 (minute 99 would be Quartz's "*")
         code=1,
     )  # fmt: skip
     assert done.stdout == ""

@@ -31,11 +31,6 @@ def out() -> Console:
     return Console(file=sys.stdout, highlight=False, width=PIPE_WIDTH if wide else None)
 
 
-def err() -> Console:
-    """Console for progress and diagnostics (stderr)."""
-    return Console(file=sys.stderr, highlight=False)
-
-
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tickwork.cli.common import JsonOption, err, instant_option, open_client, out, print_json
+from tickwork.cli.common import JsonOption, instant_option, open_client, out, print_json
 from tickwork.cli.render import detail_table, instance_table
 from tickwork.client import JSON, Client
 from tickwork.domain.enums import FINAL_STATUSES
@@ -133,7 +133,6 @@ def follow_logs(
     as_json: bool,
 ) -> str:
     """Print log lines as they come until the instance is final; its final status."""
-    console = err()
     position = offset or 0
     shown_status = ""
     while True:
@@ -141,14 +140,14 @@ def follow_logs(
         instance = client.get_instance(instance_id)
         status = str(instance.get("status", ""))
         if status != shown_status:
-            console.print(
-                f"instance {instance_id}: {status} (attempt {instance.get('attempt', 0)})"
-            )
+            attempt = instance.get("attempt", 0)
+            typer.echo(f"instance {instance_id}: {status} (attempt {attempt})", err=True)
             shown_status = status
         position = _drain(client, instance_id, position, limit, keyword, as_json)
         if status in FINAL_STATUS_NAMES:
             result = instance.get("result")
-            console.print(f"instance {instance_id} finished: {status}" + _result_suffix(result))
+            suffix = _result_suffix(result)
+            typer.echo(f"instance {instance_id} finished: {status}{suffix}", err=True)
             return status
         time.sleep(FOLLOW_INTERVAL_S)
 

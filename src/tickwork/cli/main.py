@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from tickwork.cli.common import err
 from tickwork.cli.cron import cron_app
 from tickwork.cli.instances import instance_app
 from tickwork.cli.jobs import job_app
@@ -24,7 +22,7 @@ class _Root(TyperGroup):
         try:
             return super().invoke(ctx)
         except TickworkError as exc:
-            err().print(f"error: {error_message(exc)}", markup=False, soft_wrap=True)
+            typer.echo(f"error: {error_message(exc)}", err=True)
             raise typer.Exit(1) from None
 
 
@@ -80,18 +78,13 @@ def server(
     ] = None,
 ) -> None:
     """Run a tickwork server (Ctrl-C stops it)."""
+    # Imported here so that the client commands do not load the server's dependencies.
+    from tickwork.server import serve
     from tickwork.settings import Settings
 
     settings = Settings.from_env(
         host=host, port=port, database_url=db, no_worker=no_worker, home=home
     )
-    try:
-        serve = importlib.import_module("tickwork.server").serve
-    except ModuleNotFoundError as missing:
-        if missing.name != "tickwork.server":
-            raise
-        err().print("error: this build of tickwork has no server (tickwork.server)", markup=False)
-        raise typer.Exit(1) from None
     serve(settings)
 
 

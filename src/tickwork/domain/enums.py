@@ -71,8 +71,12 @@ FINAL_STATUSES = frozenset(
 
 # Statuses of an instance that holds a place under MaxConcurrency.
 ACTIVE_STATUSES = frozenset(
-    {InstanceStatus.READY, InstanceStatus.RUNNING, InstanceStatus.SUBMITTED,
-     InstanceStatus.ACCEPTED}
+    {
+        InstanceStatus.READY,
+        InstanceStatus.RUNNING,
+        InstanceStatus.SUBMITTED,
+        InstanceStatus.ACCEPTED,
+    }
 )
 
 

@@ -80,12 +80,16 @@ def parse_timezone(name: str) -> tzinfo:
 class ZoneRules:
     """UTC offsets of one zone, in milliseconds, with Java's rules for gaps and overlaps."""
 
-    __slots__ = ("_zone", "_fixed")
+    __slots__ = ("_zone", "_fixed", "_utc_hours", "_wall_hours")
 
     def __init__(self, zone: tzinfo) -> None:
         self._zone = zone
         fixed = zone.utcoffset(None) if not isinstance(zone, ZoneInfo) else None
         self._fixed: int | None = None if fixed is None else int(fixed.total_seconds() * 1000)
+        # Per hour: the offset when it is the same at the hour's first and last second (no
+        # transition inside; zones change offset at most once an hour), else None.
+        self._utc_hours: dict[int, int | None] = {}
+        self._wall_hours: dict[int, int | None] = {}
 
     @property
     def fixed_offset_ms(self) -> int | None:
@@ -95,6 +99,15 @@ class ZoneRules:
         """The zone's offset at a UTC instant."""
         if self._fixed is not None:
             return self._fixed
+        hour = utc_ms // _MS_PER_HOUR
+        cached = self._utc_hours.get(hour, _MISSING)
+        if cached is _MISSING:
+            first = self._offset_at(hour * _MS_PER_HOUR)
+            cached = first if first == self._offset_at(hour * _MS_PER_HOUR + 3_599_000) else None
+            _remember(self._utc_hours, hour, cached)
+        return self._offset_at(utc_ms) if cached is None else cached
+
+    def _offset_at(self, utc_ms: int) -> int:
         seconds = _clamp_seconds(utc_ms // 1000)
         offset = datetime.fromtimestamp(seconds, self._zone).utcoffset()
         return 0 if offset is None else int(offset.total_seconds()) * 1000
@@ -103,10 +116,21 @@ class ZoneRules:
         """The UTC instant of a wall-clock time (ms since the epoch, as if UTC), Java's way."""
         if self._fixed is not None:
             return wall_ms - self._fixed
+        hour = wall_ms // _MS_PER_HOUR
+        cached = self._wall_hours.get(hour, _MISSING)
+        if cached is _MISSING:
+            start = hour * _MS_PER_HOUR
+            first = start - self._wall_to_utc(start)
+            last = start + 3_599_000 - self._wall_to_utc(start + 3_599_000)
+            cached = first if first == last else None
+            _remember(self._wall_hours, hour, cached)
+        return self._wall_to_utc(wall_ms) if cached is None else wall_ms - cached
+
+    def _wall_to_utc(self, wall_ms: int) -> int:
         days, rest = divmod(wall_ms, MS_PER_DAY)
         year, month, day = civil_from_days(days)
         if year < _MIN_YEAR or year > _MAX_YEAR:
-            return wall_ms - self.offset_at(_clamp_seconds(wall_ms // 1000) * 1000)
+            return wall_ms - self._offset_at(_clamp_seconds(wall_ms // 1000) * 1000)
         seconds = rest // 1000
         local = datetime(
             year, month, day, seconds // 3600, seconds // 60 % 60, seconds % 60, tzinfo=self._zone
@@ -115,6 +139,17 @@ class ZoneRules:
         second = local.replace(fold=1).utcoffset()
         offset = min(first or timedelta(0), second or timedelta(0))
         return wall_ms - int(offset.total_seconds()) * 1000
+
+
+_MS_PER_HOUR = 3_600_000
+_MISSING: int | None = -(2**62)
+_CACHE_LIMIT = 50_000
+
+
+def _remember(cache: dict[int, int | None], hour: int, offset: int | None) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[hour] = offset
 
 
 def _clamp_seconds(seconds: int) -> int:

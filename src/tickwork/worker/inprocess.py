@@ -22,6 +22,7 @@ from tickwork.domain.errors import InvalidParameter, InvalidState, TickworkError
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
 from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
 from tickwork.worker.executors.base import clip, now_ms
+from tickwork.worker.process_tree import use_pidfd_child_watcher
 
 __all__ = ["DEFAULT_KILL_GRACE_S", "InProcessWorker"]
 
@@ -84,6 +85,7 @@ class InProcessWorker:
             raise InvalidState(f"worker {self._address} is already started")
         self._reporter = reporter
         self._loop = asyncio.get_running_loop()
+        use_pidfd_child_watcher(self._loop)
         self._slots = asyncio.Semaphore(self._concurrency)
         self._http = httpx.AsyncClient(
             follow_redirects=True,

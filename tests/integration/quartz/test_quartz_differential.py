@@ -147,6 +147,10 @@ HAND_PICKED = [
 ]
 
 
+# Quartz never returns from getTimeAfter on these; tickwork refuses them.
+QUARTZ_LOOPS = {"0 0 0 0W * ?", "0 0 0 L-30W * ?"}
+
+
 def _ours(request: Request) -> Answer:
     try:
         cron = QuartzCron(request.expression, request.zone)
@@ -197,9 +201,12 @@ def _compare(requests: list[Request], answers: list[Answer]) -> None:
             if theirs.kind == "PARSE" and theirs.offset > 0:
                 # Quartz's offset is inside the value (tickwork keeps it on the value's last
                 # character when Quartz points past it).
-                ok = ok and any(
-                    ours.offset - start == min(theirs.offset, length - 1)
-                    for start, length in _values(request.expression)
+                ok = ok and (
+                    ours.offset == theirs.offset  # "Unexpected end of expression."
+                    or any(
+                        ours.offset - start == min(theirs.offset, length - 1)
+                        for start, length in _values(request.expression)
+                    )
                 )
             if not ok:
                 mismatches.append(
@@ -279,7 +286,10 @@ def test_hand_picked_expressions(quartz: QuartzOracle) -> None:
     rng = random.Random(1)
     requests = []
     for expression in HAND_PICKED:
-        for zone in ("", "America/New_York", "Australia/Sydney"):
+        zones = (
+            ("",) if expression in QUARTZ_LOOPS else ("", "America/New_York", "Australia/Sydney")
+        )
+        for zone in zones:
             start = _ms(2026, 1, 1) + rng.randrange(0, 4 * 365 * 86400) * 1000
             requests.append(Request(expression, zone, start, 8))
     for expression in ("0 0 0 29 2 ?", "0 0 12 ? 2 6L", "0 0 0 L * ?", "0 0 0 LW 2 ?"):

@@ -84,7 +84,7 @@ def test_api_error_is_one_line_on_stderr_and_exit_1(
             "--content",
             "true",
             "--cron",
-            "* 99 * * * ?",
+            "0 0 25 * * ?",
         ],
         env=cli_env,
     )
@@ -255,3 +255,11 @@ def test_group_create_shows_the_app_key(stub: StubServer, cli_env: dict[str, str
     assert result.exit_code == 0, result.output
     assert "K3y" in result.stdout
     assert stub.seen[0].body == {"group_id": "g1"}
+
+
+def test_messages_are_printed_verbatim(stub: StubServer, cli_env: dict[str, str]) -> None:
+    error = {"code": "InvalidParameter", "message": "name: '[/b] :x:' is not allowed"}
+    stub.on("GET", "/api/v1/jobs/3", 400, {"error": error})
+    result = runner.invoke(app, ["job", "get", "3"], env=cli_env)
+    assert result.exit_code == 1
+    assert result.stderr == "error: name: '[/b] :x:' is not allowed\n"
