@@ -3,6 +3,7 @@ one server over PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -35,7 +36,14 @@ class Runtime:
     stopped: bool = False
 
     @classmethod
-    async def start(cls, settings: Settings) -> Runtime:
+    async def check(cls, settings: Settings) -> None:
+        """Open the store (migrating it), make the defaults and the admin key, and close it
+        again: a server that cannot start says why before it binds its port."""
+        runtime = await cls.start(settings, run_engine=False)
+        await runtime.store.close()
+
+    @classmethod
+    async def start(cls, settings: Settings, *, run_engine: bool = True) -> Runtime:
         settings.home_path.mkdir(parents=True, exist_ok=True)
         store = await open_store(settings.effective_database_url)
         try:
@@ -52,12 +60,13 @@ class Runtime:
             )
             if generated:
                 announce_admin_key(settings, key.key_id, key.secret)
-            if settings.no_worker:
-                log.info(
-                    "started without the in-process worker (--no-worker): runs fail "
-                    "with 'no worker available'"
-                )
-            await engine.start()
+            if run_engine:
+                if settings.no_worker:
+                    log.info(
+                        "started without the in-process worker (--no-worker): runs fail "
+                        "with 'no worker available'"
+                    )
+                await engine.start()
         except BaseException:
             await store.close()
             raise
@@ -76,7 +85,8 @@ def announce_admin_key(settings: Settings, key_id: str, secret: str) -> None:
     """Print the generated admin key once and keep it in the credentials file (0600)."""
     path = settings.credentials_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    url = f"http://{settings.host}:{settings.port}"
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    url = f"http://{host}:{settings.port}"
     data = {"url": url, "access_key_id": key_id, "access_key_secret": secret}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -95,6 +105,8 @@ def serve(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    asyncio.run(Runtime.check(settings))  # errors surface here, as one clear line
     holder: dict[str, Runtime] = {}
 
     async def startup() -> Services:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from pg_support import create_pg_database, drop_pg_database, pg_url, reset_pg_schema
 from runtime_support import ADMIN_ID, ADMIN_SECRET
 
 from tickwork.api.app import create_app
@@ -20,10 +21,29 @@ from tickwork.server import Runtime
 from tickwork.settings import Settings
 
 
+@pytest.fixture(scope="session")
+def engine_pg_database() -> Iterator[str]:
+    """This session's PostgreSQL database for runtime tests (emptied before each test)."""
+    name = create_pg_database("tickwork_runtime")
+    yield pg_url(name)
+    drop_pg_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each runtime test runs on SQLite (a new file) and on PostgreSQL (a new schema)."""
+    if request.param == "sqlite":
+        return ""  # the default: tickwork.db in the test's home
+    url: str = request.getfixturevalue("engine_pg_database")
+    reset_pg_schema(url)
+    return url
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         home=str(tmp_path / "home"),
+        database_url=database_url,
         admin_key_id=ADMIN_ID,
         admin_key_secret=ADMIN_SECRET,
         lookahead_ms=1500,

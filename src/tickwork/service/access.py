@@ -37,6 +37,17 @@ class AccessService:
         """Make sure an admin key exists. With key_id and secret given, that key (created or
         its secret kept in step); otherwise the first admin key, or a new generated one.
         Returns (key, whether it was generated now)."""
+        if bool(key_id) != bool(secret):
+            given, missing = (
+                ("TICKWORK_ADMIN_KEY_ID", "TICKWORK_ADMIN_KEY_SECRET")
+                if key_id
+                else ("TICKWORK_ADMIN_KEY_SECRET", "TICKWORK_ADMIN_KEY_ID")
+            )
+            raise InvalidParameter(
+                f"{given} is set but {missing} is not: set both, or neither to have a key "
+                "generated",
+                field=missing.removeprefix("TICKWORK_").lower(),
+            )
         if key_id and secret:
             existing = await self._store.get_access_key(key_id)
             if existing is not None:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from store_support import Seed, checked_out, create_pg_database, drop_pg_database, pg_url
+from pg_support import create_pg_database, drop_pg_database, pg_url
+from store_support import Seed, checked_out
 
 from tickwork.store.sql import SqlStore
 from tickwork.store.tables import metadata

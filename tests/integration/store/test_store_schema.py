@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from store_support import checked_out, create_pg_database, drop_pg_database, pg_url
+from pg_support import create_pg_database, drop_pg_database, pg_url
+from store_support import checked_out
 
 from tickwork.domain.errors import InvalidParameter, Unavailable
 from tickwork.domain.models import Namespace
