@@ -109,19 +109,24 @@ def logs(
     offset: Annotated[int | None, typer.Option("--offset", min=0)] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
     keyword: Annotated[str | None, typer.Option("--keyword", help="Lines with this text.")] = None,
+    timestamps: Annotated[
+        bool, typer.Option("--timestamps", "-t", help="Start each line with its time (UTC).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Print an instance's log lines; with --follow, exit 0 if the run succeeds, else 1."""
     with open_client() as client:
         if follow:
-            status = follow_logs(client, instance_id, offset, limit, keyword, as_json)
+            status = follow_logs(
+                client, instance_id, offset, limit, keyword, as_json, timestamps=timestamps
+            )
             raise typer.Exit(0 if status == "success" else 1)
         page = client.instance_logs(instance_id, offset=offset, limit=limit, keyword=keyword)
     if as_json:
         print_json(page)
     else:
         for item in _log_items(page):
-            typer.echo(log_line(item))
+            typer.echo(log_line(item, timestamps))
 
 
 def follow_logs(
@@ -131,6 +136,8 @@ def follow_logs(
     limit: int | None,
     keyword: str | None,
     as_json: bool,
+    *,
+    timestamps: bool = False,
 ) -> str:
     """Print log lines as they come until the instance is final; its final status."""
     position = offset or 0
@@ -143,7 +150,7 @@ def follow_logs(
             attempt = instance.get("attempt", 0)
             typer.echo(f"instance {instance_id}: {status} (attempt {attempt})", err=True)
             shown_status = status
-        position = _drain(client, instance_id, position, limit, keyword, as_json)
+        position = _drain(client, instance_id, position, limit, keyword, as_json, timestamps)
         if status in FINAL_STATUS_NAMES:
             result = instance.get("result")
             suffix = _result_suffix(result)
@@ -159,13 +166,16 @@ def _drain(
     limit: int | None,
     keyword: str | None,
     as_json: bool,
+    timestamps: bool = False,
 ) -> int:
     """Print every line from ``position`` on; the next position."""
     while True:
         page = client.instance_logs(instance_id, offset=position, limit=limit, keyword=keyword)
         items = _log_items(page)
         for item in items:
-            typer.echo(json.dumps(item, ensure_ascii=False) if as_json else log_line(item))
+            typer.echo(
+                json.dumps(item, ensure_ascii=False) if as_json else log_line(item, timestamps)
+            )
         following = page.get("next_offset")
         if not isinstance(following, int):
             following = position + len(items)
@@ -174,8 +184,9 @@ def _drain(
         position = following
 
 
-def log_line(item: JSON) -> str:
-    return str(item.get("line", "")).rstrip("\n")
+def log_line(item: JSON, timestamps: bool = False) -> str:
+    line = str(item.get("line", "")).rstrip("\n")
+    return f"{item.get('time', '')}  {line}" if timestamps else line
 
 
 def _log_items(page: JSON) -> list[JSON]:

@@ -205,8 +205,10 @@ class Engine:
             self.runs.start_now(stored, job)
         return stored, created
 
-    async def stop_instance(self, instance: Instance, by: str) -> None:
+    async def stop_instance(self, instance: Instance, by: str, within: float = 10.0) -> None:
+        """Stop an instance and wait (up to ``within`` s) until its run has ended."""
         if self.runs.stop(instance.id, by):
+            await self.runs.wait_final(instance.id, within)
             return
         if InstanceStatus(instance.status).is_final:
             raise InvalidState(

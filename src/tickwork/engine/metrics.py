@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from tickwork.domain.enums import InstanceStatus
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series (noise)
 
 LATENESS_BUCKETS = (
     0.001,

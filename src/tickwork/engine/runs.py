@@ -58,6 +58,7 @@ class RunManager:
         self._runs: dict[int, Run] = {}
         self._active: dict[int, set[int]] = {}  # job id -> released instance ids
         self._listeners: list[FinalListener] = []
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- wiring ------------------------------------------------------------------------------
@@ -115,6 +116,25 @@ class RunManager:
                 self._finish(run, InstanceStatus.KILLED, message, now_ms())
         else:
             self._finish(run, InstanceStatus.KILLED, message, now_ms())
+        return True
+
+    async def wait_final(self, instance_id: int, within: float) -> bool:
+        """Wait up to ``within`` seconds for a held instance to reach a final status.
+        True if it is not held (any more)."""
+        if instance_id not in self._runs:
+            return True
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self._waiters.setdefault(instance_id, []).append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), within)
+        except TimeoutError:
+            return False
+        finally:
+            waiters = self._waiters.get(instance_id)
+            if waiters is not None and waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._waiters[instance_id]
         return True
 
     def drop_planned(self, job_id: int, reason: str) -> int:
@@ -343,6 +363,9 @@ class RunManager:
         instance.status = status
         instance.end_time = at
         instance.result = result[:RESULT_LIMIT]
+        for waiter in self._waiters.pop(instance.id, ()):
+            if not waiter.done():
+                waiter.set_result(None)
         if notify:
             for listener in self._listeners:
                 try:

@@ -248,6 +248,21 @@ def test_logs_without_follow_prints_one_page(stub: StubServer, cli_env: dict[str
     assert stub.seen[0].query == [("keyword", "hel")]
 
 
+def test_logs_with_timestamps_start_each_line_with_its_time(
+    stub: StubServer, cli_env: dict[str, str]
+) -> None:
+    page = {
+        "items": [{"seq": 3, "time": "2026-11-21T04:52:42.004Z", "attempt": 0, "line": "hi"}],
+        "total": 1,
+        "offset": 0,
+        "next_offset": 1,
+    }
+    stub.on("GET", "/api/v1/instances/41/logs", 200, page)
+    result = runner.invoke(app, ["instance", "logs", "41", "-t"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2026-11-21T04:52:42.004Z  hi\n"
+
+
 def test_group_create_shows_the_app_key(stub: StubServer, cli_env: dict[str, str]) -> None:
     group = {"namespace": "default", "group_id": "g1", "app_key": "K3y", "app_name": ""}
     stub.on("POST", "/api/v1/namespaces/default/groups", 201, group)
