@@ -4,6 +4,7 @@ one server over PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -112,6 +113,9 @@ def serve(settings: Settings) -> None:
     async def startup() -> Services:
         runtime = await Runtime.start(settings)
         holder["runtime"] = runtime
+        # What start-up made lives as long as the server: keep it out of the cyclic
+        # collector's full passes, which otherwise stall the event loop for ~100 ms.
+        gc.freeze()
         log.info(
             "tickwork serving on http://%s:%d (database %s)",
             settings.host,

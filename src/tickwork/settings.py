@@ -29,6 +29,9 @@ class Settings:
     lookahead_ms: int = 3000  # due fires are claimed this far ahead
     claim_batch: int = 2000  # at most this many jobs claimed per round
     misfire_threshold_ms: int = 5000  # a fire later than this is a misfire
+    # runs are made ready (process started) this early; 0: never. Fires fall on whole seconds,
+    # so half a second keeps preparing away from the instants when runs start.
+    prepare_ahead_ms: int = 500
     history_limit: int = 1000  # finished instances kept per job unless the job says otherwise
     retention_interval_s: float = 30.0  # how often history is pruned
     worker_concurrency: int = 256  # runs at once on the in-process worker

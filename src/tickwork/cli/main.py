@@ -54,27 +54,33 @@ app.add_typer(cron_app, name="cron")
 @app.command("server")
 def server(
     host: Annotated[
-        str | None, typer.Option("--host", help="Address to listen on [env TICKWORK_HOST].")
+        str | None,
+        typer.Option("--host", help="Address to listen on (default 127.0.0.1; env TICKWORK_HOST)."),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option("--port", min=1, max=65535, help="Port [env TICKWORK_PORT]."),
+        typer.Option("--port", min=1, max=65535, help="Port (default 9700; env TICKWORK_PORT)."),
     ] = None,
     db: Annotated[
         str | None,
         typer.Option(
             "--db",
             metavar="URL",
-            help="sqlite:///FILE or postgresql://... [env TICKWORK_DATABASE_URL].",
+            help="sqlite:///FILE or postgresql://... (default: SQLite in the home; "
+            "env TICKWORK_DATABASE_URL).",
         ),
     ] = None,
     no_worker: Annotated[
         bool | None,
-        typer.Option("--no-worker", help="No in-process worker [env TICKWORK_NO_WORKER]."),
+        typer.Option("--no-worker", help="No in-process worker (env TICKWORK_NO_WORKER)."),
     ] = None,
     home: Annotated[
         str | None,
-        typer.Option("--home", metavar="DIR", help="Data and credentials [env TICKWORK_HOME]."),
+        typer.Option(
+            "--home",
+            metavar="DIR",
+            help="Data and credentials (default ~/.tickwork; env TICKWORK_HOME).",
+        ),
     ] = None,
 ) -> None:
     """Run a tickwork server (Ctrl-C stops it)."""

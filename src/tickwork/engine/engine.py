@@ -38,7 +38,9 @@ class Engine:
         self.writer = BatchWriter(store)
         self.schedules = ScheduleCache(store)
         self._jobs: dict[int, Job] = {}
-        self.runs = RunManager(worker, self.writer, self.metrics, self._jobs.get)
+        self.runs = RunManager(
+            worker, self.writer, self.metrics, self._jobs.get, settings.prepare_ahead_ms
+        )
         self.runs.on_final(self._on_final)
         self.scheduler = Scheduler(
             store, self.runs, self.schedules, self.metrics, settings, self._remember

@@ -35,6 +35,8 @@ class Run:
     job: Job
     attempt: int
     timer: asyncio.TimerHandle | None = None
+    prepare_timer: asyncio.TimerHandle | None = None
+    prepared: bool = False  # the worker was asked to make it ready
     timeout_timer: asyncio.TimerHandle | None = None
     launched: bool = False  # handed to the worker, outcome not yet in
     released: bool = False  # past its due instant (counts under MaxConcurrency)
@@ -50,11 +52,13 @@ class RunManager:
         writer: BatchWriter,
         metrics: EngineMetrics,
         job_lookup: Callable[[int], Job | None],
+        prepare_ahead_ms: int = 0,
     ) -> None:
         self._worker = worker
         self._writer = writer
         self._metrics = metrics
         self._job_lookup = job_lookup
+        self._prepare_ahead_ms = prepare_ahead_ms
         self._runs: dict[int, Run] = {}
         self._active: dict[int, set[int]] = {}  # job id -> released instance ids
         self._listeners: list[FinalListener] = []
@@ -88,6 +92,22 @@ class RunManager:
         run.timer = self.loop.call_at(
             loop_time_for(self.loop, instance.schedule_time), self._release, run
         )
+        if self._prepare_ahead_ms > 0 and not misfire:
+            run.prepare_timer = self.loop.call_at(
+                loop_time_for(self.loop, instance.schedule_time - self._prepare_ahead_ms),
+                self._prepare,
+                run,
+            )
+
+    def _prepare(self, run: Run) -> None:
+        """Shortly before the due instant: let the worker make the run ready, if it will
+        start (enabled, under MaxConcurrency now)."""
+        run.prepare_timer = None
+        job = self._job_lookup(run.instance.job_id) or run.job
+        if job.enabled and self.active_count(job.id) < job.max_concurrency:
+            run.job = job
+            run.prepared = True
+            self._worker.prepare(self._request(run))
 
     def start_now(self, instance: Instance, job: Job) -> None:
         """Start an API, rerun or backfill instance now; MaxConcurrency does not hold it back."""
@@ -164,6 +184,9 @@ class RunManager:
     # -- release and launch ------------------------------------------------------------------
     def _release(self, run: Run) -> None:
         run.timer = None
+        if run.prepare_timer is not None:  # due before its preparing time came
+            run.prepare_timer.cancel()
+            run.prepare_timer = None
         instance = run.instance
         job = self._job_lookup(instance.job_id) or run.job
         run.job = job
@@ -338,6 +361,11 @@ class RunManager:
         if run.timer is not None:
             run.timer.cancel()
             run.timer = None
+        if run.prepare_timer is not None:
+            run.prepare_timer.cancel()
+            run.prepare_timer = None
+        if run.prepared:  # made ready but never started (a no-op once it was submitted)
+            self._worker.discard(instance.id)
         if run.timeout_timer is not None:
             run.timeout_timer.cancel()
             run.timeout_timer = None
@@ -390,6 +418,9 @@ class RunManager:
             if run.timer is not None:
                 run.timer.cancel()
                 run.timer = None
+            if run.prepare_timer is not None:
+                run.prepare_timer.cancel()
+                run.prepare_timer = None
             if run.timeout_timer is not None:
                 run.timeout_timer.cancel()
                 run.timeout_timer = None

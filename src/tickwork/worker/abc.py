@@ -1,6 +1,8 @@
 """The interface between the engine and whatever runs jobs.
 
-The engine hands a ``RunRequest`` to a ``Worker`` (the in-process worker of the embedded
+Shortly before a scheduled run is due, the engine may call ``Worker.prepare`` with its request,
+so that the cost of starting it is paid before the due instant. The engine hands a
+``RunRequest`` to a ``Worker`` (the in-process worker of the embedded
 default, or later a remote worker agent behind the same interface). The worker reports back
 through the ``RunReporter`` the engine gave it: log lines, progress, and exactly one outcome
 per (instance_id, attempt). ``Worker.kill`` stops a run and its whole process tree; the
@@ -74,6 +76,14 @@ class Worker(Protocol):
 
     async def stop(self, grace: float) -> None:
         """Stop taking runs; let running ones finish for up to ``grace`` seconds, kill the rest."""
+
+    def prepare(self, request: RunRequest) -> None:
+        """A hint that ``request`` is due soon: make it ready so that ``submit`` starts the
+        job's code at once (e.g. start its process, held before the code). Never blocks; a
+        worker may ignore it. Nothing of the job runs until ``submit``."""
+
+    def discard(self, instance_id: int) -> None:
+        """Drop what ``prepare`` made for a run that will not be submitted."""
 
     def submit(self, request: RunRequest) -> None:
         """Start the run now (never blocks)."""

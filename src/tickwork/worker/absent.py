@@ -29,6 +29,12 @@ class AbsentWorker:
     async def stop(self, grace: float) -> None:
         return None
 
+    def prepare(self, request: RunRequest) -> None:
+        return None
+
+    def discard(self, instance_id: int) -> None:
+        return None
+
     def submit(self, request: RunRequest) -> None:
         if self._reporter is not None:
             self._reporter.finished(

@@ -13,7 +13,9 @@ import contextlib
 import logging
 import socket
 import traceback
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -22,7 +24,7 @@ from tickwork.domain.errors import InvalidParameter, InvalidState, TickworkError
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
 from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
 from tickwork.worker.executors.base import clip, now_ms
-from tickwork.worker.process_tree import use_pidfd_child_watcher
+from tickwork.worker.executors.process import ProcessExecution
 
 __all__ = ["DEFAULT_KILL_GRACE_S", "InProcessWorker"]
 
@@ -33,8 +35,18 @@ _log = logging.getLogger("tickwork.worker")
 
 
 @dataclass(slots=True)
+class _Prepared:
+    """A run made ready ahead of its start: its process waits at a gate."""
+
+    request: RunRequest
+    execution: ProcessExecution
+    sink: RunSink
+
+
+@dataclass(slots=True)
 class _Run:
     request: RunRequest
+    prepared: _Prepared | None = None
     task: asyncio.Task[None] | None = None
     execution: Execution | None = None
     inner: asyncio.Task[RunOutcome] | None = None
@@ -69,6 +81,7 @@ class InProcessWorker:
         self._slots: asyncio.Semaphore | None = None
         self._http: httpx.AsyncClient | None = None
         self._runs: dict[int, _Run] = {}
+        self._prepared: dict[int, _Prepared] = {}
         self._killers: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -85,7 +98,6 @@ class InProcessWorker:
             raise InvalidState(f"worker {self._address} is already started")
         self._reporter = reporter
         self._loop = asyncio.get_running_loop()
-        use_pidfd_child_watcher(self._loop)
         self._slots = asyncio.Semaphore(self._concurrency)
         self._http = httpx.AsyncClient(
             follow_redirects=True,
@@ -123,12 +135,53 @@ class InProcessWorker:
                 )
                 return
             self.kill(request.instance_id, f"superseded by attempt {request.attempt}")
-        run = _Run(request)
+        prepared = self._prepared.pop(request.instance_id, None)
+        if prepared is not None and prepared.request != request:
+            self._background(prepared.execution.discard())  # prepared for an older version
+            prepared = None
+        run = _Run(request, prepared)
         self._runs[request.instance_id] = run
         run.task = self._loop.create_task(
             self._execute(run, self._reporter, self._slots, self._http),
             name=f"tickwork-run-{request.instance_id}-{request.attempt}",
         )
+
+    def prepare(self, request: RunRequest) -> None:
+        """Start the process of a run due soon, held before the job's code; ``submit`` with
+        the same request opens it. Runs that are not processes need no preparing."""
+        if (
+            self._reporter is None
+            or self._loop is None
+            or self._http is None
+            or self._stopping
+            or request.instance_id in self._prepared
+            or request.instance_id in self._runs
+            or len(self._prepared) >= self._concurrency
+        ):
+            return
+        sink = RunSink(self._reporter, request, self._loop)
+        env = ExecutionEnv(sink=sink, http=self._http, kill_grace=self._kill_grace)
+        try:
+            execution = create_execution(request, env)
+        except TickworkError:
+            return  # submit reports it
+        if not isinstance(execution, ProcessExecution):
+            return
+        execution.prepare()
+        self._prepared[request.instance_id] = _Prepared(request, execution, sink)
+
+    def discard(self, instance_id: int) -> None:
+        """Give up what ``prepare`` made for a run that will not be submitted."""
+        prepared = self._prepared.pop(instance_id, None)
+        if prepared is not None and self._loop is not None:
+            self._background(prepared.execution.discard())
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._loop is None:
+            return
+        task = self._loop.create_task(work)
+        self._killers.add(task)
+        task.add_done_callback(self._killers.discard)
 
     def kill(self, instance_id: int, reason: str) -> bool:
         run = self._runs.get(instance_id)
@@ -141,13 +194,13 @@ class InProcessWorker:
             if run.task is not None:
                 run.task.cancel()
             return True
-        killer = self._loop.create_task(self._kill_execution(run))
-        self._killers.add(killer)
-        killer.add_done_callback(self._killers.discard)
+        self._background(self._kill_execution(run))
         return True
 
     async def stop(self, grace: float) -> None:
         self._stopping = True
+        for instance_id in list(self._prepared):
+            self.discard(instance_id)
         tasks = [run.task for run in self._runs.values() if run.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=max(grace, 0))
@@ -187,7 +240,10 @@ class InProcessWorker:
         http: httpx.AsyncClient,
     ) -> None:
         request = run.request
-        sink = RunSink(reporter, request, asyncio.get_running_loop())
+        if run.prepared is not None:
+            sink = run.prepared.sink
+        else:
+            sink = RunSink(reporter, request, asyncio.get_running_loop())
         outcome = RunOutcome(InstanceStatus.FAILED, "the run ended without an outcome")
         try:
             async with slots:
@@ -211,7 +267,11 @@ class InProcessWorker:
 
     async def _run_execution(self, run: _Run, env: ExecutionEnv) -> RunOutcome:
         try:
-            execution = create_execution(run.request, env)
+            execution = (
+                run.prepared.execution
+                if run.prepared is not None
+                else create_execution(run.request, env)
+            )
         except TickworkError as exc:
             return RunOutcome(InstanceStatus.FAILED, clip(exc.message))
         run.execution = execution

@@ -12,11 +12,10 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -89,24 +88,6 @@ async def _wait_group_gone(pgid: int, within: float) -> bool:
     return True
 
 
-def use_pidfd_child_watcher(loop: asyncio.AbstractEventLoop) -> bool:
-    """On Python 3.11 with Linux pidfds, learn of child exits through the event loop instead of
-    a thread blocked in waitpid() per child (3.11's default), which costs a thread per run and
-    delays exits under load. Python 3.12+ does this by itself. True if it is in use."""
-    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
-        return False
-    try:
-        os.close(os.pidfd_open(os.getpid()))
-    except OSError:
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        watcher = asyncio.PidfdChildWatcher()
-        watcher.attach_loop(loop)
-        asyncio.set_child_watcher(watcher)
-    return True
-
-
 def group_exists(pgid: int) -> bool:
     """Whether the kernel still knows the group (zombies included): a cheap first check
     before the /proc scan of ``group_members``."""
@@ -155,84 +136,130 @@ class _LineSplitter:
             self._on_line(self._fd, piece.decode("utf-8", errors="replace"), _now_ms())
 
 
-class _CaptureProtocol(asyncio.SubprocessProtocol):
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_line: LineHandler) -> None:
-        self._splitters = {
-            STDOUT: _LineSplitter(STDOUT, on_line),
-            STDERR: _LineSplitter(STDERR, on_line),
-        }
-        self._open = {STDOUT, STDERR}
-        self.exited: asyncio.Future[None] = loop.create_future()
-        self.pipes_closed: asyncio.Future[None] = loop.create_future()
-
-    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        splitter = self._splitters.get(fd)
-        if splitter is not None:
-            splitter.feed(data.encode() if isinstance(data, str) else data)
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        splitter = self._splitters.get(fd)
-        if splitter is not None:
-            splitter.flush()
-        self._open.discard(fd)
-        if not self._open and not self.pipes_closed.done():
-            self.pipes_closed.set_result(None)
-
-    def process_exited(self) -> None:
-        if not self.exited.done():
-            self.exited.set_result(None)
-
-    def flush(self) -> None:
-        for splitter in self._splitters.values():
-            splitter.flush()
-
-
 class GroupProcess:
-    """A subprocess leading its own process group, with its output delivered line by line."""
+    """A subprocess leading its own process group, with its output delivered line by line.
+
+    Started with ``subprocess.Popen`` (which vforks) and watched from the event loop: the
+    pipes are read with ``add_reader`` and the exit is learnt through a pidfd (Linux), or a
+    thread blocked in ``wait()`` where there are no pidfds. This is about half the cost of
+    asyncio's subprocess transports per process, and leaves no reference cycles behind (the
+    transports do, which makes the cyclic collector stall the loop under load).
+    """
 
     def __init__(
         self,
-        transport: asyncio.SubprocessTransport,
-        protocol: _CaptureProtocol,
+        proc: subprocess.Popen[bytes],
+        loop: asyncio.AbstractEventLoop,
+        on_line: LineHandler,
     ) -> None:
-        self._transport = transport
-        self._protocol = protocol
-        self.pid = transport.get_pid()
-        self.pgid = self.pid  # a new session: the leader's pid is the group id
+        self._proc = proc
+        self._loop = loop
+        self.pid = proc.pid
+        self.pgid = proc.pid  # a new session: the leader's pid is the group id
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.pipes_closed: asyncio.Future[None] = loop.create_future()
+        self._pipes: dict[int, tuple[IO[bytes], _LineSplitter]] = {}
+        for kind, stream in ((STDOUT, proc.stdout), (STDERR, proc.stderr)):
+            if stream is None:
+                continue
+            fd = stream.fileno()
+            os.set_blocking(fd, False)
+            self._pipes[fd] = (stream, _LineSplitter(kind, on_line))
+            loop.add_reader(fd, self._readable, fd)
+        self._pidfd: int | None = None
+        try:
+            self._pidfd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):
+            waiting = loop.run_in_executor(None, proc.wait)
+            waiting.add_done_callback(lambda _: self._set_exited())
+        else:
+            loop.add_reader(self._pidfd, self._reap)
 
     @classmethod
-    async def start(
+    def start(
         cls,
         argv: Sequence[str],
         *,
         env: Mapping[str, str],
         on_line: LineHandler,
         cwd: str | None = None,
+        gated: bool = False,
     ) -> GroupProcess:
-        """Start ``argv`` (no shell) in a new session; raises OSError if it cannot start."""
-        loop = asyncio.get_running_loop()
-        transport, protocol = await loop.subprocess_exec(
-            lambda: _CaptureProtocol(loop, on_line),
-            *argv,
-            stdin=subprocess.DEVNULL,
+        """Start ``argv`` (no shell) in a new session; raises OSError if it cannot start.
+
+        ``gated``: its stdin is a pipe, for ``open_gate`` (argv waits for a line on it);
+        otherwise stdin is /dev/null. Call it from the event loop's thread: it forks there
+        (vfork, well under a millisecond) so that the loop watches the child at once."""
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE if gated else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=dict(env),
             cwd=cwd,
             start_new_session=True,
         )
-        return cls(transport, protocol)
+        return cls(proc, asyncio.get_running_loop(), on_line)
+
+    # -- events from the loop ----------------------------------------------------------------
+    def _readable(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._pipes[fd][1].feed(data)
+        else:
+            self._close_pipe(fd)
+
+    def _close_pipe(self, fd: int) -> None:
+        entry = self._pipes.pop(fd, None)
+        if entry is None:
+            return
+        stream, splitter = entry
+        self._loop.remove_reader(fd)
+        splitter.flush()
+        stream.close()
+        if not self._pipes and not self.pipes_closed.done():
+            self.pipes_closed.set_result(None)
+
+    def _reap(self) -> None:
+        if self._proc.poll() is None:
+            return  # not yet (a spurious wake-up)
+        if self._pidfd is not None:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+        self._set_exited()
+
+    def _set_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    # -- what the run does with it -----------------------------------------------------------
+    def open_gate(self) -> None:
+        """Write the line a gated process waits for, then close its stdin (EOF after it)."""
+        stdin = self._proc.stdin
+        if stdin is None:
+            return
+        with contextlib.suppress(OSError):
+            stdin.write(b"go\n")
+            stdin.flush()
+        with contextlib.suppress(OSError):
+            stdin.close()
 
     @property
     def returncode(self) -> int | None:
-        return self._transport.get_returncode()
+        return self._proc.returncode
 
     async def wait(self, drain: float) -> int:
         """Wait for the leader to exit, then up to ``drain`` s for the pipes to close."""
-        await self._protocol.exited
+        await self.exited
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._protocol.pipes_closed), drain)
-        returncode = self._transport.get_returncode()
+            await asyncio.wait_for(asyncio.shield(self.pipes_closed), drain)
+        returncode = self._proc.returncode
         return -signal.SIGKILL if returncode is None else returncode
 
     async def terminate(self, grace: float) -> None:
@@ -240,7 +267,11 @@ class GroupProcess:
         await terminate_group(self.pgid, grace)
 
     def close(self) -> None:
-        """Stop reading (flushing partial lines), release the pipes, SIGKILL what is left."""
-        self._protocol.flush()
+        """Stop reading (flushing partial lines), release the pipes, SIGKILL what is left.
+        The leader is still reaped when it exits (its pidfd stays watched until then)."""
         signal_group(self.pgid, signal.SIGKILL)  # a no-op when the group is gone
-        self._transport.close()
+        for fd in list(self._pipes):
+            self._close_pipe(fd)
+        if self._proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()

@@ -8,6 +8,7 @@ left running in its process group is terminated too (a run owns its process grou
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from abc import abstractmethod
@@ -20,10 +21,19 @@ from tickwork.worker.executors.base import Execution, clip, failed
 from tickwork.worker.process_tree import STDERR, GroupProcess
 from tickwork.worker.variables import script_variables, variable_env
 
-__all__ = ["DRAIN_S", "STDERR_PREFIX", "WORKER_PREFIX", "ProcessExecution", "describe_exit"]
+__all__ = [
+    "DRAIN_S",
+    "GATE_SH",
+    "STDERR_PREFIX",
+    "WORKER_PREFIX",
+    "ProcessExecution",
+    "describe_exit",
+]
 
 STDERR_PREFIX = "[stderr] "
 WORKER_PREFIX = "[tickwork] "
+GATE_SH = "read -r _tw_gate || exit 0; unset _tw_gate; "
+"""Shell prefix of a prepared process: wait for the gate line (EOF: the worker went away)."""
 DRAIN_S = 1.0
 """After the main process exits, how long output is still read while its pipes stay open."""
 
@@ -49,6 +59,7 @@ class ProcessExecution(Execution):
     ends_itself_on_stop = True
 
     _process: GroupProcess | None = None
+    _preparing: asyncio.Task[GroupProcess | None] | None = None
     _stopping = False
     _last_line = ""
 
@@ -70,20 +81,63 @@ class ProcessExecution(Execution):
         env.update(self.extra_env())
         return {_clean(k): _clean(v) for k, v in env.items() if k and "=" not in k}
 
+    def gated_argv(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` held back until a line arrives on stdin (see ``prepare``)."""
+        return ["/bin/sh", "-c", GATE_SH + 'exec "$@"', "tickwork-gate", *argv]
+
+    def prepare(self) -> None:
+        """Start the process now, held before the job's code until ``run`` opens its gate:
+        the cost of creating the process is paid before the due instant, not after it."""
+        if self._preparing is None:
+            self._preparing = asyncio.get_running_loop().create_task(self._start_gated())
+
+    async def _start_gated(self) -> GroupProcess | None:
+        try:
+            argv = self.gated_argv(self.argv())
+            return GroupProcess.start(
+                argv, env=self.environment(), on_line=self._on_line, gated=True
+            )
+        except (TickworkError, OSError):
+            self.cleanup()  # run() starts it the ordinary way and reports the error
+            return None
+
+    async def _held_process(self) -> GroupProcess | None:
+        if self._preparing is None:
+            return None
+        try:
+            return await self._preparing
+        except Exception:
+            return None
+
+    async def discard(self) -> None:
+        """Give up a prepared process that will not run (its gate is never opened)."""
+        process = await self._held_process()
+        if process is not None:
+            await process.terminate(self.env.kill_grace)
+            process.close()
+        self.cleanup()
+
     async def run(self) -> RunOutcome:
         try:
-            try:
-                argv = list(self.argv())
-            except TickworkError as exc:
-                return failed(exc.message)
+            process = await self._held_process()
             if self._stopping:
+                if process is not None:
+                    await process.terminate(self.env.kill_grace)
+                    process.close()
                 return failed("killed before it started")
-            try:
-                process = await GroupProcess.start(
-                    argv, env=self.environment(), on_line=self._on_line
-                )
-            except OSError as exc:
-                return failed(f"cannot start {argv[0]}: {exc.strerror or exc}")
+            if process is not None:
+                process.open_gate()
+            else:
+                try:
+                    argv = list(self.argv())
+                except TickworkError as exc:
+                    return failed(exc.message)
+                try:
+                    process = GroupProcess.start(
+                        argv, env=self.environment(), on_line=self._on_line
+                    )
+                except OSError as exc:
+                    return failed(f"cannot start {argv[0]}: {exc.strerror or exc}")
             self._process = process
             try:
                 if self._stopping:  # killed while it was starting

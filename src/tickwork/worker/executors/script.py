@@ -15,8 +15,18 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 
 from tickwork.domain.errors import InvalidParameter
-from tickwork.worker.executors.process import ProcessExecution
+from tickwork.worker.executors.process import GATE_SH, ProcessExecution
 from tickwork.worker.variables import script_variables, substitute
+
+PYTHON_GATE = (
+    "import sys\n"
+    "if not sys.stdin.readline():\n"
+    "    sys.exit(0)\n"
+    "import runpy\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+"""A prepared python script: wait for the gate line, then run the file as ``__main__``."""
 
 __all__ = ["PythonScriptExecution", "ScriptExecution", "ShellScriptExecution", "shell_path"]
 
@@ -62,12 +72,22 @@ class ShellScriptExecution(ScriptExecution):
     def interpreter(self) -> list[str]:
         return [shell_path()]
 
+    def gated_argv(self, argv: Sequence[str]) -> list[str]:
+        # The shell that waits at the gate sources the script itself: no second exec.
+        *interpreter, path = argv
+        return [*interpreter, "-c", GATE_SH + '. "$0"', path]
+
 
 class PythonScriptExecution(ScriptExecution):
     suffix = ".py"
 
     def interpreter(self) -> list[str]:
         return [sys.executable, "-u"]
+
+    def gated_argv(self, argv: Sequence[str]) -> list[str]:
+        # The interpreter starts (the slow part) and waits at the gate, then runs the script.
+        *interpreter, path = argv
+        return [*interpreter, "-c", PYTHON_GATE, path]
 
     def extra_env(self) -> Mapping[str, str]:
         return {"PYTHONUNBUFFERED": "1"}

@@ -1,0 +1,103 @@
+"""The engine prepares scheduled runs ahead of their due instant, and discards what it will
+not start. The worker is the real in-process worker, with its calls recorded."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from engine_support import shell_job
+from runtime_support import wait_for
+
+from tickwork.domain.enums import InstanceStatus, TimeType
+from tickwork.domain.models import Instance
+from tickwork.engine.engine import Engine
+from tickwork.service.services import Services
+from tickwork.settings import Settings
+from tickwork.store.abc import InstanceFilter
+from tickwork.store.factory import open_store
+from tickwork.worker.abc import RunRequest
+from tickwork.worker.inprocess import InProcessWorker
+
+
+class RecordingWorker(InProcessWorker):
+    def __init__(self) -> None:
+        super().__init__(concurrency=16, kill_grace=1.0)
+        self.calls: list[tuple[str, int, RunRequest | None]] = []
+
+    def prepare(self, request: RunRequest) -> None:
+        self.calls.append(("prepare", request.instance_id, request))
+        super().prepare(request)
+
+    def discard(self, instance_id: int) -> None:
+        self.calls.append(("discard", instance_id, None))
+        super().discard(instance_id)
+
+    def submit(self, request: RunRequest) -> None:
+        self.calls.append(("submit", request.instance_id, request))
+        super().submit(request)
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[tuple[Services, RecordingWorker]]:
+    settings = replace(settings, prepare_ahead_ms=500)
+    settings.home_path.mkdir(parents=True, exist_ok=True)
+    store = await open_store(settings.effective_database_url)
+    worker = RecordingWorker()
+    engine = Engine(store, worker, settings)
+    built = Services.build(store, engine)
+    await built.namespaces.ensure_defaults()
+    await engine.start()
+    try:
+        yield built, worker
+    finally:
+        await engine.stop()
+        await store.close()
+
+
+async def test_scheduled_runs_are_prepared_before_they_are_submitted(
+    services: tuple[Services, RecordingWorker],
+) -> None:
+    svc, worker = services
+    job = await svc.jobs.create(shell_job("echo ok", TimeType.CRON, "* * * * * ?"))
+
+    async def two_done() -> bool:
+        done = [i for i in await instances_of(svc, job.id) if i.status == InstanceStatus.SUCCESS]
+        return len(done) >= 2
+
+    await wait_for(two_done, within=15)
+    await svc.jobs.set_enabled(job.id, False)
+    submitted = {iid: req for kind, iid, req in worker.calls if kind == "submit"}
+    prepared = {iid: req for kind, iid, req in worker.calls if kind == "prepare"}
+    assert submitted
+    for iid, request in submitted.items():
+        assert prepared.get(iid) == request, "every scheduled run was prepared, same request"
+        order = [kind for kind, i, _ in worker.calls if i == iid]
+        assert order.index("prepare") < order.index("submit")
+
+
+async def test_withdrawn_fires_are_discarded(services: tuple[Services, RecordingWorker]) -> None:
+    svc, worker = services
+    job = await svc.jobs.create(shell_job("echo ok", TimeType.CRON, "* * * * * ?"))
+
+    def prepared_not_submitted() -> set[int]:
+        prepared = {i for kind, i, _ in worker.calls if kind == "prepare"}
+        return prepared - {i for kind, i, _ in worker.calls if kind == "submit"}
+
+    async def one_waiting() -> set[int]:
+        return prepared_not_submitted()
+
+    waiting = await wait_for(one_waiting, within=15, interval=0.01)
+    await svc.jobs.set_enabled(job.id, False)  # withdraws the planned fires
+    discarded = {i for kind, i, _ in worker.calls if kind == "discard"}
+    assert waiting <= discarded
+    await svc.engine.flush()
+    for inst in await instances_of(svc, job.id):
+        if inst.id in waiting:
+            assert inst.status == InstanceStatus.REMOVED
+
+
+async def instances_of(svc: Services, job_id: int) -> list[Instance]:
+    page = await svc.instances.find(InstanceFilter(job_id=job_id, page_size=1000))
+    return page.items
