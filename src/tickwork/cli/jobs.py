@@ -187,8 +187,6 @@ def update(
     one_time: OneTime = None,
     api: Api = False,
     timezone: Timezone = None,
-    namespace: Namespace = None,
-    group: Group = None,
     description: Description = None,
     parameters: Parameters = None,
     max_concurrency: MaxConcurrency = None,

@@ -35,6 +35,9 @@ class Engine:
         self.worker = worker
         self.settings = settings
         self.metrics = EngineMetrics()
+        # Held while fires are planned and while a job's schedule changes, so that a round
+        # never plans from a job version that a concurrent change has replaced.
+        self.planning = asyncio.Lock()
         self.writer = BatchWriter(store)
         self.schedules = ScheduleCache(store)
         self._jobs: dict[int, Job] = {}
@@ -45,6 +48,7 @@ class Engine:
         self.scheduler = Scheduler(
             store, self.runs, self.schedules, self.metrics, settings, self._remember
         )
+        self.scheduler.planning = self.planning
         self._prune_due: set[int] = set()
         self._background: set[asyncio.Task[None]] = set()
         self._retention: asyncio.Task[None] | None = None
@@ -157,17 +161,22 @@ class Engine:
         schedule = await self.schedules.build(job)
         return schedule.first_fire(now_ms() if now is None else now)
 
-    def job_changed(self, job: Job) -> None:
-        """The job was created, updated, enabled or disabled (and its next fire stored)."""
+    async def job_changed(self, job: Job, *, schedule_changed: bool) -> None:
+        """The job was created or changed (and its next fire stored). When its schedule
+        changed (timing fields, enabled, disabled), the fires already planned from the old
+        one are withdrawn and deleted: they never started, and the new schedule may plan the
+        same instants again. Call it holding ``planning``."""
         self.schedules.forget(job.id)
-        self.runs.drop_planned(job.id, "withdrawn: the job changed before this fire")
         self._remember(job)
         self.runs.job_updated(job)
+        if schedule_changed:
+            await self.store.delete_unstarted(self.runs.withdraw_planned(job.id))
         self.scheduler.poke()
 
     def job_deleted(self, job_id: int) -> None:
+        """The job is about to be deleted (with its instances): forget it, stop its runs."""
         self.schedules.forget(job_id)
-        self.runs.drop_planned(job_id, "withdrawn: the job was deleted")
+        self.runs.withdraw_planned(job_id)
         self.runs.kill_job_runs(job_id, "job deleted")
         self._jobs.pop(job_id, None)
 
@@ -264,22 +273,24 @@ class Engine:
             self._spawn(self._disable_one_time(job))
 
     async def _chain_second_delay(self, job: Job, end: int) -> None:
-        current = await self.store.get_job(job.id)
-        if current is None or not current.enabled or current.time_type != TimeType.SECOND_DELAY:
-            return
-        schedule = await self.schedules.get(current)
-        await self.store.set_next_fire_times([(job.id, schedule.next_fire(end))])
+        async with self.planning:
+            current = await self.store.get_job(job.id)
+            if current is None or not current.enabled or current.time_type != TimeType.SECOND_DELAY:
+                return
+            schedule = await self.schedules.get(current)
+            await self.store.set_next_fire_times([(job.id, schedule.next_fire(end))])
         self.scheduler.poke()
 
     async def _disable_one_time(self, job: Job) -> None:
-        current = await self.store.get_job(job.id)
-        if current is None or current.time_type != TimeType.ONE_TIME:
-            return
-        current.status = JobStatus.DISABLED
-        current.next_fire_time = None
-        current.updated_at = now_ms()
-        await self.store.update_job(current)
-        self._remember(current)
+        async with self.planning:
+            current = await self.store.get_job(job.id)
+            if current is None or current.time_type != TimeType.ONE_TIME:
+                return
+            current.status = JobStatus.DISABLED
+            current.next_fire_time = None
+            current.updated_at = now_ms()
+            await self.store.update_job(current)
+            self._remember(current)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -157,18 +157,23 @@ class RunManager:
                     del self._waiters[instance_id]
         return True
 
-    def drop_planned(self, job_id: int, reason: str) -> int:
-        """Withdraw fires of a job not yet released (job changed, disabled or deleted)."""
-        dropped = [
+    def withdraw_planned(self, job_id: int) -> list[int]:
+        """Forget the fires of a job not yet released (its schedule changed, it was disabled
+        or deleted): their timers are cancelled and what the worker prepared is discarded.
+        Returns their instance ids; the caller deletes the rows (they never started)."""
+        withdrawn = [
             run
             for run in self._runs.values()
             if run.instance.job_id == job_id
             and not run.released
             and run.instance.trigger_type == TriggerType.SCHEDULED
         ]
-        for run in dropped:
-            self._finish(run, InstanceStatus.REMOVED, reason, now_ms(), notify=False)
-        return len(dropped)
+        for run in withdrawn:
+            self._cancel_timers(run)
+            if run.prepared:
+                self._worker.discard(run.instance.id)
+            del self._runs[run.instance.id]
+        return [run.instance.id for run in withdrawn]
 
     def kill_job_runs(self, job_id: int, reason: str) -> None:
         for run in list(self._runs.values()):
@@ -358,17 +363,9 @@ class RunManager:
         notify: bool = True,
     ) -> None:
         instance = run.instance
-        if run.timer is not None:
-            run.timer.cancel()
-            run.timer = None
-        if run.prepare_timer is not None:
-            run.prepare_timer.cancel()
-            run.prepare_timer = None
+        self._cancel_timers(run)
         if run.prepared:  # made ready but never started (a no-op once it was submitted)
             self._worker.discard(instance.id)
-        if run.timeout_timer is not None:
-            run.timeout_timer.cancel()
-            run.timeout_timer = None
         if run.launched:  # finished without an outcome from the worker (kill of a lost run)
             run.launched = False
             self._metrics.running.dec()
@@ -415,12 +412,12 @@ class RunManager:
     def cancel_timers(self) -> None:
         """Forget planned fires and pending retries (they stay stored and are recovered)."""
         for run in list(self._runs.values()):
-            if run.timer is not None:
-                run.timer.cancel()
-                run.timer = None
-            if run.prepare_timer is not None:
-                run.prepare_timer.cancel()
-                run.prepare_timer = None
-            if run.timeout_timer is not None:
-                run.timeout_timer.cancel()
-                run.timeout_timer = None
+            self._cancel_timers(run)
+
+    @staticmethod
+    def _cancel_timers(run: Run) -> None:
+        for name in ("timer", "prepare_timer", "timeout_timer"):
+            handle: asyncio.TimerHandle | None = getattr(run, name)
+            if handle is not None:
+                handle.cancel()
+                setattr(run, name, None)

@@ -43,6 +43,7 @@ class Scheduler:
         self._metrics = metrics
         self._settings = settings
         self._remember_job = remember_job
+        self.planning = asyncio.Lock()  # the engine shares its own
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -80,6 +81,10 @@ class Scheduler:
 
     async def plan_round(self) -> bool:
         """Claim due jobs once. True if the batch was full (more may be due)."""
+        async with self.planning:
+            return await self._plan_round()
+
+    async def _plan_round(self) -> bool:
         now = now_ms()
         horizon = now + self._settings.lookahead_ms
         jobs = await self._store.due_jobs(horizon, self._settings.claim_batch)

@@ -38,13 +38,14 @@ class JobService:
         await self._namespaces.get_group(job.namespace, job.group_id)
         validate_job(job)
         await self._check_calendar(job)
-        now = now_ms()
-        job.id = 0
-        job.created_at = job.updated_at = now
-        job.next_fire_time = await self._engine.first_fire(job, now)
-        self._refuse_past_one_time(job, now)
-        stored = await self._store.create_job(job)
-        self._engine.job_changed(stored)
+        async with self._engine.planning:
+            now = now_ms()
+            job.id = 0
+            job.created_at = job.updated_at = now
+            job.next_fire_time = await self._engine.first_fire(job, now)
+            self._refuse_past_one_time(job, now)
+            stored = await self._store.create_job(job)
+            await self._engine.job_changed(stored, schedule_changed=False)
         return stored
 
     async def get(
@@ -97,9 +98,10 @@ class JobService:
 
     async def delete(self, job_id: int) -> None:
         await self.get(job_id)
-        self._engine.job_deleted(job_id)
-        await self._engine.flush()
-        await self._store.delete_job(job_id)
+        async with self._engine.planning:
+            self._engine.job_deleted(job_id)
+            await self._engine.flush()
+            await self._store.delete_job(job_id)
 
     async def trigger(
         self,
@@ -138,18 +140,23 @@ class JobService:
 
     # -- internals ---------------------------------------------------------------------------
     async def _save(self, job: Job, *, reschedule: bool) -> Job:
-        now = now_ms()
-        job.updated_at = max(now, job.updated_at + 1)
-        if reschedule:
-            job.next_fire_time = await self._engine.first_fire(job, now)
-            if (
-                job.time_type == TimeType.ONE_TIME
-                and job.next_fire_time is not None
-                and (job.next_fire_time < now)
-            ):
-                job.next_fire_time = None  # its time has passed: it will not fire by itself
-        stored = await self._store.update_job(job)
-        self._engine.job_changed(stored)
+        async with self._engine.planning:
+            now = now_ms()
+            job.updated_at = max(now, job.updated_at + 1)
+            if reschedule:
+                job.next_fire_time = await self._engine.first_fire(job, now)
+                if (
+                    job.time_type == TimeType.ONE_TIME
+                    and job.next_fire_time is not None
+                    and job.next_fire_time < now
+                ):
+                    job.next_fire_time = None  # its time has passed: it will not fire itself
+            else:
+                current = await self._store.get_job(job.id)  # planning may have moved it on
+                if current is not None:
+                    job.next_fire_time = current.next_fire_time
+            stored = await self._store.update_job(job)
+            await self._engine.job_changed(stored, schedule_changed=reschedule)
         return stored
 
     async def _check_calendar(self, job: Job) -> None:

@@ -1,4 +1,5 @@
-"""The one store interface. Every implementation passes ``tests/integration/store_contract``.
+"""The one store interface. Every implementation passes the contract suite in
+``tests/integration/store``.
 
 All instants are UTC epoch milliseconds. Methods that take lists write them in one
 transaction (group commit): the engine batches its writes and calls these once per batch.
@@ -172,6 +173,11 @@ class Store(Protocol):
     async def update_instances(self, updates: Sequence[InstanceUpdate]) -> list[int]:
         """Apply each update (fields that are None stay). An update whose only_if_status does
         not hold is not applied. Returns the ids that were updated, in the order given."""
+
+    async def delete_unstarted(self, instance_ids: Sequence[int]) -> int:
+        """Delete the given instances that are still WAITING and never started (fires
+        withdrawn before their due instant), with their logs. Others stay. Returns how many
+        were deleted."""
 
     async def prune_history(self, job_id: int, keep: int) -> int:
         """Delete the job's finished instances (and their logs) but the newest ``keep`` (by

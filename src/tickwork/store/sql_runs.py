@@ -278,6 +278,18 @@ class SqlRuns(SqlBase):
             )
             await conn.execute(stmt, batch)
 
+    async def delete_unstarted(self, instance_ids: Sequence[int]) -> int:
+        """Delete the WAITING, never started instances among ``instance_ids``."""
+        if not instance_ids:
+            return 0
+        stmt = sa.delete(instances).where(
+            instances.c.id.in_(list(instance_ids)),
+            instances.c.status == int(InstanceStatus.WAITING),
+            instances.c.start_time.is_(None),
+        )
+        async with self._write() as conn:
+            return int((await conn.execute(stmt)).rowcount)
+
     async def prune_history(self, job_id: int, keep: int) -> int:
         """Delete the job's finished instances (and their logs) but the newest ``keep``."""
         check_not_negative(keep, "keep")

@@ -319,6 +319,30 @@ async def test_prune_history_keeps_newest_finished_and_all_unfinished(
         await store.prune_history(job.id, -1)
 
 
+async def test_delete_unstarted_deletes_only_waiting_never_started(
+    store: Store, seed: Seed
+) -> None:
+    job = await seed.job()
+    waiting, started, done = await store.plan_fires(
+        [
+            seed.fire(job, 1),
+            seed.fire(job, 2, status=S.WAITING, start_time=5, attempt=1),  # waiting for a retry
+            seed.fire(job, 3, status=S.SUCCESS),
+        ],
+        [],
+    )
+    await store.append_logs([LogLine(instance_id=waiting.id, time=1, line="l")])
+    assert await store.delete_unstarted([waiting.id, started.id, done.id, 99999]) == 1
+    assert await store.get_instance(waiting.id) is None
+    assert await store.count_logs(waiting.id) == 0
+    assert await store.get_instance(started.id) is not None
+    assert await store.get_instance(done.id) is not None
+    assert await store.delete_unstarted([]) == 0
+    # the fire can be planned again (its unique key is free)
+    (again,) = await store.plan_fires([seed.fire(job, 1)], [])
+    assert again.schedule_time == waiting.schedule_time
+
+
 async def test_instance_copies_are_not_the_inputs(store: Store, seed: Seed) -> None:
     job = await seed.job()
     fire = seed.fire(job, 1)
