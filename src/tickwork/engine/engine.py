@@ -11,6 +11,7 @@ from tickwork.domain.enums import (
     ACTIVE_STATUSES,
     InstanceStatus,
     JobStatus,
+    MisfirePolicy,
     TimeType,
     TriggerType,
 )
@@ -135,7 +136,7 @@ class Engine:
         )
         job_missed_too = job.next_fire_time is not None and job.next_fire_time < now - threshold
         fire_now = (
-            job.misfire_policy.value == "fire_once"
+            job.misfire_policy == MisfirePolicy.FIRE_ONCE
             and job.enabled
             and instance.schedule_time == newest_missed
             and not job_missed_too
