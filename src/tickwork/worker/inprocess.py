@@ -139,6 +139,8 @@ class InProcessWorker:
         if prepared is not None and prepared.request != request:
             self._background(prepared.execution.discard())  # prepared for an older version
             prepared = None
+        if prepared is not None and not self._slots.locked():
+            prepared.execution.open_gate_now()  # the job's code starts now, not a few hops on
         run = _Run(request, prepared)
         self._runs[request.instance_id] = run
         run.task = self._loop.create_task(

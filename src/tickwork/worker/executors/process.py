@@ -61,6 +61,7 @@ class ProcessExecution(Execution):
     _process: GroupProcess | None = None
     _preparing: asyncio.Task[GroupProcess | None] | None = None
     _stopping = False
+    _gate_open = False
     _last_line = ""
 
     @abstractmethod
@@ -101,6 +102,21 @@ class ProcessExecution(Execution):
             self.cleanup()  # run() starts it the ordinary way and reports the error
             return None
 
+    def open_gate_now(self) -> bool:
+        """Open the gate of the prepared process at once if it is ready (the run's task
+        follows and finds it open). False if there is nothing ready to open."""
+        task = self._preparing
+        if self._stopping or self._gate_open or task is None or not task.done():
+            return False
+        if task.cancelled() or task.exception() is not None:
+            return False
+        process = task.result()
+        if process is None:
+            return False
+        process.open_gate()
+        self._gate_open = True
+        return True
+
     async def _held_process(self) -> GroupProcess | None:
         if self._preparing is None:
             return None
@@ -126,7 +142,9 @@ class ProcessExecution(Execution):
                     process.close()
                 return failed("killed before it started")
             if process is not None:
-                process.open_gate()
+                if not self._gate_open:
+                    process.open_gate()
+                    self._gate_open = True
             else:
                 try:
                     argv = list(self.argv())
