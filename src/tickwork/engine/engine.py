@@ -302,7 +302,10 @@ class Engine:
     async def _retention_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.retention_interval_s)
-            await self.prune_now()
+            try:
+                await self.prune_now()
+            except Exception:  # the store is away: try again next time
+                log.exception("applying the history bound failed")
 
     async def prune_now(self) -> int:
         """Apply the history bound to every job that had an instance finish lately."""
