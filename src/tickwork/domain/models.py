@@ -191,3 +191,38 @@ class Page(Generic[T]):
     total: int
     page: int
     page_size: int
+
+
+@dataclass(slots=True)
+class Permission:
+    """A right of a (non-admin) access key on a namespace, or on one app group of it."""
+
+    key_id: str
+    namespace: str
+    group_id: str = ""  # "": every app group of the namespace
+    grant_option: bool = False  # may grant the same right to other keys
+    created_at: int = 0
+
+
+@dataclass(slots=True)
+class JobScriptVersion:
+    """One saved version of a script job's content (UpdateJobScript keeps them)."""
+
+    job_id: int
+    content: str
+    description: str = ""
+    creator: str = ""
+    created_at: int = 0
+    id: int = 0  # assigned by the store, increasing
+
+
+@dataclass(slots=True)
+class NotificationPolicy:
+    """When and how alerts may be sent: channels with time ranges and days of week, as JSON.
+    Stored now; sending alerts is the alerting work."""
+
+    name: str
+    channel_time_range: str = ""  # JSON, as the API gives it
+    description: str = ""
+    created_at: int = 0
+    updated_at: int = 0

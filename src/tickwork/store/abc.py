@@ -21,9 +21,12 @@ from tickwork.domain.models import (
     Instance,
     InstanceUpdate,
     Job,
+    JobScriptVersion,
     LogLine,
     Namespace,
+    NotificationPolicy,
     Page,
+    Permission,
 )
 
 
@@ -75,6 +78,43 @@ class Store(Protocol):
     async def get_access_key(self, key_id: str) -> AccessKey | None: ...
 
     async def list_access_keys(self) -> list[AccessKey]: ...
+
+    async def delete_access_key(self, key_id: str) -> None:
+        """Delete a key and its permissions. NotFound if missing."""
+
+    # -- permissions -----------------------------------------------------------------------
+    async def put_permission(self, permission: Permission) -> Permission:
+        """Create or replace the right of (key_id, namespace, group_id). NotFound if the key
+        does not exist; NamespaceNotFound if the namespace does not."""
+
+    async def delete_permission(self, key_id: str, namespace: str, group_id: str) -> bool:
+        """Remove one right; False if there was none."""
+
+    async def list_permissions(self, key_id: str) -> list[Permission]:
+        """Ordered by namespace, then group_id."""
+
+    # -- job script versions ---------------------------------------------------------------
+    async def add_script_version(self, version: JobScriptVersion) -> JobScriptVersion:
+        """Store a version (id assigned, created_at set when 0). JobNotFound if the job is
+        missing. Versions go with their job when it is deleted."""
+
+    async def list_script_versions(self, job_id: int, limit: int = 100) -> list[JobScriptVersion]:
+        """Newest first."""
+
+    # -- notification policies -------------------------------------------------------------
+    async def create_notification_policy(self, policy: NotificationPolicy) -> NotificationPolicy:
+        """AlreadyExists if the name is taken. Sets created_at/updated_at when 0."""
+
+    async def update_notification_policy(self, policy: NotificationPolicy) -> NotificationPolicy:
+        """Replace description and channel_time_range. NotFound if missing."""
+
+    async def get_notification_policy(self, name: str) -> NotificationPolicy | None: ...
+
+    async def list_notification_policies(self) -> list[NotificationPolicy]:
+        """Ordered by name."""
+
+    async def delete_notification_policy(self, name: str) -> None:
+        """NotFound if missing."""
 
     # -- namespaces ------------------------------------------------------------------------
     async def create_namespace(self, namespace: Namespace) -> Namespace:

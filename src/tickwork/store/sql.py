@@ -27,13 +27,14 @@ from tickwork.domain.models import AccessKey, AppGroup, Calendar, Job, Namespace
 from tickwork.store import codec
 from tickwork.store.abc import JobFilter
 from tickwork.store.sql_base import check_not_negative, check_page, now_ms
+from tickwork.store.sql_extras import SqlExtras
 from tickwork.store.sql_runs import SqlRuns
 from tickwork.store.tables import access_keys, app_groups, calendars, jobs, namespaces
 
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlRuns):
+class SqlStore(SqlRuns, SqlExtras):
     """The store on one SQLite file or one PostgreSQL database."""
 
     # -- access keys -----------------------------------------------------------------------

@@ -17,6 +17,9 @@ __all__ = [
     "logs",
     "metadata",
     "namespaces",
+    "notification_policies",
+    "permissions",
+    "script_versions",
 ]
 
 NAMING_CONVENTION = {
@@ -197,4 +200,53 @@ logs = sa.Table(
     sa.Column("line", sa.Text(), nullable=False),
     sa.Index(None, "instance_id", "seq"),
     sqlite_autoincrement=True,
+)
+
+
+permissions = sa.Table(
+    "permissions",
+    metadata,
+    sa.Column(
+        "key_id",
+        Ident,
+        sa.ForeignKey("access_keys.key_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "namespace",
+        Ident,
+        sa.ForeignKey("namespaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("group_id", Ident, primary_key=True),  # "": the whole namespace
+    sa.Column("grant_option", sa.Boolean(), nullable=False),
+    sa.Column("created_at", Instant, nullable=False),
+)
+
+script_versions = sa.Table(
+    "script_versions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "job_id",
+        sa.BigInteger(),
+        sa.ForeignKey("jobs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("content", sa.Text(), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("creator", sa.Text(), nullable=False),
+    sa.Column("created_at", Instant, nullable=False),
+    sa.Index(None, "job_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+notification_policies = sa.Table(
+    "notification_policies",
+    metadata,
+    sa.Column("name", Ident, primary_key=True),
+    sa.Column("channel_time_range", sa.Text(), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("created_at", Instant, nullable=False),
+    sa.Column("updated_at", Instant, nullable=False),
 )
