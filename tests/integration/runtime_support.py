@@ -6,6 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tickwork.domain.enums import InstanceStatus, JobType, TimeType
+from tickwork.domain.models import Instance, Job
+from tickwork.server import Runtime
+from tickwork.store.abc import InstanceFilter
+
 ADMIN_ID = "test-admin"
 ADMIN_SECRET = "test-admin-secret-0123456789"
 
@@ -22,3 +27,28 @@ async def wait_for(
             return value
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {within} s (last value: {value!r})")
+
+
+def shell_job(
+    content: str, time_type: TimeType = TimeType.API, expression: str = "", **fields: Any
+) -> Job:
+    return Job(
+        namespace="default",
+        group_id="default",
+        name=fields.pop("name", "test"),
+        job_type=JobType.SHELL,
+        time_type=time_type,
+        time_expression=expression,
+        content=content,
+        **fields,
+    )
+
+
+async def instances(rt: Runtime, job_id: int) -> list[Instance]:
+    page = await rt.services.instances.find(InstanceFilter(job_id=job_id, page_size=1000))
+    return sorted(page.items, key=lambda i: i.id)
+
+
+async def final(rt: Runtime, instance_id: int) -> Instance | None:
+    inst = await rt.services.instances.get(instance_id)
+    return inst if InstanceStatus(inst.status).is_final else None

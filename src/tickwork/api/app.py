@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from tickwork import __version__
 from tickwork.api.auth import require_key, services_of
 from tickwork.api.errors import install_error_handlers
-from tickwork.api.native import groups, instances, jobs
+from tickwork.api.native import groups, instances, jobs, keys
+from tickwork.api.schedulerx.endpoint import rpc
 from tickwork.service.services import Services
 
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
@@ -73,4 +74,6 @@ def create_app(
     app.include_router(groups.router)
     app.include_router(jobs.router)
     app.include_router(instances.router)
+    app.include_router(keys.router)
+    app.add_route("/", rpc, methods=["GET", "POST"], include_in_schema=False)
     return app

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from tickwork.domain.errors import Unauthenticated
+from tickwork.domain.errors import Forbidden, Unauthenticated
 from tickwork.domain.models import AccessKey
 from tickwork.service.services import Services
 
@@ -35,5 +35,19 @@ async def require_key(request: Request) -> AccessKey:
     return await services_of(request).access.authenticate(key_id, secret)
 
 
-# The authenticated caller, as a route parameter.
-Caller = Annotated[AccessKey, Depends(require_key)]
+async def require_admin_key(request: Request) -> AccessKey:
+    """The caller's access key, which must be an admin key: the native API does not yet
+    scope keys to namespaces (keys with granted rights use the SchedulerX API)."""
+    key = await require_key(request)
+    if not key.is_admin:
+        raise Forbidden(
+            f"access key {key.key_id!r} is not an admin key; the native API needs one (keys "
+            "with rights on namespaces use the SchedulerX API)"
+        )
+    return key
+
+
+Admin = Annotated[AccessKey, Depends(require_admin_key)]
+
+# The authenticated caller of a native route, as a route parameter.
+Caller = Admin

@@ -25,6 +25,7 @@ from tickwork.engine.schedules import ScheduleCache
 from tickwork.engine.writer import BatchWriter
 from tickwork.settings import Settings
 from tickwork.store.abc import Store
+from tickwork.timing import Schedule
 from tickwork.worker.abc import Worker
 
 log = logging.getLogger(__name__)
@@ -259,6 +260,31 @@ class Engine:
                 instance.id, now, f"[tickwork] set successful by {by}", attempt=instance.attempt
             )
         )
+
+    async def retry_instance(self, instance: Instance, job: Job, by: str) -> None:
+        """Run a finished, unsuccessful instance again now: the same instance, attempt + 1."""
+        if self.runs.holds(instance.id):
+            raise InvalidState(
+                f"instance {instance.id} is being retried already", field="instance_id"
+            )
+        now = now_ms()
+        self.writer.update(
+            InstanceUpdate(instance.id, status=InstanceStatus.WAITING, result=f"retried by {by}")
+        )
+        self.writer.log(
+            LogLine(
+                instance.id,
+                now,
+                f"[tickwork] retried by {by} (attempt {instance.attempt + 2})",
+                attempt=instance.attempt,
+            )
+        )
+        self._remember(job)
+        self.runs.resume_retry(instance, job, 0.0)
+
+    async def schedule_of(self, job: Job) -> Schedule:
+        """The job's schedule as it stands (not cached)."""
+        return await self.schedules.build(job)
 
     async def flush(self) -> None:
         await self.writer.flush()

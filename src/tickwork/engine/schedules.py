@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from tickwork.domain.enums import TimeType
-from tickwork.domain.models import Job
+from tickwork.domain.models import Calendar, Job
 from tickwork.store.abc import Store
 from tickwork.timing import CalendarDays, Schedule, build_schedule
+
+SHARED_CALENDARS = "default"
+
+
+async def calendar_years(store: Store, namespace: str, name: str) -> list[Calendar]:
+    """The years of the calendar a job names: its own namespace's, or else the shared one of
+    the ``default`` namespace (where calendars made without a namespace live)."""
+    years = [c for c in await store.list_calendars(namespace) if c.name == name]
+    if not years and namespace != SHARED_CALENDARS:
+        years = [c for c in await store.list_calendars(SHARED_CALENDARS) if c.name == name]
+    return years
 
 
 class ScheduleCache:
@@ -24,9 +35,7 @@ class ScheduleCache:
     async def build(self, job: Job) -> Schedule:
         calendar: CalendarDays | None = None
         if job.calendar and job.time_type == TimeType.CRON:
-            years = [
-                c for c in await self._store.list_calendars(job.namespace) if c.name == job.calendar
-            ]
+            years = await calendar_years(self._store, job.namespace, job.calendar)
             calendar = CalendarDays.from_calendars(years)
         return build_schedule(
             job.time_type,

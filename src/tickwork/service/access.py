@@ -73,3 +73,20 @@ class AccessService:
             created_at=now_ms(),
         )
         return await self._store.create_access_key(key), True
+
+    async def create_key(self, name: str = "", is_admin: bool = False) -> AccessKey:
+        """A new access key (its secret is shown to the caller once, here)."""
+        key = AccessKey(
+            key_id=new_key_id(),
+            secret=new_secret(),
+            name=name,
+            is_admin=is_admin,
+            created_at=now_ms(),
+        )
+        return await self._store.create_access_key(key)
+
+    async def list_keys(self) -> list[AccessKey]:
+        return await self._store.list_access_keys()
+
+    async def delete_key(self, key_id: str) -> None:
+        await self._store.delete_access_key(key_id)

@@ -78,3 +78,45 @@ class InstanceService:
         instance = await self.get(instance_id)
         await self._engine.set_success(instance, by)
         return await self.get(instance_id)
+
+    async def retry(self, instance_id: int, by: str, job_id: int | None = None) -> Instance:
+        """Run an unsuccessful finished instance again: the same instance, attempt + 1, now
+        (as an automatic retry does, with the job's current definition)."""
+        instance = await self.get(instance_id, job_id)
+        status = InstanceStatus(instance.status)
+        if not status.is_final or status == InstanceStatus.SUCCESS:
+            raise InvalidState(
+                f"instance {instance_id} is {status.name.lower()}; only a finished, "
+                "unsuccessful instance can be retried",
+                field="instance_id",
+            )
+        job = await self._jobs.get(instance.job_id)
+        await self._engine.retry_instance(instance, job, by)
+        return await self.get(instance_id)
+
+    async def logs_between(
+        self, query: LogQuery, time_from: int | None, time_to: int | None
+    ) -> list[LogLine]:
+        """Like ``logs``, keeping only lines written in [time_from, time_to] (ms, both
+        included; None: no bound) before offset and limit apply."""
+        if time_from is None and time_to is None:
+            return (await self.logs(query))[0]
+        whole = LogQuery(
+            instance_id=query.instance_id,
+            offset=0,
+            limit=LOG_LIMIT,
+            keyword=query.keyword,
+            reverse=query.reverse,
+        )
+        if query.offset < 0:
+            raise InvalidParameter("offset must be >= 0", field="offset")
+        if not 1 <= query.limit <= LOG_LIMIT:
+            raise InvalidParameter(f"limit must be in 1..{LOG_LIMIT}", field="limit")
+        lines, _ = await self.logs(whole)
+        kept = [
+            line
+            for line in lines
+            if (time_from is None or line.time >= time_from)
+            and (time_to is None or line.time <= time_to)
+        ]
+        return kept[query.offset : query.offset + query.limit]

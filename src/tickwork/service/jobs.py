@@ -6,14 +6,17 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from tickwork.domain.enums import JobStatus, TimeType, TriggerType
+from tickwork.domain.enums import JobStatus, JobType, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
-from tickwork.domain.models import Instance, Job, Page
+from tickwork.domain.models import Instance, Job, JobScriptVersion, Page
 from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
+from tickwork.engine.schedules import calendar_years
 from tickwork.service.namespaces import NamespaceService
 from tickwork.service.validation import validate_job
 from tickwork.store.abc import JobFilter, Store
+from tickwork.timing import fire_times
+from tickwork.timing.zones import MS_PER_DAY, zone_rules
 
 # Fields a caller may change with update(); the rest belong to the server.
 UPDATABLE = frozenset(f.name for f in dataclasses.fields(Job)) - {
@@ -26,6 +29,7 @@ UPDATABLE = frozenset(f.name for f in dataclasses.fields(Job)) - {
 }
 
 PARAMETERS_LIMIT = 10_000
+BACKFILL_LIMIT = 1000
 
 
 class JobService:
@@ -103,6 +107,20 @@ class JobService:
             await self._engine.flush()
             await self._store.delete_job(job_id)
 
+    async def delete_group_jobs(self, namespace: str, group_id: str) -> int:
+        """Delete every job of an app group (before the group itself); how many were."""
+        await self._namespaces.get_group(namespace, group_id)
+        deleted = 0
+        while True:
+            page = await self.find(
+                JobFilter(namespace=namespace, group_id=group_id, page=1, page_size=1000)
+            )
+            if not page.items:
+                return deleted
+            for job in page.items:
+                await self.delete(job.id)
+                deleted += 1
+
     async def trigger(
         self,
         job_id: int,
@@ -138,6 +156,127 @@ class JobService:
             schedule_time=schedule_time,
         )
 
+    async def update_script(
+        self,
+        job_id: int,
+        content: str,
+        *,
+        description: str = "",
+        creator: str = "",
+        namespace: str | None = None,
+        group_id: str | None = None,
+    ) -> Job:
+        """Replace a script job's content and keep the new version in its script history."""
+        job = await self.get(job_id, namespace, group_id)
+        if job.job_type not in (JobType.SHELL, JobType.PYTHON) or (
+            job.class_name and not job.content
+        ):
+            raise InvalidParameter(
+                f"job {job_id} is a {job.job_type.value} job, not a script: it has no script "
+                "to update",
+                field="job_id",
+            )
+        updated = await self.update(job_id, {"content": content})
+        await self._store.add_script_version(
+            JobScriptVersion(
+                job_id=job_id,
+                content=content,
+                description=description,
+                creator=creator,
+                created_at=now_ms(),
+            )
+        )
+        return updated
+
+    async def script_history(
+        self, job_id: int, namespace: str | None = None, group_id: str | None = None
+    ) -> list[JobScriptVersion]:
+        """The saved versions of a script job, newest first."""
+        await self.get(job_id, namespace, group_id)
+        return await self._store.list_script_versions(job_id)
+
+    def check_designation(self, *, worker: str | None = None, label: str | None = None) -> None:
+        """Refuse a run designated to a worker (by address) or to a label that no worker of
+        this server has. The in-process worker is the only worker for now: designating it,
+        or a label it carries, is honoured (the run goes to it anyway)."""
+        here = self._engine.worker
+        if worker is not None and worker != here.address:
+            raise InvalidParameter(
+                f"worker {worker!r} is not a live worker of this server; the live worker is "
+                f"{here.address!r}",
+                field="worker",
+            )
+        if label is not None:
+            labels = tuple(getattr(here, "labels", ()) or ())
+            if label not in labels:
+                carried = ", ".join(repr(x) for x in labels) or "none"
+                raise InvalidParameter(
+                    f"no live worker carries label {label!r} (the worker {here.address!r} "
+                    f"carries {carried})",
+                    field="label",
+                )
+
+    async def backfill(
+        self,
+        job_id: int,
+        start_ms: int,
+        end_ms: int,
+        *,
+        time_of_day_ms: int | None = None,
+        executor: str = "",
+        namespace: str | None = None,
+        group_id: str | None = None,
+        limit: int = BACKFILL_LIMIT,
+    ) -> list[Instance]:
+        """Run the job once for every fire of its schedule in [start_ms, end_ms] (both
+        included; fires after now are left out), each a new instance with trigger type
+        backfill and the fire as its schedule time (so its data time is the fire's).
+
+        Jobs whose schedule cannot be enumerated ahead (api, second_delay) run once a day
+        instead, at ``time_of_day_ms`` after midnight in the job's time zone. More than
+        ``limit`` fires are refused, and nothing is started."""
+        job = await self.get(job_id, namespace, group_id)
+        if end_ms < start_ms:
+            raise InvalidParameter(
+                f"end_date {end_ms} is before start_date {start_ms}", field="end_date"
+            )
+        end_ms = min(end_ms, now_ms())
+        fires: list[int] = []
+        if job.time_type in (TimeType.API, TimeType.SECOND_DELAY):
+            if time_of_day_ms is None:
+                raise InvalidParameter(
+                    "data_time (HH:mm:ss) is needed to backfill a job without a schedule of "
+                    "fixed instants (api or second_delay): it runs once a day at that time",
+                    field="data_time",
+                )
+            rules = zone_rules(job.timezone)
+            day = (start_ms + rules.offset_at(start_ms)) // MS_PER_DAY
+            last_day = (end_ms + rules.offset_at(end_ms)) // MS_PER_DAY
+            while day <= last_day and len(fires) <= limit:
+                fire = rules.wall_to_utc(day * MS_PER_DAY + time_of_day_ms)
+                if start_ms <= fire <= end_ms:
+                    fires.append(fire)
+                day += 1
+        else:
+            schedule = await self._engine.schedule_of(job)
+            after = start_ms - 1
+            if job.time_type == TimeType.FIXED_RATE:  # anchored at the start of the range
+                after = start_ms - int(job.time_expression.strip()) * 1000
+            fires = [f for f in fire_times(schedule, after, limit + 1) if f <= end_ms]
+        if len(fires) > limit:
+            raise InvalidParameter(
+                f"the range holds more than {limit} fires of job {job_id}; backfill at most "
+                f"{limit} at once (a shorter range)",
+                field="end_date",
+            )
+        created: list[Instance] = []
+        for fire in fires:
+            instance, _ = await self._engine.trigger(
+                job, trigger_type=TriggerType.BACKFILL, executor=executor, schedule_time=fire
+            )
+            created.append(instance)
+        return created
+
     # -- internals ---------------------------------------------------------------------------
     async def _save(self, job: Job, *, reschedule: bool) -> Job:
         async with self._engine.planning:
@@ -162,12 +301,11 @@ class JobService:
     async def _check_calendar(self, job: Job) -> None:
         if not job.calendar:
             return
-        years = [
-            c for c in await self._store.list_calendars(job.namespace) if c.name == job.calendar
-        ]
+        years = await calendar_years(self._store, job.namespace, job.calendar)
         if not years:
             raise InvalidParameter(
-                f"calendar {job.calendar!r} does not exist in namespace {job.namespace!r}",
+                f"calendar {job.calendar!r} does not exist in namespace {job.namespace!r} "
+                "(nor among the shared calendars of the default namespace)",
                 field="calendar",
             )
 

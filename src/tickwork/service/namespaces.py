@@ -6,6 +6,7 @@ import secrets
 import uuid
 
 from tickwork.domain.errors import (
+    AlreadyExists,
     CalendarNotFound,
     GroupNotFound,
     InvalidParameter,
@@ -19,6 +20,7 @@ from tickwork.store.abc import Store
 DEFAULT_NAMESPACE = "default"
 DEFAULT_GROUP = "default"
 ID_LIMIT = 128
+APP_KEY_MINIMUM = 8
 
 
 def _check_id(value: str, field: str) -> str:
@@ -75,13 +77,28 @@ class NamespaceService:
 
     # -- app groups --------------------------------------------------------------------------
     async def create_group(
-        self, namespace: str, group_id: str, app_name: str = "", description: str = ""
+        self,
+        namespace: str,
+        group_id: str,
+        app_name: str = "",
+        description: str = "",
+        *,
+        app_key: str | None = None,
     ) -> AppGroup:
+        """``app_key``: the workers' credential the creator chose (generated when None)."""
         await self.get_namespace(namespace)
+        if app_key is not None:
+            app_key = _check_id(app_key, "app_key")
+            if len(app_key) < APP_KEY_MINIMUM:
+                raise InvalidParameter(
+                    f"app_key must be at least {APP_KEY_MINIMUM} characters: it is the "
+                    "credential of the group's workers",
+                    field="app_key",
+                )
         group = AppGroup(
             namespace=namespace,
             group_id=_check_id(group_id, "group_id"),
-            app_key=secrets.token_urlsafe(24),
+            app_key=app_key or secrets.token_urlsafe(24),
             app_name=app_name or group_id,
             description=description,
             created_at=now_ms(),
@@ -165,6 +182,41 @@ class NamespaceService:
         )
         self._engine.calendars_changed()
         return calendar
+
+    async def create_calendar(
+        self,
+        namespace: str,
+        name: str,
+        year: int,
+        months: list[CalendarMonth],
+        description: str = "",
+    ) -> Calendar:
+        """Like put_calendar, but AlreadyExists when that year of the calendar exists."""
+        await self.get_namespace(namespace)
+        if await self._store.get_calendar(namespace, name, year) is not None:
+            raise AlreadyExists(
+                f"calendar {name!r} already has year {year} in namespace {namespace!r}",
+                field="name",
+            )
+        return await self.put_calendar(namespace, name, year, months, description)
+
+    async def update_calendar(
+        self,
+        namespace: str,
+        name: str,
+        year: int,
+        months: list[CalendarMonth],
+        *,
+        incremental: bool = False,
+    ) -> Calendar:
+        """Change an existing year of a calendar (CalendarNotFound if it has none): replace
+        all its months, or with ``incremental`` only the months given, keeping the others."""
+        await self.get_namespace(namespace)
+        current = await self.get_calendar(namespace, name, year)
+        if incremental:
+            given = {m.month for m in months}
+            months = [m for m in current.months if m.month not in given] + months
+        return await self.put_calendar(namespace, name, year, months, current.description)
 
     async def get_calendar(self, namespace: str, name: str, year: int) -> Calendar:
         calendar = await self._store.get_calendar(namespace, name, year)

@@ -9,6 +9,8 @@ from tickwork.service.access import AccessService
 from tickwork.service.instances import InstanceService
 from tickwork.service.jobs import JobService
 from tickwork.service.namespaces import NamespaceService
+from tickwork.service.permissions import PermissionService
+from tickwork.service.policies import PolicyService
 from tickwork.store.abc import Store
 
 
@@ -20,6 +22,8 @@ class Services:
     namespaces: NamespaceService
     jobs: JobService
     instances: InstanceService
+    permissions: PermissionService
+    policies: PolicyService
 
     @classmethod
     def build(cls, store: Store, engine: Engine) -> Services:
@@ -32,4 +36,6 @@ class Services:
             namespaces=namespaces,
             jobs=jobs,
             instances=InstanceService(store, engine, jobs),
+            permissions=PermissionService(store),
+            policies=PolicyService(store),
         )

@@ -190,3 +190,61 @@ async def test_openapi_is_served(api: httpx.AsyncClient) -> None:
     spec = (await api.get("/openapi.json")).json()
     assert "/api/v1/jobs" in spec["paths"]
     assert "/api/v1/instances/{instance_id}/logs" in spec["paths"]
+
+
+async def test_access_keys_and_their_rights(api: httpx.AsyncClient) -> None:
+    created = await api.post("/api/v1/access-keys", json={"name": "ci"})
+    assert created.status_code == 201
+    key = created.json()
+    assert key["is_admin"] is False and len(key["secret"]) >= 30
+    listed = (await api.get("/api/v1/access-keys")).json()["items"]
+    assert key["key_id"] in [k["key_id"] for k in listed]
+    assert all("secret" not in k for k in listed)  # a secret is shown once, at creation
+
+    scoped = httpx.AsyncClient(base_url=str(api.base_url), auth=(key["key_id"], key["secret"]))
+    async with scoped:
+        refused = await scoped.get("/api/v1/jobs")
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "Forbidden"
+        assert (await scoped.post("/api/v1/access-keys", json={})).status_code == 403
+
+    grant = await api.post(
+        f"/api/v1/access-keys/{key['key_id']}/permissions",
+        json={"namespace": "default", "group_id": "default"},
+    )
+    assert grant.status_code == 201 and grant.json()["group_id"] == "default"
+    no_ns = await api.post(
+        f"/api/v1/access-keys/{key['key_id']}/permissions", json={"namespace": "nowhere"}
+    )
+    assert no_ns.status_code == 404
+    rights = (await api.get(f"/api/v1/access-keys/{key['key_id']}/permissions")).json()
+    assert [(p["namespace"], p["group_id"]) for p in rights["items"]] == [("default", "default")]
+    revoked = await api.delete(
+        f"/api/v1/access-keys/{key['key_id']}/permissions",
+        params={"namespace": "default", "group_id": "default"},
+    )
+    assert revoked.status_code == 204
+    assert (await api.delete(f"/api/v1/access-keys/{key['key_id']}")).status_code == 204
+    assert (await api.delete(f"/api/v1/access-keys/{key['key_id']}")).status_code == 404
+
+
+async def test_calendars_of_the_default_namespace_are_shared(api: httpx.AsyncClient) -> None:
+    await api.post("/api/v1/namespaces", json={"name": "b", "id": "team-b"})
+    await api.post("/api/v1/namespaces/team-b/groups", json={"group_id": "g"})
+    shared = await api.put(
+        "/api/v1/namespaces/default/calendars/holidays/2031",
+        json={"months": [{"month": 3, "days": [4]}]},
+    )
+    assert shared.status_code == 200
+    job = await api.post(
+        "/api/v1/jobs",
+        json={
+            **SHELL_JOB,
+            "namespace": "team-b",
+            "group_id": "g",
+            "time_type": "cron",
+            "time_expression": "0 30 8 * * ?",
+            "calendar": "holidays",
+        },
+    )
+    assert job.status_code == 201, job.text
+    assert job.json()["next_fire_time"] == "2031-03-04T08:30:00.000Z"

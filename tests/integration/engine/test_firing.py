@@ -7,8 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from engine_support import instances, shell_job
-from runtime_support import wait_for
+from runtime_support import instances, shell_job, wait_for
 
 from tickwork.domain.enums import InstanceStatus, JobStatus, MisfirePolicy, TimeType, TriggerType
 from tickwork.server import Runtime

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from engine_support import final
-from runtime_support import wait_for
+from runtime_support import final, wait_for
 
 from tickwork.domain.enums import InstanceStatus, JobType, TimeType
 from tickwork.domain.models import Instance, Job

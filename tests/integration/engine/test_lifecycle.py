@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from engine_support import final, instances, shell_job
-from runtime_support import wait_for
+from runtime_support import final, instances, shell_job, wait_for
 
 from tickwork.domain.enums import InstanceStatus, TimeType, TriggerType
 from tickwork.domain.errors import InvalidState, JobDisabled

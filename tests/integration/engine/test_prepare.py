@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
-from engine_support import shell_job
-from runtime_support import wait_for
+from runtime_support import shell_job, wait_for
 
 from tickwork.domain.enums import InstanceStatus, TimeType
 from tickwork.domain.models import Instance

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from tickwork.api.auth import require_key, services_of
+from tickwork.api.auth import require_admin_key, services_of
 from tickwork.api.native.schemas import (
     CalendarIn,
     GroupIn,
@@ -20,7 +20,9 @@ from tickwork.api.native.schemas import (
 )
 
 router = APIRouter(
-    prefix="/api/v1/namespaces", tags=["namespaces"], dependencies=[Depends(require_key)]
+    prefix="/api/v1/namespaces",
+    tags=["namespaces"],
+    dependencies=[Depends(require_admin_key)],
 )
 
 

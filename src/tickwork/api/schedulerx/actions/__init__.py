@@ -1,0 +1,15 @@
+"""The action modules; importing this package registers every action."""
+
+from tickwork.api.schedulerx.actions import (  # noqa: F401
+    access,
+    calendars,
+    groups,
+    instances,
+    jobs,
+    namespaces,
+    overview,
+    policies,
+    regions,
+    scripts,
+    unsupported,  # noqa: F401
+)

@@ -1,0 +1,177 @@
+"""App groups (CreateAppGroup, GetAppGroup, UpdateAppGroup, DeleteAppGroup, ListGroups) and
+their workers (GetWorkerList).
+
+tickwork keeps a group's id, name, description and AppKey. The SchedulerX settings it has no
+use for yet (AppType, AppVersion, EnableLog, MaxJobs, MaxConcurrency, MonitorConfigJson,
+MonitorContactsJson, NotificationPolicyName, ScheduleBusyWorkers, NamespaceName,
+NamespaceSource) are checked for their type, then ignored (docs/schedulerx.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from tickwork import __version__
+from tickwork.api.schedulerx.actions.namespaces import schedulerx_errors
+from tickwork.api.schedulerx.registry import Call, action
+from tickwork.domain.errors import AlreadyExists, InvalidParameter, InvalidState
+from tickwork.domain.models import AppGroup
+from tickwork.store.abc import JobFilter
+
+# The worker starter GetWorkerList names for the server's own worker.
+IN_PROCESS_STARTER = "tickwork-server"
+
+
+def app_group_id(group: AppGroup) -> int:
+    """The numeric AppGroupId of the SDK: tickwork names groups by (namespace, GroupId) only,
+    so this is a stable 48-bit number derived from them (safe in JSON, never reused for
+    another group in practice)."""
+    digest = hashlib.sha256(f"{group.namespace}\n{group.group_id}".encode()).digest()
+    return int.from_bytes(digest[:6], "big")
+
+
+def _check_ignored(call: Call) -> None:
+    """Settings tickwork accepts and ignores: still refused when malformed."""
+    p = call.params
+    for name in ("AppType", "AppVersion"):
+        value = p.int(name)
+        if value is not None and value not in (1, 2):
+            raise InvalidParameter(f"{name} must be 1 or 2, got {value}", field=name)
+    p.int("MaxJobs", minimum=1)
+    p.int("MaxConcurrency", minimum=1)
+    p.bool("EnableLog")
+    p.bool("ScheduleBusyWorkers")
+
+
+def _ids(call: Call) -> tuple[str, str]:
+    return call.params.req("Namespace"), call.params.req("GroupId")
+
+
+@action("CreateAppGroup")
+async def create_app_group(call: Call) -> dict[str, Any]:
+    p = call.params
+    namespace, group_id = _ids(call)
+    app_name = p.req("AppName")
+    _check_ignored(call)
+    app_key = p.str("AppKey") or None
+    try:
+        with schedulerx_errors(
+            namespace=namespace, fields={"group_id": "GroupId", "app_key": "AppKey"}
+        ):
+            group = await call.services.namespaces.create_group(
+                namespace, group_id, app_name, p.str("Description") or "", app_key=app_key
+            )
+    except AlreadyExists as exc:
+        raise AlreadyExists(
+            f"groupId already exists groupId: {group_id} namespace: {namespace}",
+            field="GroupId",
+        ) from exc
+    return {"Data": {"AppGroupId": app_group_id(group), "AppKey": group.app_key}}
+
+
+@action("GetAppGroup")
+async def get_app_group(call: Call) -> dict[str, Any]:
+    namespace, group_id = _ids(call)
+    with schedulerx_errors(namespace=namespace, group_id=group_id):
+        group = await call.services.namespaces.get_group(namespace, group_id)
+    jobs = await call.services.jobs.find(
+        JobFilter(namespace=namespace, group_id=group_id, page=1, page_size=1)
+    )
+    return {
+        "Data": {
+            "GroupId": group.group_id,
+            "Namespace": group.namespace,
+            "AppName": group.app_name,
+            "Description": group.description,
+            "AppKey": group.app_key,
+            "CurJobs": jobs.total,
+            # tickwork always keeps the runs' logs
+            "EnableLog": True,
+        }
+    }
+
+
+@action("UpdateAppGroup")
+async def update_app_group(call: Call) -> dict[str, Any]:
+    namespace, group_id = _ids(call)
+    _check_ignored(call)
+    with schedulerx_errors(namespace=namespace, group_id=group_id):
+        await call.services.namespaces.update_group(
+            namespace, group_id, description=call.params.str("Description")
+        )
+    return {}
+
+
+@action("DeleteAppGroup")
+async def delete_app_group(call: Call) -> dict[str, Any]:
+    namespace, group_id = _ids(call)
+    delete_jobs = call.params.bool("DeleteJobs", False)
+    with schedulerx_errors(namespace=namespace, group_id=group_id):
+        if delete_jobs:
+            await call.services.jobs.delete_group_jobs(namespace, group_id)
+        try:
+            await call.services.namespaces.delete_group(namespace, group_id)
+        except InvalidState as exc:
+            raise InvalidState(
+                f"{exc.message}, or call DeleteAppGroup with DeleteJobs=true", field="DeleteJobs"
+            ) from exc
+    return {}
+
+
+@action("ListGroups")
+async def list_groups(call: Call) -> dict[str, Any]:
+    namespace = call.params.req("Namespace")
+    wanted = (call.params.str("AppGroupName") or "").strip().lower()
+    with schedulerx_errors(namespace=namespace):
+        groups = await call.services.namespaces.list_groups(namespace)
+    visible = [
+        g
+        for g in groups
+        if not wanted or wanted in g.app_name.lower() or wanted in g.group_id.lower()
+    ]
+    return {"Data": {"AppGroups": [_group_out(g) for g in visible]}}
+
+
+def _group_out(group: AppGroup) -> dict[str, Any]:
+    return {
+        "AppGroupId": app_group_id(group),
+        "GroupId": group.group_id,
+        "Namespace": group.namespace,
+        "AppName": group.app_name,
+        "Description": group.description,
+        "AppKey": group.app_key,
+        "EnableLog": True,
+    }
+
+
+@action("GetWorkerList")
+async def get_worker_list(call: Call) -> dict[str, Any]:
+    namespace, group_id = _ids(call)
+    with schedulerx_errors(namespace=namespace, group_id=group_id):
+        await call.services.namespaces.get_group(namespace, group_id)
+    engine = call.services.engine
+    address = engine.worker.address
+    if not address:  # a server started with --no-worker: nobody runs this group's jobs
+        return {"Data": {"WorkerInfos": []}}
+    return {"Data": {"WorkerInfos": [_worker_out(address, engine.settings.port)]}}
+
+
+def _worker_out(address: str, server_port: int) -> dict[str, Any]:
+    """The server's own worker, which runs every group's jobs. Its address is given as the
+    instances name it (and as ExecuteJob's Worker designates it): ``id@host[:port]``; a port
+    the address does not carry is the server's own."""
+    host = address.rpartition("@")[2]
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit():
+        host, port_number = name, int(port)
+    else:
+        port_number = server_port
+    return {
+        "WorkerAddress": address,
+        "Ip": host,
+        "Port": port_number,
+        "Label": "",
+        "Starter": IN_PROCESS_STARTER,
+        "Version": __version__,
+    }

@@ -1,0 +1,68 @@
+"""Notification policies (Create/Manage/Read/DeleteSchedulerxNotificationPolicy): stored and
+read back; sending alerts comes with the alerting work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tickwork.api.schedulerx.registry import Call, action
+from tickwork.api.schedulerx.times import to_wall
+from tickwork.domain.models import NotificationPolicy
+
+
+def _record(policy: NotificationPolicy) -> dict[str, Any]:
+    return {
+        "PolicyName": policy.name,
+        "Description": policy.description,
+        "ChannelTimeRange": policy.channel_time_range,
+        "CreateTime": to_wall(policy.created_at),
+        "UpdateTime": to_wall(policy.updated_at),
+        "Creator": "",
+        "Updater": "",
+        "ReferenceApps": [],
+    }
+
+
+@action("CreateSchedulerxNotificationPolicy")
+async def create_policy(call: Call) -> dict[str, Any]:
+    p = call.params
+    await call.services.permissions.require_admin(call.key, "manage notification policies")
+    await call.services.policies.create(
+        p.req("PolicyName"), p.str("ChannelTimeRange") or "", p.str("Description") or ""
+    )
+    return {}
+
+
+@action("ManageSchedulerxNotificationPolicy")
+async def manage_policy(call: Call) -> dict[str, Any]:
+    p = call.params
+    await call.services.permissions.require_admin(call.key, "manage notification policies")
+    await call.services.policies.update(
+        p.req("PolicyName"), p.str("ChannelTimeRange"), p.str("Description")
+    )
+    return {}
+
+
+@action("ReadSchedulerxNotificationPolicy")
+async def read_policy(call: Call) -> dict[str, Any]:
+    p = call.params
+    policies = await call.services.policies.find(p.str("PolicyName") or None)
+    start = p.int("NextToken", 0, minimum=0) or 0
+    size = p.int("MaxResults", 20, minimum=1, maximum=100) or 20
+    page = policies[start : start + size]
+    following = start + size if start + size < len(policies) else None
+    return {
+        "Data": {
+            "Records": [_record(x) for x in page],
+            "Total": len(policies),
+            "MaxResults": size,
+            "NextToken": "" if following is None else str(following),
+        }
+    }
+
+
+@action("DeleteSchedulerxNotificationPolicy")
+async def delete_policy(call: Call) -> dict[str, Any]:
+    await call.services.permissions.require_admin(call.key, "manage notification policies")
+    await call.services.policies.delete(call.params.req("PolicyName"))
+    return {}

@@ -1,0 +1,43 @@
+"""UpdateJobScript and ListJobScriptHistory: a script job's content, with its versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tickwork.api.schedulerx.registry import Call, action
+from tickwork.api.schedulerx.times import to_wall
+
+
+@action("UpdateJobScript")
+async def update_job_script(call: Call) -> dict[str, Any]:
+    p = call.params
+    await call.services.jobs.update_script(
+        p.req_int("JobId"),
+        p.req("ScriptContent"),
+        description=p.str("VersionDescription") or "",
+        creator=call.key.key_id,
+        namespace=p.req("Namespace"),
+        group_id=p.req("GroupId"),
+    )
+    return {}
+
+
+@action("ListJobScriptHistory")
+async def list_job_script_history(call: Call) -> dict[str, Any]:
+    p = call.params
+    versions = await call.services.jobs.script_history(
+        p.req_int("JobId"), p.req("Namespace"), p.req("GroupId")
+    )
+    return {
+        "Data": {
+            "JobScriptHistoryInfos": [
+                {
+                    "ScriptContent": v.content,
+                    "VersionesDescription": v.description,
+                    "Creator": v.creator,
+                    "CreateTime": to_wall(v.created_at),
+                }
+                for v in versions
+            ]
+        }
+    }

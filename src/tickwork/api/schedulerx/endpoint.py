@@ -1,0 +1,112 @@
+"""``GET /`` and ``POST /``: one RPC call of the SchedulerX API.
+
+The action comes from the ``x-acs-action`` header or the ``Action`` parameter; parameters from
+the query and, for POST, a form body. The signature is checked before anything else is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tickwork.api.schedulerx import actions as _actions  # noqa: F401  (registers the actions)
+from tickwork.api.schedulerx.envelope import render, wants_xml
+from tickwork.api.schedulerx.errors import status_and_code, unknown_action
+from tickwork.api.schedulerx.params import MissingParameter, Params
+from tickwork.api.schedulerx.registry import ACTIONS, Call
+from tickwork.api.schedulerx.signature import SignatureVerifier, SignedRequest
+from tickwork.domain.errors import InvalidParameter, TickworkError
+from tickwork.domain.models import AccessKey
+from tickwork.service.services import Services
+
+log = logging.getLogger(__name__)
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _verifier(request: Request, services: Services) -> SignatureVerifier:
+    verifier: SignatureVerifier | None = getattr(request.app.state, "schedulerx_verifier", None)
+    if verifier is None:
+        verifier = SignatureVerifier(services.access.find)
+        request.app.state.schedulerx_verifier = verifier
+    return verifier
+
+
+# What a key without admin rights may call without naming a namespace.
+OPEN_TO_ALL_KEYS = frozenset({"DescribeRegions"})
+# What changes a namespace itself: admin keys only, whatever rights a key holds in it.
+ADMIN_ONLY = frozenset({"CreateNamespace", "UpdateNamespace", "DeleteNamespace"})
+
+
+async def _authorize(services: Services, key: AccessKey, action: str, params: Params) -> None:
+    """The call concerns the namespace (and app group) it names: the key must hold a right on
+    it (PermissionService decides). Calls that name none are for admin keys."""
+    namespace = params.str("Namespace")
+    if action in ADMIN_ONLY:
+        await services.permissions.require_admin(key, f"call {action}")
+    elif namespace:
+        await services.permissions.require(key, namespace, params.str("GroupId") or None)
+    elif action not in OPEN_TO_ALL_KEYS:
+        await services.permissions.require_admin(key, f"call {action} without a Namespace")
+
+
+async def rpc(request: Request) -> Response:
+    request_id = str(uuid.uuid4()).upper()
+    services: Services = request.app.state.services
+    body = await request.body()
+    query = list(request.query_params.multi_items())
+    form: list[tuple[str, str]] = []
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(FORM):
+        form = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    params = Params(query + form)
+    header_action = request.headers.get("x-acs-action") or ""
+    param_action = params.str("Action") or ""
+    action = param_action or header_action
+    xml = wants_xml(params.raw("Format"), request.headers.get("accept"))
+    try:
+        if not action:
+            raise MissingParameter(
+                "Action is mandatory: give it in the x-acs-action header or the Action parameter",
+                field="Action",
+            )
+        if header_action and param_action and header_action != param_action:
+            raise InvalidParameter(
+                f"the x-acs-action header ({header_action}) and the Action parameter "
+                f"({param_action}) disagree",
+                field="Action",
+            )
+        signed = SignedRequest(
+            method=request.method,
+            path=request.url.path,
+            query=query,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+        )
+        key = await _verifier(request, services).verify(signed)
+        handler = ACTIONS.get(action)
+        if handler is None:
+            raise unknown_action(action)
+        await _authorize(services, key, action, params)
+        data = await handler(Call(action, params, key, services, request_id))
+        answer = {"RequestId": request_id, "Code": 200, "Success": True, "Message": ""}
+        answer.update(data)
+        return render(action, answer, xml=xml)
+    except TickworkError as exc:
+        status, code = status_and_code(exc)
+        if status >= 500:
+            log.error("%s failed: %s", action, exc.message)
+        answer = {"RequestId": request_id, "Code": code, "Success": False, "Message": exc.message}
+        return render(action, answer, status=status, xml=xml)
+    except Exception:
+        log.exception("unexpected error in %s", action)
+        answer = {
+            "RequestId": request_id,
+            "Code": "InternalError",
+            "Success": False,
+            "Message": "internal error; the server log has the details",
+        }
+        return render(action, answer, status=500, xml=xml)
