@@ -75,6 +75,17 @@ class ContactInfo:
 
 
 @dataclass(slots=True)
+class Designation:
+    """Which workers may run a job: by worker address (kind 1) or by label (kind 2). With
+    ``transferable``, runs go to any worker when no designated one is available."""
+
+    kind: int  # 1 worker, 2 label
+    workers: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    transferable: bool = True
+
+
+@dataclass(slots=True)
 class Job:
     namespace: str
     group_id: str
@@ -121,6 +132,7 @@ class Job:
     start_time: int | None = None  # no fire before this instant
     end_time: int | None = None  # no fire after this instant
     history_limit: int | None = None  # None: the server's default
+    designation: Designation | None = None  # None: any worker of the group
     # scheduling state, owned by the engine
     next_fire_time: int | None = None
     created_at: int = 0

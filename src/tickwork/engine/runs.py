@@ -16,6 +16,7 @@ from tickwork.domain.enums import InstanceStatus, TriggerType
 from tickwork.domain.models import Instance, InstanceUpdate, Job, LogLine
 from tickwork.engine.clock import loop_time_for, now_ms
 from tickwork.engine.metrics import EngineMetrics
+from tickwork.engine.routing import designation_allows, refusal
 from tickwork.engine.writer import BatchWriter
 from tickwork.worker.abc import RunOutcome, RunRequest, Worker
 
@@ -227,6 +228,13 @@ class RunManager:
     def _launch(self, run: Run) -> None:
         instance, job = run.instance, run.job
         at = now_ms()
+        designation = job.designation
+        if not designation_allows(designation, self._worker) and not (
+            designation is not None and designation.transferable
+        ):
+            assert designation is not None
+            self._finish(run, InstanceStatus.FAILED, refusal(designation), at, start=at)
+            return
         run.launched = True
         run.stop_reason = None
         self._metrics.fires.labels(

@@ -8,9 +8,10 @@ from typing import Any
 
 from tickwork.domain.enums import JobStatus, JobType, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
-from tickwork.domain.models import Instance, Job, JobScriptVersion, Page
+from tickwork.domain.models import Designation, Instance, Job, JobScriptVersion, Page
 from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
+from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS, worker_labels
 from tickwork.engine.schedules import calendar_years
 from tickwork.service.namespaces import NamespaceService
 from tickwork.service.validation import validate_job
@@ -207,7 +208,7 @@ class JobService:
                 field="worker",
             )
         if label is not None:
-            labels = tuple(getattr(here, "labels", ()) or ())
+            labels = worker_labels(here)
             if label not in labels:
                 carried = ", ".join(repr(x) for x in labels) or "none"
                 raise InvalidParameter(
@@ -276,6 +277,60 @@ class JobService:
             )
             created.append(instance)
         return created
+
+    async def designate(
+        self,
+        job_id: int,
+        designation: Designation | None,
+        *,
+        namespace: str | None = None,
+        group_id: str | None = None,
+    ) -> Job:
+        """Hold the job's runs to some workers (by address) or labels; None: any worker."""
+        await self.get(job_id, namespace, group_id)
+        if designation is not None:
+            if designation.kind not in (DESIGNATE_WORKERS, DESIGNATE_LABELS):
+                raise InvalidParameter(
+                    f"designate type must be {DESIGNATE_WORKERS} (workers) or "
+                    f"{DESIGNATE_LABELS} (labels), got {designation.kind}",
+                    field="designate_type",
+                )
+            chosen = (
+                designation.workers if designation.kind == DESIGNATE_WORKERS else designation.labels
+            )
+            what = "workers" if designation.kind == DESIGNATE_WORKERS else "labels"
+            if not chosen or any(not item.strip() for item in chosen):
+                raise InvalidParameter(f"{what} must be a non-empty list of names", field=what)
+        return await self.update(job_id, {"designation": designation})
+
+    async def copy_jobs(
+        self,
+        job_ids: list[int],
+        *,
+        from_namespace: str,
+        from_group: str,
+        to_namespace: str,
+        to_group: str,
+    ) -> list[Job]:
+        """Copy jobs of one app group into another (new ids; same definitions), all or none
+        checked first: every job must belong to the source group."""
+        if not job_ids:
+            raise InvalidParameter("the list of jobs to copy is empty", field="job_ids")
+        await self._namespaces.get_group(to_namespace, to_group)
+        sources = [await self.get(job_id, from_namespace, from_group) for job_id in job_ids]
+        copies = []
+        for source in sources:
+            copy = dataclasses.replace(
+                source,
+                id=0,
+                namespace=to_namespace,
+                group_id=to_group,
+                next_fire_time=None,
+                created_at=0,
+                updated_at=0,
+            )
+            copies.append(await self.create(copy))
+        return copies
 
     # -- internals ---------------------------------------------------------------------------
     async def _save(self, job: Job, *, reschedule: bool) -> Job:

@@ -23,6 +23,7 @@ from tickwork.domain.models import (
     Calendar,
     CalendarMonth,
     ContactInfo,
+    Designation,
     Instance,
     Job,
     LogLine,
@@ -145,6 +146,19 @@ def job_row(job: Job) -> Row:
     )
     row["command_args"] = _json(list(job.command_args))
     row["envs"] = _json(dict(job.envs))
+    d = job.designation
+    row["designation"] = (
+        None
+        if d is None
+        else _json(
+            {
+                "kind": d.kind,
+                "workers": d.workers,
+                "labels": d.labels,
+                "transferable": d.transferable,
+            }
+        )
+    )
     return row
 
 
@@ -166,6 +180,15 @@ def job_from(row: sa.RowMapping) -> Job:
     values["contact_info"] = [ContactInfo(**c) for c in json.loads(row["contact_info"])]
     values["command_args"] = [str(a) for a in json.loads(row["command_args"])]
     values["envs"] = {str(k): str(v) for k, v in json.loads(row["envs"]).items()}
+    designation = row["designation"]
+    if designation:
+        d = json.loads(designation)
+        values["designation"] = Designation(
+            kind=int(d["kind"]),
+            workers=[str(w) for w in d.get("workers", [])],
+            labels=[str(label) for label in d.get("labels", [])],
+            transferable=bool(d.get("transferable", True)),
+        )
     return Job(**values)
 
 

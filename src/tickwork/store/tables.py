@@ -136,6 +136,7 @@ jobs = sa.Table(
     sa.Column("next_fire_time", Instant, nullable=True),
     sa.Column("created_at", Instant, nullable=False),
     sa.Column("updated_at", Instant, nullable=False),
+    sa.Column("designation", sa.Text(), nullable=True),  # JSON; NULL: any worker
     sa.ForeignKeyConstraint(
         ["namespace", "group_id"],
         ["app_groups.namespace", "app_groups.group_id"],

@@ -3,6 +3,7 @@
 from tickwork.api.schedulerx.actions import (  # noqa: F401
     access,
     calendars,
+    designate,
     groups,
     instances,
     jobs,
