@@ -429,6 +429,31 @@ class _Operations(ABC, Generic[R, T]):
     def set_instance_success(self, instance_id: int) -> R:
         return self._json("POST", f"/api/v1/instances/{int(instance_id)}/set-success")
 
+    # access keys
+    def create_access_key(self, name: str = "", is_admin: bool = False) -> R:
+        return self._json("POST", "/api/v1/access-keys", body={"name": name, "is_admin": is_admin})
+
+    def list_access_keys(self) -> R:
+        return self._json("GET", "/api/v1/access-keys")
+
+    def delete_access_key(self, key_id: str) -> R:
+        return self._json("DELETE", f"/api/v1/access-keys/{_segment(key_id)}")
+
+    def list_permissions(self, key_id: str) -> R:
+        return self._json("GET", f"/api/v1/access-keys/{_segment(key_id)}/permissions")
+
+    def grant(
+        self, key_id: str, namespace: str, group_id: str = "", grant_option: bool = False
+    ) -> R:
+        body = {"namespace": namespace, "group_id": group_id, "grant_option": grant_option}
+        return self._json("POST", f"/api/v1/access-keys/{_segment(key_id)}/permissions", body=body)
+
+    def revoke(self, key_id: str, namespace: str, group_id: str = "") -> R:
+        params = _query(namespace=namespace, group_id=group_id)
+        return self._json(
+            "DELETE", f"/api/v1/access-keys/{_segment(key_id)}/permissions", params=params
+        )
+
 
 def _group_path(namespace: str, group_id: str) -> str:
     return f"/api/v1/namespaces/{_segment(namespace)}/groups/{_segment(group_id)}"

@@ -285,3 +285,25 @@ def test_namespaces_and_groups(server: Server) -> None:
     )
     page = cli_json(server, "job", "list", "--namespace", "tour-ns", "--group", "payments")
     assert [j["id"] for j in page["items"]] == [job_id]
+
+
+def test_access_keys_and_rights(server: Server) -> None:
+    key = cli_json(server, "key", "create", "--name", "for-sdk")
+    assert key["is_admin"] is False and key["secret"]
+    shown = cli(server, "key", "create", "--name", "shown")
+    assert "access key secret:" in shown.stdout and "not shown again" in shown.stderr
+    listed = cli(server, "key", "list").stdout
+    assert key["key_id"] in listed and key["secret"] not in listed
+    cli(server, "key", "grant", key["key_id"], "--namespace", "default", "--group", "default")
+    rights = cli_json(server, "key", "rights", key["key_id"])
+    assert [(r["namespace"], r["group_id"]) for r in rights["items"]] == [("default", "default")]
+    # the scoped key is not an admin key: the native API refuses it, naming why
+    refused = cli(
+        server, "job", "list", code=1,
+        TICKWORK_ACCESS_KEY_ID=key["key_id"], TICKWORK_ACCESS_KEY_SECRET=key["secret"],
+    )  # fmt: skip
+    assert "not an admin key" in refused.stderr
+    cli(server, "key", "revoke", key["key_id"], "--namespace", "default", "--group", "default")
+    assert cli_json(server, "key", "rights", key["key_id"])["items"] == []
+    cli(server, "key", "delete", key["key_id"])
+    assert key["key_id"] not in cli(server, "key", "list").stdout

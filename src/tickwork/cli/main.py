@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 from tickwork.cli.cron import cron_app
 from tickwork.cli.instances import instance_app
 from tickwork.cli.jobs import job_app
+from tickwork.cli.keys import key_app
 from tickwork.cli.namespaces import group_app, namespace_app
 from tickwork.client import ApiError
 from tickwork.domain.errors import TickworkError
@@ -47,6 +48,7 @@ app.add_typer(job_app, name="job")
 app.add_typer(instance_app, name="instance")
 app.add_typer(namespace_app, name="namespace")
 app.add_typer(group_app, name="group")
+app.add_typer(key_app, name="key")
 
 app.add_typer(cron_app, name="cron")
 
