@@ -10,11 +10,13 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from tickwork import __version__
+from tickwork.api import workers
 from tickwork.api.auth import require_key, services_of
 from tickwork.api.errors import install_error_handlers
 from tickwork.api.native import groups, instances, jobs, keys
 from tickwork.api.schedulerx.endpoint import rpc
 from tickwork.service.services import Services
+from tickwork.worker.protocol import CONNECT_PATH
 
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -76,4 +78,5 @@ def create_app(
     app.include_router(instances.router)
     app.include_router(keys.router)
     app.add_route("/", rpc, methods=["GET", "POST"], include_in_schema=False)
+    app.add_api_websocket_route(CONNECT_PATH, workers.connect)
     return app

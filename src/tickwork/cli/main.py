@@ -12,6 +12,7 @@ from tickwork.cli.instances import instance_app
 from tickwork.cli.jobs import job_app
 from tickwork.cli.keys import key_app
 from tickwork.cli.namespaces import group_app, namespace_app
+from tickwork.cli.worker import run as worker_run
 from tickwork.client import ApiError
 from tickwork.domain.errors import TickworkError
 
@@ -49,6 +50,7 @@ app.add_typer(instance_app, name="instance")
 app.add_typer(namespace_app, name="namespace")
 app.add_typer(group_app, name="group")
 app.add_typer(key_app, name="key")
+app.command("worker")(worker_run)
 
 app.add_typer(cron_app, name="cron")
 

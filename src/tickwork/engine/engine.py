@@ -17,6 +17,7 @@ from tickwork.domain.enums import (
 )
 from tickwork.domain.errors import InvalidState
 from tickwork.domain.models import Instance, InstanceUpdate, Job, LogLine
+from tickwork.engine.agents import AgentHub, RoutingWorker
 from tickwork.engine.clock import now_ms
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.runs import RunManager
@@ -34,7 +35,9 @@ log = logging.getLogger(__name__)
 class Engine:
     def __init__(self, store: Store, worker: Worker, settings: Settings) -> None:
         self.store = store
-        self.worker = worker
+        self.agents = AgentHub()
+        # runs of app groups with connected worker agents go to them, others to ``worker``
+        self.worker = RoutingWorker(worker, self.agents)
         self.settings = settings
         self.metrics = EngineMetrics()
         # Held while fires are planned and while a job's schedule changes, so that a round
@@ -44,7 +47,7 @@ class Engine:
         self.schedules = ScheduleCache(store)
         self._jobs: dict[int, Job] = {}
         self.runs = RunManager(
-            worker, self.writer, self.metrics, self._jobs.get, settings.prepare_ahead_ms
+            self.worker, self.writer, self.metrics, self._jobs.get, settings.prepare_ahead_ms
         )
         self.runs.on_final(self._on_final)
         self.scheduler = Scheduler(

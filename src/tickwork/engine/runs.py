@@ -247,7 +247,6 @@ class RunManager:
                 status=InstanceStatus.RUNNING,
                 start_time=at,
                 attempt=run.attempt,
-                worker=self._worker.address,
             )
         )
         if job.timeout > 0 and (job.timeout_enable or job.timeout_kill_enable):
@@ -297,7 +296,11 @@ class RunManager:
 
     # -- reports from the worker -------------------------------------------------------------
     def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None:
-        """The worker says the run began (start_time was set at launch already)."""
+        """The worker says the run began: record which worker runs it (start_time was set
+        at launch already)."""
+        run = self._runs.get(instance_id)
+        if run is not None and run.attempt == attempt:
+            self._writer.update(InstanceUpdate(instance_id=instance_id, worker=worker))
 
     def log(self, instance_id: int, attempt: int, at: int, line: str) -> None:
         self._writer.log(LogLine(instance_id=instance_id, time=at, line=line, attempt=attempt))

@@ -191,8 +191,10 @@ async def test_misfire_skip_policy_fires_nothing_late(
             if stopped_at + 1000 < inst.schedule_time < restarted_at - 3500:
                 assert inst.status == InstanceStatus.SKIPPED, inst
             if inst.status == InstanceStatus.SUCCESS:
+                # fires within the misfire threshold (3 s here) of the restart still run,
+                # as soon as the server is up; nothing older runs (a loose bound on purpose)
                 assert inst.start_time is not None
-                assert inst.start_time - inst.schedule_time < 3000
+                assert inst.start_time - inst.schedule_time < 3000 + 2000
     finally:
         await rt.stop()
 

@@ -96,6 +96,26 @@ async def delete_group(request: Request, namespace: str, group_id: str) -> Respo
     return Response(status_code=204)
 
 
+@router.get("/{namespace}/groups/{group_id}/workers")
+async def list_workers(request: Request, namespace: str, group_id: str) -> dict[str, Any]:
+    """The live workers of an app group: its connected agents and the server's own."""
+    svc = services_of(request)
+    await svc.namespaces.get_group(namespace, group_id)
+    items = [
+        {
+            "address": w.address,
+            "worker_id": w.worker_id,
+            "labels": list(w.labels),
+            "version": w.version,
+            "running": w.running,
+            "concurrency": w.concurrency,
+            "in_process": w.in_process,
+        }
+        for w in svc.engine.worker.workers_of(namespace, group_id)
+    ]
+    return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
+
+
 @router.get("/{namespace}/calendars")
 async def list_calendars(request: Request, namespace: str) -> dict[str, Any]:
     items = [

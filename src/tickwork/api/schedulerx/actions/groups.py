@@ -151,10 +151,30 @@ async def get_worker_list(call: Call) -> dict[str, Any]:
     with schedulerx_errors(namespace=namespace, group_id=group_id):
         await call.services.namespaces.get_group(namespace, group_id)
     engine = call.services.engine
-    address = engine.worker.address
-    if not address:  # a server started with --no-worker: nobody runs this group's jobs
-        return {"Data": {"WorkerInfos": []}}
-    return {"Data": {"WorkerInfos": [_worker_out(address, engine.settings.port)]}}
+    workers = engine.worker.workers_of(namespace, group_id)
+    return {
+        "Data": {
+            "WorkerInfos": [
+                _worker_out(w.address, engine.settings.port)
+                if w.in_process
+                else _agent_out(w.address, w.labels, w.version)
+                for w in workers
+            ]
+        }
+    }
+
+
+def _agent_out(address: str, labels: tuple[str, ...], version: str) -> dict[str, Any]:
+    """A connected ``tickwork worker``: its address is ``host:port`` (or ``host:pid``)."""
+    host, _, port = address.rpartition(":")
+    return {
+        "WorkerAddress": address,
+        "Ip": host or address,
+        "Port": int(port) if port.isdigit() else 0,
+        "Label": ",".join(labels),
+        "Starter": "tickwork worker",
+        "Version": version,
+    }
 
 
 def _worker_out(address: str, server_port: int) -> dict[str, Any]:

@@ -1,0 +1,375 @@
+"""The ``tickwork worker`` agent: runs the jobs of its app group for a tickwork server.
+
+One WebSocket to one server of the list at a time (``tickwork.worker.protocol`` is the wire).
+Runs the server hands over go to an ``InProcessWorker`` (the code path of the embedded
+default); what it reports, and a heartbeat every ``HEARTBEAT_S``, waits in an ``Outbox`` and
+goes out in one frame at most every ``FRAME_INTERVAL_S`` (at once when many wait). A lost
+connection is retried with backoff on the next server of the list, keeping what waits. A close
+with ``CLOSE_FORBIDDEN`` or ``CLOSE_BAD_REQUEST`` ends the agent (``AgentRefused``).
+``drain`` (SIGTERM, SIGINT) stops taking runs, waits for the running ones (bounded), kills
+the rest, sends what waits and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from tickwork.agent.options import AgentOptions, connect_url
+from tickwork.agent.outbox import MAX_LOG_LINES, Outbox
+from tickwork.domain.enums import InstanceStatus
+from tickwork.domain.errors import InvalidParameter, TickworkError
+from tickwork.worker.abc import RunOutcome, RunRequest
+from tickwork.worker.executors.base import now_ms
+from tickwork.worker.inprocess import InProcessWorker
+from tickwork.worker.protocol import (
+    APP_KEY_HEADER,
+    CLOSE_BAD_REQUEST,
+    CLOSE_FORBIDDEN,
+    HEARTBEAT_S,
+    Message,
+    decode,
+    encode,
+    request_from_wire,
+)
+
+__all__ = ["Agent", "AgentRefused", "AgentReporter"]
+
+FRAME_INTERVAL_S = 0.01
+"""At most one frame per this interval, unless ``LARGE_BATCH`` messages wait."""
+LARGE_BATCH = 2_000
+MAX_FRAME_MESSAGES = 5_000
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 5.0
+OPEN_TIMEOUT_S = 10.0
+FLUSH_TIMEOUT_S = 5.0
+"""How long a draining agent waits for what is buffered to be sent (e.g. while reconnecting)."""
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+_log = logging.getLogger("tickwork.agent")
+
+
+class AgentRefused(Exception):
+    """The server refused this agent (wrong AppKey, bad request): retrying will not help."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AgentReporter:
+    """The ``RunReporter`` of the agent's worker: every report becomes a message to send."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+
+    def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None:
+        self._outbox.put(
+            {"op": "started", "instance_id": instance_id, "attempt": attempt, "at": at}
+        )
+
+    def log(self, instance_id: int, attempt: int, at: int, line: str) -> None:
+        self._outbox.put(
+            {"op": "log", "instance_id": instance_id, "attempt": attempt, "at": at, "line": line}
+        )
+
+    def progress(self, instance_id: int, attempt: int, progress: str) -> None:
+        self._outbox.put(
+            {"op": "progress", "instance_id": instance_id, "attempt": attempt, "progress": progress}
+        )
+
+    def finished(self, instance_id: int, attempt: int, outcome: RunOutcome, at: int) -> None:
+        self._outbox.put(
+            {
+                "op": "finished",
+                "instance_id": instance_id,
+                "attempt": attempt,
+                "status": int(outcome.status),
+                "result": outcome.result,
+                "at": at,
+            }
+        )
+
+
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+class Agent:
+    def __init__(
+        self,
+        options: AgentOptions,
+        *,
+        announce: Callable[[str], None] = _print_line,
+        max_log_lines: int = MAX_LOG_LINES,
+    ) -> None:
+        self.options = options
+        self.outbox = Outbox(max_log_lines)
+        self.reporter = AgentReporter(self.outbox)
+        self.worker = InProcessWorker(options.concurrency, options.address)
+        self._announce = announce
+        self._draining = asyncio.Event()
+        self._closing = False
+        self._sending = False
+        self._flushed = asyncio.Event()  # set when a send leaves the outbox empty
+        self._ws: ClientConnection | None = None
+        self._connected = asyncio.Event()
+        self.connections = 0  # successful connections so far
+
+    @property
+    def address(self) -> str:
+        return self.options.address
+
+    @property
+    def draining(self) -> bool:
+        return self._draining.is_set()
+
+    def drain(self) -> None:
+        """Stop taking runs and end once the running ones are done (``run`` returns)."""
+        if self._draining.is_set():
+            _log.info("worker %s is already draining", self.address)
+            return
+        _log.info(
+            "worker %s draining: %d runs going, waiting up to %.0f s",
+            self.address,
+            self.worker.running(),
+            self.options.drain_timeout,
+        )
+        self._draining.set()
+
+    async def wait_connected(self) -> None:
+        await self._connected.wait()
+
+    async def run(self, *, handle_signals: bool = True) -> None:
+        """Serve until drained (returns) or refused (raises ``AgentRefused``)."""
+        loop = asyncio.get_running_loop()
+        await self.worker.start(self.reporter)
+        signals: list[signal.Signals] = []
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, self.drain)
+                    signals.append(sig)
+        connection = asyncio.create_task(self._connection_loop(), name="tickwork-agent-connection")
+        drained = asyncio.create_task(self._draining.wait(), name="tickwork-agent-drain")
+        try:
+            await asyncio.wait({connection, drained}, return_when=asyncio.FIRST_COMPLETED)
+            if connection.done():  # refused (or a bug): nothing more will reach us
+                drained.cancel()
+                await self.worker.stop(0)
+                connection.result()  # raises what ended it
+                return
+            await self.worker.stop(self.options.drain_timeout)
+            await self._flush()
+            self._closing = True
+            ws = self._ws
+            if ws is not None:
+                await ws.close(1001, f"worker {self.address} drained")
+            connection.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connection
+            if len(self.outbox):
+                _log.warning(
+                    "worker %s exits with %d messages unsent", self.address, len(self.outbox)
+                )
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+            for task in (connection, drained):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+
+    async def _flush(self) -> None:
+        """Wait (up to ``FLUSH_TIMEOUT_S``) until nothing waits to be sent."""
+        if not len(self.outbox) and not self._sending:
+            return
+        self._flushed.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_TIMEOUT_S):
+                await self._flushed.wait()
+
+    async def _connection_loop(self) -> None:
+        servers = self.options.servers
+        index = 0
+        backoff = BACKOFF_FIRST_S
+        while not self._closing:
+            server = servers[index % len(servers)]
+            url = connect_url(server, self.options)
+            try:
+                ws = await connect(
+                    url,
+                    additional_headers={APP_KEY_HEADER: self.options.app_key},
+                    open_timeout=OPEN_TIMEOUT_S,
+                    max_size=MAX_FRAME_BYTES,
+                    compression=None,
+                )
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                if status in (401, 403):
+                    raise AgentRefused(
+                        f"{server} refused the connection (HTTP {status}); "
+                        "check the namespace, group and AppKey"
+                    ) from None
+                _log.warning("connecting to %s failed: HTTP %d", server, status)
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                _log.warning("connecting to %s failed: %s", server, exc or type(exc).__name__)
+            else:
+                began = time.monotonic()
+                self._ws = ws
+                self.connections += 1
+                self._announce(
+                    f"tickwork worker {self.address} connected to {server} as "
+                    f"{self.options.namespace}/{self.options.group}"
+                )
+                self._connected.set()
+                try:
+                    await self._session(ws)
+                finally:
+                    self._connected.clear()
+                    self._ws = None
+                code, reason = ws.close_code, ws.close_reason
+                if code in (CLOSE_FORBIDDEN, CLOSE_BAD_REQUEST):
+                    raise AgentRefused(reason or f"{server} closed the connection with {code}")
+                if self._closing:
+                    return
+                _log.warning(
+                    "connection to %s lost (%s%s); reconnecting",
+                    server,
+                    code if code is not None else "no close frame",
+                    f" {reason}" if reason else "",
+                )
+                if time.monotonic() - began >= BACKOFF_MAX_S:
+                    backoff = BACKOFF_FIRST_S  # it was up for a while: start over
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            index += 1
+
+    async def _session(self, ws: ClientConnection) -> None:
+        """Serve one connection until it closes."""
+        sender = asyncio.create_task(self._send_loop(ws), name="tickwork-agent-send")
+        heartbeat = asyncio.create_task(self._heartbeat_loop(), name="tickwork-agent-heartbeat")
+        try:
+            async for frame in ws:
+                self._receive(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            heartbeat.cancel()
+            sender.cancel()
+            for task in (heartbeat, sender):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            # nothing waits on a closed connection's handshake for long
+            if ws.close_code is None:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            self.outbox.put(
+                {
+                    "op": "heartbeat",
+                    "running": self.worker.running(),
+                    "concurrency": self.options.concurrency,
+                }
+            )
+            await asyncio.sleep(HEARTBEAT_S)
+
+    async def _send_loop(self, ws: ClientConnection) -> None:
+        outbox = self.outbox
+        try:
+            while True:
+                await outbox.wait()
+                if len(outbox) < LARGE_BATCH:
+                    await asyncio.sleep(FRAME_INTERVAL_S)  # let a batch gather
+                batch = outbox.take(MAX_FRAME_MESSAGES)
+                if not batch:
+                    continue
+                self._sending = True
+                try:
+                    await ws.send(encode(batch))
+                except BaseException:
+                    outbox.put_back(batch)  # sent again after reconnecting
+                    raise
+                finally:
+                    self._sending = False
+                if not len(outbox):
+                    self._flushed.set()
+        except ConnectionClosed:
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("sending to the server failed; reconnecting")
+            await ws.close(1011, "the agent failed to send")
+
+    def _receive(self, frame: str | bytes) -> None:
+        try:
+            messages = decode(frame)
+        except TickworkError as exc:
+            _log.warning("ignored a frame from the server: %s", exc.message)
+            return
+        for message in messages:
+            try:
+                self._handle(message)
+            except TickworkError as exc:
+                _log.warning("ignored a %r message: %s", message.get("op"), exc.message)
+            except Exception:
+                _log.exception("handling a %r message failed", message.get("op"))
+
+    def _handle(self, message: Message) -> None:
+        op = message.get("op")
+        if op == "run":
+            request = request_from_wire(_object(message.get("request")))
+            if self.draining:
+                self._refuse(request)
+            else:
+                self.worker.submit(request)
+        elif op == "prepare":
+            if not self.draining:
+                self.worker.prepare(request_from_wire(_object(message.get("request"))))
+        elif op == "discard":
+            self.worker.discard(_instance_id(message))
+        elif op == "kill":
+            instance_id = _instance_id(message)
+            reason = str(message.get("reason") or "killed")
+            if not self.worker.kill(instance_id, reason):
+                self.worker.discard(instance_id)
+                _log.info("kill of instance %s: not running here", instance_id)
+        elif op == "welcome":
+            _log.info(
+                "worker %s welcomed as %s", self.address, message.get("worker_id", "(unnamed)")
+            )
+        else:
+            _log.warning("ignored a message with unknown op %r", op)
+
+    def _refuse(self, request: RunRequest) -> None:
+        self.reporter.finished(
+            request.instance_id,
+            request.attempt,
+            RunOutcome(InstanceStatus.FAILED, f"worker {self.address} is draining"),
+            now_ms(),
+        )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidParameter("a request must be an object", field="request")
+    return value
+
+
+def _instance_id(message: Message) -> int:
+    value = message.get("instance_id")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameter(f"instance_id must be a number, got {value!r}", field="instance_id")
+    return value

@@ -1,0 +1,107 @@
+"""The agent's outgoing messages, waiting to go out in batches (one frame each).
+
+Messages keep their order. While the agent is disconnected they stay here and go out after it
+reconnects; the wait is bounded by log lines: beyond ``max_log_lines`` waiting, the oldest log
+lines are dropped (and counted). Nothing else is ever dropped: ``started``, ``progress`` and
+``finished`` are bounded by the runs themselves, and a lost ``finished`` would leave an
+instance running for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from tickwork.worker.protocol import Message
+
+__all__ = ["MAX_LOG_LINES", "Outbox"]
+
+MAX_LOG_LINES = 100_000
+
+
+class _Entry:
+    __slots__ = ("message",)
+
+    def __init__(self, message: Message) -> None:
+        self.message: Message | None = message  # None: a log line dropped in place
+
+
+class Outbox:
+    def __init__(self, max_log_lines: int = MAX_LOG_LINES) -> None:
+        if max_log_lines < 1:
+            raise ValueError("max_log_lines must be at least 1")
+        self._max_log_lines = max_log_lines
+        self._entries: deque[_Entry] = deque()
+        self._logs: deque[_Entry] = deque()  # the log entries still held, oldest first
+        self._live = 0  # entries whose message is not dropped
+        self._dropped_total = 0
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return self._live
+
+    @property
+    def log_lines(self) -> int:
+        return len(self._logs)
+
+    @property
+    def dropped(self) -> int:
+        """How many log lines were dropped because too many waited."""
+        return self._dropped_total
+
+    def put(self, message: Message) -> None:
+        entry = _Entry(message)
+        self._entries.append(entry)
+        self._live += 1
+        if message.get("op") == "log":
+            self._logs.append(entry)
+            if len(self._logs) > self._max_log_lines:
+                self._drop_oldest_log()
+        self._ready.set()
+
+    def put_back(self, messages: list[Message]) -> None:
+        """Return messages taken for a frame that could not be sent, ahead of the rest."""
+        for message in reversed(messages):
+            entry = _Entry(message)
+            self._entries.appendleft(entry)
+            self._live += 1
+            if message.get("op") == "log":
+                self._logs.appendleft(entry)
+        while len(self._logs) > self._max_log_lines:
+            self._drop_oldest_log()
+        if self._live:
+            self._ready.set()
+
+    def take(self, limit: int) -> list[Message]:
+        """Up to ``limit`` messages, oldest first."""
+        batch: list[Message] = []
+        while self._entries and len(batch) < limit:
+            entry = self._entries.popleft()
+            message = entry.message
+            if message is None:
+                continue
+            batch.append(message)
+            if self._logs and self._logs[0] is entry:
+                self._logs.popleft()
+        self._live -= len(batch)
+        self._skip_dropped()
+        if not self._live:
+            self._ready.clear()
+        return batch
+
+    async def wait(self) -> None:
+        """Return once a message waits."""
+        await self._ready.wait()
+
+    def _drop_oldest_log(self) -> None:
+        entry = self._logs.popleft()
+        entry.message = None
+        self._live -= 1
+        self._dropped_total += 1
+        self._skip_dropped()
+        if len(self._entries) > 2 * self._live + 1024:  # compact the dropped entries away
+            self._entries = deque(e for e in self._entries if e.message is not None)
+
+    def _skip_dropped(self) -> None:
+        while self._entries and self._entries[0].message is None:
+            self._entries.popleft()

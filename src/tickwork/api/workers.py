@@ -1,0 +1,99 @@
+"""The worker gateway: ``tickwork worker`` agents connect here over a WebSocket
+(``worker/protocol.py``), and messages move between the socket and the engine's AgentHub."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tickwork.domain.errors import InvalidParameter, TickworkError
+from tickwork.engine.agents import Agent
+from tickwork.service.services import Services
+from tickwork.worker.protocol import (
+    APP_KEY_HEADER,
+    CLOSE_BAD_REQUEST,
+    CLOSE_FORBIDDEN,
+    DEAD_AFTER_S,
+    decode,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def connect(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    query = websocket.query_params
+    namespace = query.get("namespace") or "default"
+    group_id = query.get("group") or "default"
+    await websocket.accept()
+    worker_id, address = query.get("worker_id", ""), query.get("address", "")
+    if not worker_id or not address:
+        await websocket.close(CLOSE_BAD_REQUEST, "worker_id and address are required")
+        return
+    try:
+        group = await services.namespaces.get_group(namespace, group_id)
+        concurrency = int(query.get("concurrency") or 1)
+    except TickworkError as exc:
+        await websocket.close(CLOSE_FORBIDDEN, exc.message[:120])
+        return
+    except ValueError:
+        await websocket.close(CLOSE_BAD_REQUEST, "concurrency must be a whole number")
+        return
+    given = websocket.headers.get(APP_KEY_HEADER, "")
+    if not hmac.compare_digest(group.app_key.encode(), given.encode()):
+        await websocket.close(
+            CLOSE_FORBIDDEN, f"wrong AppKey for app group {namespace}/{group_id}"[:120]
+        )
+        return
+    labels = tuple(x.strip() for x in (query.get("labels") or "").split(",") if x.strip())
+    agent = Agent(
+        worker_id=worker_id,
+        namespace=namespace,
+        group_id=group_id,
+        address=address,
+        labels=labels,
+        version=query.get("version", ""),
+        concurrency=max(concurrency, 1),
+    )
+    hub = services.engine.agents
+    hub.add(agent)
+    agent.send({"op": "welcome", "worker_id": worker_id})
+    sender = asyncio.create_task(_send(websocket, agent))
+    reason = "connection closed"
+    try:
+        while True:
+            try:
+                frame = await asyncio.wait_for(websocket.receive_text(), DEAD_AFTER_S)
+            except TimeoutError:
+                reason = f"silent for {DEAD_AFTER_S:g} s"
+                break
+            try:
+                messages = decode(frame)
+            except InvalidParameter as exc:
+                reason = exc.message
+                break
+            for message in messages:
+                hub.handle(agent, message)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+        hub.remove(agent, reason)
+        with contextlib.suppress(Exception):
+            await websocket.close()
+
+
+async def _send(websocket: WebSocket, agent: Agent) -> None:
+    while True:
+        await agent.wake.wait()
+        agent.wake.clear()
+        batch, agent.outbox = agent.outbox, []
+        if batch:
+            await websocket.send_text(encode(batch))

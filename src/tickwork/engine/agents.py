@@ -1,0 +1,244 @@
+"""Worker agents connected to this server, and the worker the engine hands runs to.
+
+``AgentHub`` knows the live agents of every app group and which agent holds which run.
+``RoutingWorker`` is the engine's ``Worker``: a run of an app group that has live agents goes
+to the least loaded of them (a prepared run to the agent that prepared it); other runs go to
+the server's own worker (the in-process worker of the embedded default). The gateway
+(``api/workers.py``) moves messages between the sockets and the hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from tickwork.domain.enums import InstanceStatus
+from tickwork.engine.clock import now_ms
+from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, Worker
+from tickwork.worker.protocol import Message, request_to_wire
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, eq=False)
+class Agent:
+    """One connected ``tickwork worker``."""
+
+    worker_id: str
+    namespace: str
+    group_id: str
+    address: str
+    labels: tuple[str, ...] = ()
+    version: str = ""
+    concurrency: int = 1
+    running: int = 0  # as the agent last said
+    connected_at: int = 0
+    last_seen: float = field(default_factory=time.monotonic)
+    outbox: list[Message] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    holds: dict[int, int] = field(default_factory=dict)  # instance id -> attempt
+
+    def send(self, message: Message) -> None:
+        self.outbox.append(message)
+        self.wake.set()
+
+    @property
+    def load(self) -> float:
+        return (len(self.holds) + 0.5) / max(self.concurrency, 1)
+
+
+@dataclass(slots=True, frozen=True)
+class WorkerInfo:
+    """A live worker of an app group, as GetWorkerList and the native API show it."""
+
+    address: str
+    worker_id: str
+    labels: tuple[str, ...]
+    version: str
+    running: int
+    concurrency: int
+    in_process: bool
+    connected_at: int
+
+
+class AgentHub:
+    def __init__(self) -> None:
+        self._agents: dict[tuple[str, str], list[Agent]] = {}
+        self._holder: dict[int, Agent] = {}
+        self._prepared: dict[int, Agent] = {}
+        self._reporter: RunReporter | None = None
+
+    def bind(self, reporter: RunReporter) -> None:
+        self._reporter = reporter
+
+    # -- membership ----------------------------------------------------------------------------
+    def add(self, agent: Agent) -> None:
+        agent.connected_at = now_ms()
+        self._agents.setdefault((agent.namespace, agent.group_id), []).append(agent)
+        log.info("worker %s joined %s/%s", agent.address, agent.namespace, agent.group_id)
+
+    def remove(self, agent: Agent, reason: str) -> None:
+        """The agent is gone: each run it held fails (the engine's retry rules apply)."""
+        members = self._agents.get((agent.namespace, agent.group_id), [])
+        if agent in members:
+            members.remove(agent)
+        for iid in [i for i, a in self._prepared.items() if a is agent]:
+            del self._prepared[iid]
+        lost = dict(agent.holds)
+        agent.holds.clear()
+        for iid, attempt in lost.items():
+            self._holder.pop(iid, None)
+            if self._reporter is not None:
+                self._reporter.finished(
+                    iid,
+                    attempt,
+                    RunOutcome(InstanceStatus.FAILED, f"worker {agent.address} was lost: {reason}"),
+                    now_ms(),
+                )
+        log.warning(
+            "worker %s left %s/%s (%s); %d run(s) lost",
+            agent.address,
+            agent.namespace,
+            agent.group_id,
+            reason,
+            len(lost),
+        )
+
+    def live(self, namespace: str, group_id: str) -> list[Agent]:
+        return list(self._agents.get((namespace, group_id), ()))
+
+    def all(self) -> list[Agent]:
+        return [a for members in self._agents.values() for a in members]
+
+    def choose(self, namespace: str, group_id: str) -> Agent | None:
+        members = self._agents.get((namespace, group_id))
+        if not members:
+            return None
+        return min(members, key=lambda a: a.load)
+
+    # -- runs ----------------------------------------------------------------------------------
+    def prepared_on(self, instance_id: int) -> Agent | None:
+        return self._prepared.get(instance_id)
+
+    def mark_prepared(self, instance_id: int, agent: Agent) -> None:
+        self._prepared[instance_id] = agent
+
+    def forget_prepared(self, instance_id: int) -> Agent | None:
+        return self._prepared.pop(instance_id, None)
+
+    def assign(self, request: RunRequest, agent: Agent) -> None:
+        self._prepared.pop(request.instance_id, None)
+        self._holder[request.instance_id] = agent
+        agent.holds[request.instance_id] = request.attempt
+
+    def holder(self, instance_id: int) -> Agent | None:
+        return self._holder.get(instance_id)
+
+    def handle(self, agent: Agent, message: Message) -> None:
+        """A message from an agent (its run reports and heartbeats)."""
+        agent.last_seen = time.monotonic()
+        op = message.get("op")
+        reporter = self._reporter
+        try:
+            if op == "heartbeat":
+                agent.running = int(message.get("running", 0))
+                return
+            if reporter is None:
+                return
+            iid, attempt = int(message["instance_id"]), int(message["attempt"])
+            if op == "started":
+                reporter.started(iid, attempt, agent.address, int(message["at"]))
+            elif op == "log":
+                reporter.log(iid, attempt, int(message["at"]), str(message["line"]))
+            elif op == "progress":
+                reporter.progress(iid, attempt, str(message["progress"]))
+            elif op == "finished":
+                if self._holder.get(iid) is agent:
+                    del self._holder[iid]
+                    agent.holds.pop(iid, None)
+                status = InstanceStatus(int(message["status"]))
+                outcome = RunOutcome(status, str(message.get("result", "")))
+                reporter.finished(iid, attempt, outcome, int(message["at"]))
+            else:
+                log.warning("worker %s sent an unknown message %r", agent.address, op)
+        except (KeyError, TypeError, ValueError):
+            log.warning("worker %s sent a malformed %r message", agent.address, op)
+
+
+class RoutingWorker:
+    """The engine's worker: agents of the run's app group first, else the server's own."""
+
+    def __init__(self, local: Worker, hub: AgentHub) -> None:
+        self.local = local
+        self.hub = hub
+
+    @property
+    def address(self) -> str:
+        return self.local.address
+
+    async def start(self, reporter: RunReporter) -> None:
+        self.hub.bind(reporter)
+        await self.local.start(reporter)
+
+    async def stop(self, grace: float) -> None:
+        await self.local.stop(grace)
+
+    def prepare(self, request: RunRequest) -> None:
+        agent = self.hub.choose(request.namespace, request.group_id)
+        if agent is None:
+            self.local.prepare(request)
+            return
+        self.hub.mark_prepared(request.instance_id, agent)
+        agent.send({"op": "prepare", "request": request_to_wire(request)})
+
+    def discard(self, instance_id: int) -> None:
+        agent = self.hub.forget_prepared(instance_id)
+        if agent is None:
+            self.local.discard(instance_id)
+        else:
+            agent.send({"op": "discard", "instance_id": instance_id})
+
+    def submit(self, request: RunRequest) -> None:
+        agent = self.hub.prepared_on(request.instance_id)
+        if agent is None or agent not in self.hub.live(request.namespace, request.group_id):
+            agent = self.hub.choose(request.namespace, request.group_id)
+        if agent is None:
+            self.local.submit(request)
+            return
+        self.hub.assign(request, agent)
+        agent.send({"op": "run", "request": request_to_wire(request)})
+
+    def kill(self, instance_id: int, reason: str) -> bool:
+        agent = self.hub.holder(instance_id)
+        if agent is None:
+            return self.local.kill(instance_id, reason)
+        agent.send({"op": "kill", "instance_id": instance_id, "reason": reason})
+        return True
+
+    def running(self) -> int:
+        return self.local.running() + sum(len(a.holds) for a in self.hub.all())
+
+    def workers_of(self, namespace: str, group_id: str) -> list[WorkerInfo]:
+        """The live workers of an app group: its agents, and the server's own worker."""
+        found = [
+            WorkerInfo(
+                a.address,
+                a.worker_id,
+                a.labels,
+                a.version,
+                len(a.holds),
+                a.concurrency,
+                False,
+                a.connected_at,
+            )
+            for a in self.hub.live(namespace, group_id)
+        ]
+        if self.local.address:
+            found.append(
+                WorkerInfo(
+                    self.local.address, "in-process", (), "", self.local.running(), 0, True, 0
+                )
+            )
+        return found

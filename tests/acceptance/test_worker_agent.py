@@ -1,0 +1,123 @@
+"""``tickwork worker`` agents as subprocesses against a ``tickwork server`` subprocess."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from server_support import TICKWORK, ServerProcess, base_env, free_port, until
+
+KEY = ("agent-admin", "agent-admin-secret-0123456789")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    env = base_env(TICKWORK_ADMIN_KEY_ID=KEY[0], TICKWORK_ADMIN_KEY_SECRET=KEY[1])
+    running = ServerProcess(tmp_path_factory.mktemp("agent-home"), free_port(), env)
+    yield running
+    running.stop(signal.SIGINT)
+
+
+@pytest.fixture(scope="module")
+def api(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, auth=KEY, timeout=30) as client:
+        yield client
+
+
+class Agent:
+    def __init__(self, server: ServerProcess, app_key: str, address: str, log: Path) -> None:
+        self.address = address
+        self.log = log
+        with log.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [TICKWORK, "worker", "--server", server.url, "--app-key", app_key,
+                 "--address", address, "--concurrency", "8"],
+                env=base_env(), stdout=sink, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGKILL) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def app_key(api: httpx.Client) -> str:
+    return str(api.get("/api/v1/namespaces/default/groups/default").json()["app_key"])
+
+
+def remote_workers(api: httpx.Client) -> list[str]:
+    items = api.get("/api/v1/namespaces/default/groups/default/workers").json()["items"]
+    return [w["address"] for w in items if not w["in_process"]]
+
+
+def run(api: httpx.Client, content: str) -> int:
+    job = api.post(
+        "/api/v1/jobs",
+        json={"name": "on-agent", "job_type": "shell", "content": content, "time_type": "api"},
+    ).json()
+    return int(api.post(f"/api/v1/jobs/{job['id']}/run").json()["id"])
+
+
+def instance(api: httpx.Client, instance_id: int) -> dict[str, Any]:
+    body: dict[str, Any] = api.get(f"/api/v1/instances/{instance_id}").json()
+    return body
+
+
+def test_an_agent_runs_its_groups_jobs(
+    server: ServerProcess, api: httpx.Client, tmp_path: Path
+) -> None:
+    agent = Agent(server, app_key(api), "agent-a:9101", tmp_path / "agent.log")
+    try:
+        until(lambda: "agent-a:9101" in remote_workers(api))
+        iid = run(api, "echo from-the-agent")
+        done = until(
+            lambda: (lambda i: i if i["status"] == "success" else None)(instance(api, iid))
+        )
+        assert (done["worker"], done["result"]) == ("agent-a:9101", "from-the-agent")
+        logs = api.get(f"/api/v1/instances/{iid}/logs").json()["items"]
+        assert [line["line"] for line in logs] == ["from-the-agent"]
+        assert "connected" in agent.output()
+    finally:
+        agent.stop()
+
+
+def test_a_wrong_app_key_is_refused(server: ServerProcess, tmp_path: Path) -> None:
+    agent = Agent(server, "not-the-key", "agent-bad:1", tmp_path / "bad.log")
+    assert agent.process.wait(timeout=60) == 1
+    assert "wrong AppKey" in agent.output()
+
+
+def test_a_killed_agent_fails_its_runs_and_sigterm_drains(
+    server: ServerProcess, api: httpx.Client, tmp_path: Path
+) -> None:
+    doomed = Agent(server, app_key(api), "agent-k:9102", tmp_path / "k.log")
+    until(lambda: "agent-k:9102" in remote_workers(api))
+    iid = run(api, "echo started; sleep 30")
+    until(lambda: instance(api, iid)["worker"] == "agent-k:9102")
+    killed_at = time.monotonic()
+    doomed.stop(signal.SIGKILL)
+    lost = until(lambda: (lambda i: i if i["status"] == "failed" else None)(instance(api, iid)))
+    assert "agent-k:9102 was lost" in lost["result"]
+    assert time.monotonic() - killed_at < 15
+    until(lambda: "agent-k:9102" not in remote_workers(api))
+
+    draining = Agent(server, app_key(api), "agent-d:9103", tmp_path / "d.log")
+    until(lambda: "agent-d:9103" in remote_workers(api))
+    iid = run(api, "sleep 1; echo finished")
+    until(lambda: instance(api, iid)["status"] == "running")
+    assert draining.stop(signal.SIGTERM) == 0  # running work finishes, then it exits
+    done = until(lambda: (lambda i: i if i["status"] != "running" else None)(instance(api, iid)))
+    assert (done["status"], done["result"]) == ("success", "finished")
