@@ -11,7 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from alibabacloud_schedulerx220190430 import models as m
+from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from server_support import TICKWORK, ServerProcess, base_env, free_port, until
+from sx_support import sdk_client
 
 KEY = ("agent-admin", "agent-admin-secret-0123456789")
 
@@ -31,13 +34,21 @@ def api(server: ServerProcess) -> Iterator[httpx.Client]:
 
 
 class Agent:
-    def __init__(self, server: ServerProcess, app_key: str, address: str, log: Path) -> None:
+    def __init__(
+        self,
+        server: ServerProcess,
+        app_key: str,
+        address: str,
+        log: Path,
+        labels: list[str] | None = None,
+    ) -> None:
         self.address = address
         self.log = log
+        label_args = [arg for label in labels or [] for arg in ("--label", label)]
         with log.open("wb") as sink:
             self.process = subprocess.Popen(
                 [TICKWORK, "worker", "--server", server.url, "--app-key", app_key,
-                 "--address", address, "--concurrency", "8"],
+                 "--address", address, "--concurrency", "8", *label_args],
                 env=base_env(), stdout=sink, stderr=subprocess.STDOUT,
             )  # fmt: skip
 
@@ -74,6 +85,18 @@ def run(api: httpx.Client, content: str) -> int:
 def instance(api: httpx.Client, instance_id: int) -> dict[str, Any]:
     body: dict[str, Any] = api.get(f"/api/v1/instances/{instance_id}").json()
     return body
+
+
+def succeeded(api: httpx.Client, instance_id: int) -> dict[str, Any]:
+    """The instance once it succeeded (fails the test if it does not)."""
+
+    def probe() -> dict[str, Any] | None:
+        body = instance(api, instance_id)
+        assert body["status"] not in ("failed", "killed", "rejected"), body
+        return body if body["status"] == "success" else None
+
+    result: dict[str, Any] = until(probe)
+    return result
 
 
 def test_an_agent_runs_its_groups_jobs(
@@ -121,3 +144,62 @@ def test_a_killed_agent_fails_its_runs_and_sigterm_drains(
     assert draining.stop(signal.SIGTERM) == 0  # running work finishes, then it exits
     done = until(lambda: (lambda i: i if i["status"] != "running" else None)(instance(api, iid)))
     assert (done["status"], done["result"]) == ("success", "finished")
+
+
+def test_designated_runs_go_to_the_designated_agent(
+    server: ServerProcess, api: httpx.Client, tmp_path: Path
+) -> None:
+    key = app_key(api)
+    plain = Agent(server, key, "agent-p:9201", tmp_path / "p.log")
+    gpu = Agent(server, key, "agent-g:9202", tmp_path / "g.log", labels=["gpu"])
+    sx = sdk_client(server, KEY)
+    try:
+        until(lambda: {"agent-p:9201", "agent-g:9202"} <= set(remote_workers(api)))
+        job = api.post(
+            "/api/v1/jobs",
+            json={"name": "held", "job_type": "shell", "content": "echo ok", "time_type": "api"},
+        ).json()
+        # a run designated by ExecuteJob goes to that worker, every time
+        for _ in range(3):
+            executed = sx.execute_job(
+                m.ExecuteJobRequest(
+                    namespace="default",
+                    group_id="default",
+                    job_id=job["id"],
+                    designate_type=1,
+                    worker="agent-p:9201",
+                    region_id="cn-hangzhou",
+                )
+            ).body.data.job_instance_id
+            assert succeeded(api, executed)["worker"] == "agent-p:9201"
+        # the job held to the label: its runs go to the agent carrying it
+        sx.designate_workers(
+            m.DesignateWorkersRequest(
+                namespace="default",
+                group_id="default",
+                job_id=job["id"],
+                designate_type=2,
+                labels='["gpu"]',
+                transferable=False,
+                region_id="cn-hangzhou",
+            )
+        )
+        for _ in range(3):
+            iid = int(api.post(f"/api/v1/jobs/{job['id']}/run").json()["id"])
+            assert succeeded(api, iid)["worker"] == "agent-g:9202"
+        # a worker nobody runs as is refused at once, naming the live ones
+        with pytest.raises(AlibabaCloudException) as refused:
+            sx.execute_job(
+                m.ExecuteJobRequest(
+                    namespace="default",
+                    group_id="default",
+                    job_id=job["id"],
+                    designate_type=1,
+                    worker="nowhere:1",
+                    region_id="cn-hangzhou",
+                )
+            )
+        assert refused.value.status_code == 400 and "agent-p:9201" in refused.value.message
+    finally:
+        plain.stop()
+        gpu.stop()

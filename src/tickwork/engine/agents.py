@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.engine.clock import now_ms
+from tickwork.engine.routing import designation_allows, refusal, worker_labels
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, Worker
 from tickwork.worker.protocol import Message, request_to_wire
 
@@ -136,6 +137,16 @@ class AgentHub:
     def holder(self, instance_id: int) -> Agent | None:
         return self._holder.get(instance_id)
 
+    def refuse(self, request: RunRequest, reason: str) -> None:
+        """No worker may take the run: it fails at once with the reason."""
+        if self._reporter is not None:
+            self._reporter.finished(
+                request.instance_id,
+                request.attempt,
+                RunOutcome(InstanceStatus.FAILED, reason),
+                now_ms(),
+            )
+
     def handle(self, agent: Agent, message: Message) -> None:
         """A message from an agent (its run reports and heartbeats)."""
         agent.last_seen = time.monotonic()
@@ -185,13 +196,33 @@ class RoutingWorker:
     async def stop(self, grace: float) -> None:
         await self.local.stop(grace)
 
+    def _target(self, request: RunRequest) -> Agent | Worker | None:
+        """Where the run goes: an allowed agent of its app group (the one that prepared it,
+        else the least loaded), else the server's own worker if allowed; a designation that
+        nobody live satisfies falls back to any worker when it is transferable. None: no
+        worker may take it."""
+        designation = request.designation
+        agents = self.hub.live(request.namespace, request.group_id)
+        allowed = [a for a in agents if designation_allows(designation, a.address, a.labels)]
+        if not allowed and designation is not None and designation.transferable:
+            allowed = agents
+        if allowed:
+            prepared = self.hub.prepared_on(request.instance_id)
+            return prepared if prepared in allowed else min(allowed, key=lambda a: a.load)
+        local_ok = bool(self.local.address) and designation_allows(
+            designation, self.local.address, worker_labels(self.local)
+        )
+        if local_ok or designation is None or designation.transferable:
+            return self.local
+        return None
+
     def prepare(self, request: RunRequest) -> None:
-        agent = self.hub.choose(request.namespace, request.group_id)
-        if agent is None:
-            self.local.prepare(request)
-            return
-        self.hub.mark_prepared(request.instance_id, agent)
-        agent.send({"op": "prepare", "request": request_to_wire(request)})
+        target = self._target(request)
+        if isinstance(target, Agent):
+            self.hub.mark_prepared(request.instance_id, target)
+            target.send({"op": "prepare", "request": request_to_wire(request)})
+        elif target is not None:
+            target.prepare(request)
 
     def discard(self, instance_id: int) -> None:
         agent = self.hub.forget_prepared(instance_id)
@@ -201,14 +232,19 @@ class RoutingWorker:
             agent.send({"op": "discard", "instance_id": instance_id})
 
     def submit(self, request: RunRequest) -> None:
-        agent = self.hub.prepared_on(request.instance_id)
-        if agent is None or agent not in self.hub.live(request.namespace, request.group_id):
-            agent = self.hub.choose(request.namespace, request.group_id)
-        if agent is None:
-            self.local.submit(request)
+        target = self._target(request)
+        if isinstance(target, Agent):
+            self.hub.assign(request, target)
+            target.send({"op": "run", "request": request_to_wire(request)})
             return
-        self.hub.assign(request, agent)
-        agent.send({"op": "run", "request": request_to_wire(request)})
+        stale = self.hub.forget_prepared(request.instance_id)
+        if stale is not None:  # prepared on an agent that may no longer take it
+            stale.send({"op": "discard", "instance_id": request.instance_id})
+        if target is not None:
+            target.submit(request)
+            return
+        assert request.designation is not None  # only a designation can leave no target
+        self.hub.refuse(request, refusal(request.designation))
 
     def kill(self, instance_id: int, reason: str) -> bool:
         agent = self.hub.holder(instance_id)

@@ -16,7 +16,7 @@ from tickwork.domain.enums import (
     TriggerType,
 )
 from tickwork.domain.errors import InvalidState
-from tickwork.domain.models import Instance, InstanceUpdate, Job, LogLine
+from tickwork.domain.models import Designation, Instance, InstanceUpdate, Job, LogLine
 from tickwork.engine.agents import AgentHub, RoutingWorker
 from tickwork.engine.clock import now_ms
 from tickwork.engine.metrics import EngineMetrics
@@ -198,9 +198,11 @@ class Engine:
         idempotency_key: str | None = None,
         executor: str = "",
         schedule_time: int | None = None,
+        designation: Designation | None = None,
     ) -> tuple[Instance, bool]:
         """Create an instance and start it now. (instance, False) when the idempotency key
-        was seen before (nothing new is started)."""
+        was seen before (nothing new is started). ``designation`` holds this run to some
+        workers."""
         now = now_ms()
         when = now if schedule_time is None else schedule_time
         instance = Instance(
@@ -218,7 +220,7 @@ class Engine:
         stored, created = await self.store.create_instance(instance)
         if created:
             self._remember(job)
-            self.runs.start_now(stored, job)
+            self.runs.start_now(stored, job, designation)
         return stored, created
 
     async def stop_instance(self, instance: Instance, by: str, within: float = 10.0) -> None:

@@ -17,13 +17,16 @@ def worker_labels(worker: Worker) -> tuple[str, ...]:
     return tuple(getattr(worker, "labels", ()) or ())
 
 
-def designation_allows(designation: Designation | None, worker: Worker) -> bool:
-    """May ``worker`` run a job held to ``designation``? (Not counting Transferable.)"""
+def designation_allows(
+    designation: Designation | None, address: str, labels: tuple[str, ...] = ()
+) -> bool:
+    """May the worker at ``address`` carrying ``labels`` run a job held to ``designation``?
+    (Not counting Transferable.)"""
     if designation is None:
         return True
     if designation.kind == DESIGNATE_WORKERS:
-        return worker.address in designation.workers
-    return any(label in designation.labels for label in worker_labels(worker))
+        return address in designation.workers
+    return any(label in designation.labels for label in labels)
 
 
 def refusal(designation: Designation) -> str:

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tickwork.domain.enums import InstanceStatus, TriggerType
-from tickwork.domain.models import Instance, InstanceUpdate, Job, LogLine
+from tickwork.domain.models import Designation, Instance, InstanceUpdate, Job, LogLine
 from tickwork.engine.clock import loop_time_for, now_ms
 from tickwork.engine.metrics import EngineMetrics
-from tickwork.engine.routing import designation_allows, refusal
 from tickwork.engine.writer import BatchWriter
 from tickwork.worker.abc import RunOutcome, RunRequest, Worker
 
@@ -44,6 +43,7 @@ class Run:
     stop_reason: str | None = None  # "stop" or "timeout" once a kill was asked
     stop_message: str = ""
     misfire: bool = False  # released late on purpose (misfire policy): no lateness sample
+    designation: Designation | None = None  # this run's own (ExecuteJob), else the job's
 
 
 class RunManager:
@@ -110,9 +110,12 @@ class RunManager:
             run.prepared = True
             self._worker.prepare(self._request(run))
 
-    def start_now(self, instance: Instance, job: Job) -> None:
-        """Start an API, rerun or backfill instance now; MaxConcurrency does not hold it back."""
-        run = Run(instance=instance, job=job, attempt=instance.attempt)
+    def start_now(
+        self, instance: Instance, job: Job, designation: Designation | None = None
+    ) -> None:
+        """Start an API, rerun or backfill instance now; MaxConcurrency does not hold it back.
+        ``designation`` holds this run to some workers (else the job's designation does)."""
+        run = Run(instance=instance, job=job, attempt=instance.attempt, designation=designation)
         self._runs[instance.id] = run
         self._take_slot(run)
         self._launch(run)
@@ -228,13 +231,6 @@ class RunManager:
     def _launch(self, run: Run) -> None:
         instance, job = run.instance, run.job
         at = now_ms()
-        designation = job.designation
-        if not designation_allows(designation, self._worker) and not (
-            designation is not None and designation.transferable
-        ):
-            assert designation is not None
-            self._finish(run, InstanceStatus.FAILED, refusal(designation), at, start=at)
-            return
         run.launched = True
         run.stop_reason = None
         self._metrics.fires.labels(
@@ -280,6 +276,7 @@ class RunManager:
             command=job.command,
             command_args=tuple(job.command_args),
             envs=tuple(job.envs.items()),
+            designation=run.designation or job.designation,
         )
 
     def _on_timeout(self, run: Run) -> None:

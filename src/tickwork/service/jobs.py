@@ -11,7 +11,7 @@ from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
 from tickwork.domain.models import Designation, Instance, Job, JobScriptVersion, Page
 from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
-from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS, worker_labels
+from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS
 from tickwork.engine.schedules import calendar_years
 from tickwork.service.namespaces import NamespaceService
 from tickwork.service.validation import validate_job
@@ -134,6 +134,7 @@ class JobService:
         schedule_time: int | None = None,
         namespace: str | None = None,
         group_id: str | None = None,
+        designation: Designation | None = None,
     ) -> tuple[Instance, bool]:
         """Run the job once now. Returns (instance, created)."""
         job = await self.get(job_id, namespace, group_id)
@@ -155,6 +156,7 @@ class JobService:
             idempotency_key=idempotency_key,
             executor=executor,
             schedule_time=schedule_time,
+            designation=designation,
         )
 
     async def update_script(
@@ -196,26 +198,32 @@ class JobService:
         await self.get(job_id, namespace, group_id)
         return await self._store.list_script_versions(job_id)
 
-    def check_designation(self, *, worker: str | None = None, label: str | None = None) -> None:
-        """Refuse a run designated to a worker (by address) or to a label that no worker of
-        this server has. The in-process worker is the only worker for now: designating it,
-        or a label it carries, is honoured (the run goes to it anyway)."""
-        here = self._engine.worker
-        if worker is not None and worker != here.address:
-            raise InvalidParameter(
-                f"worker {worker!r} is not a live worker of this server; the live worker is "
-                f"{here.address!r}",
-                field="worker",
-            )
-        if label is not None:
-            labels = worker_labels(here)
-            if label not in labels:
-                carried = ", ".join(repr(x) for x in labels) or "none"
+    def run_designation(
+        self, job: Job, *, worker: str | None = None, label: str | None = None
+    ) -> Designation:
+        """The designation of one run to a worker (by address) or a label, refused when no
+        live worker of the job's app group answers to it (a run designated this way has no
+        fallback: it is not transferable)."""
+        live = self._engine.worker.workers_of(job.namespace, job.group_id)
+        if worker is not None:
+            if worker not in {w.address for w in live}:
+                known = ", ".join(repr(w.address) for w in live) or "none"
                 raise InvalidParameter(
-                    f"no live worker carries label {label!r} (the worker {here.address!r} "
-                    f"carries {carried})",
-                    field="label",
+                    f"worker {worker!r} is not a live worker of app group "
+                    f"{job.namespace}/{job.group_id}; live workers: {known}",
+                    field="worker",
                 )
+            return Designation(kind=DESIGNATE_WORKERS, workers=[worker], transferable=False)
+        if label is None:
+            raise InvalidParameter("a worker or a label is needed", field="worker")
+        carried = sorted({x for w in live for x in w.labels})
+        if label not in carried:
+            raise InvalidParameter(
+                f"no live worker of app group {job.namespace}/{job.group_id} carries label "
+                f"{label!r} (labels carried: {', '.join(carried) or 'none'})",
+                field="label",
+            )
+        return Designation(kind=DESIGNATE_LABELS, labels=[label], transferable=False)
 
     async def backfill(
         self,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType, TriggerType
+from tickwork.domain.models import Designation
 
 
 @dataclass(slots=True, frozen=True)
@@ -47,6 +48,8 @@ class RunRequest:
     sharding_num: int = 1
     sharding_parameter: str = ""
     extra_env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # which workers may run it (the job's designation, or this run's own); None: any
+    designation: Designation | None = None
 
 
 @dataclass(slots=True, frozen=True)

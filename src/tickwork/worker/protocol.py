@@ -35,11 +35,12 @@ DEAD_AFTER_S = 10.0  # a worker silent this long is gone
 
 Message = dict[str, Any]
 
-_REQUEST_FIELDS = {f.name for f in fields(RunRequest)}
+_REQUEST_FIELDS = {f.name for f in fields(RunRequest)} - {"designation"}
 
 
 def request_to_wire(request: RunRequest) -> dict[str, Any]:
     data = asdict(request)
+    data.pop("designation", None)  # the server routes; the agent need not know
     data["job_type"] = request.job_type.value
     data["execute_mode"] = request.execute_mode.value
     data["time_type"] = int(request.time_type)

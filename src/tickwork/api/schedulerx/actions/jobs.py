@@ -192,10 +192,11 @@ async def execute_job(call: Call) -> dict[str, Any]:
     designate = params.int("DesignateType")
     services = call.services
     with sx_names():
+        designation = None
         if designate == 1:
-            services.jobs.check_designation(worker=params.req("Worker"))
+            designation = services.jobs.run_designation(job, worker=params.req("Worker"))
         elif designate == 2:
-            services.jobs.check_designation(label=params.req("Label"))
+            designation = services.jobs.run_designation(job, label=params.req("Label"))
         elif designate is not None:
             raise InvalidParameter(
                 f"DesignateType must be 1 (a worker, by address) or 2 (a label), got {designate}",
@@ -206,6 +207,7 @@ async def execute_job(call: Call) -> dict[str, Any]:
             instance_parameters=params.str("InstanceParameters") or "",
             check_job_status=bool(params.bool("CheckJobStatus", False)),
             executor=call.key.key_id,
+            designation=designation,
         )
     return {"Data": {"JobInstanceId": instance.id}}
 
