@@ -35,6 +35,7 @@ class Settings:
     history_limit: int = 1000  # finished instances kept per job unless the job says otherwise
     retention_interval_s: float = 30.0  # how often history is pruned
     worker_concurrency: int = 256  # runs at once on the in-process worker
+    worker_wait_s: float = 30.0  # a run with no live worker waits this long for one, then fails
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
 

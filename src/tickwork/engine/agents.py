@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tickwork.domain.enums import InstanceStatus
@@ -70,6 +71,10 @@ class AgentHub:
         self._holder: dict[int, Agent] = {}
         self._prepared: dict[int, Agent] = {}
         self._reporter: RunReporter | None = None
+        self._joined: list[Callable[[Agent], None]] = []
+
+    def on_join(self, listener: Callable[[Agent], None]) -> None:
+        self._joined.append(listener)
 
     def bind(self, reporter: RunReporter) -> None:
         self._reporter = reporter
@@ -79,6 +84,8 @@ class AgentHub:
         agent.connected_at = now_ms()
         self._agents.setdefault((agent.namespace, agent.group_id), []).append(agent)
         log.info("worker %s joined %s/%s", agent.address, agent.namespace, agent.group_id)
+        for listener in self._joined:
+            listener(agent)
 
     def remove(self, agent: Agent, reason: str) -> None:
         """The agent is gone: each run it held fails (the engine's retry rules apply)."""
@@ -179,11 +186,24 @@ class AgentHub:
 
 
 class RoutingWorker:
-    """The engine's worker: agents of the run's app group first, else the server's own."""
+    """The engine's worker: agents of the run's app group first, else the server's own. A run
+    for which no worker is live waits (up to ``wait_s``) for an agent of its group to connect,
+    then fails saying so (and ``on_miss`` counts it)."""
 
-    def __init__(self, local: Worker, hub: AgentHub) -> None:
+    def __init__(
+        self,
+        local: Worker,
+        hub: AgentHub,
+        *,
+        wait_s: float = 30.0,
+        on_miss: Callable[[], None] = lambda: None,
+    ) -> None:
         self.local = local
         self.hub = hub
+        self.wait_s = wait_s
+        self._on_miss = on_miss
+        self._parked: dict[tuple[str, str], dict[int, tuple[RunRequest, asyncio.TimerHandle]]] = {}
+        hub.on_join(self._agent_joined)
 
     @property
     def address(self) -> str:
@@ -209,10 +229,13 @@ class RoutingWorker:
         if allowed:
             prepared = self.hub.prepared_on(request.instance_id)
             return prepared if prepared in allowed else min(allowed, key=lambda a: a.load)
-        local_ok = bool(self.local.address) and designation_allows(
-            designation, self.local.address, worker_labels(self.local)
-        )
-        if local_ok or designation is None or designation.transferable:
+        if not self.local.address:  # no worker of its own (--no-worker)
+            return None
+        if (
+            designation is None
+            or designation.transferable
+            or designation_allows(designation, self.local.address, worker_labels(self.local))
+        ):
             return self.local
         return None
 
@@ -242,11 +265,57 @@ class RoutingWorker:
             stale.send({"op": "discard", "instance_id": request.instance_id})
         if target is not None:
             target.submit(request)
-            return
-        assert request.designation is not None  # only a designation can leave no target
-        self.hub.refuse(request, refusal(request.designation))
+        elif self._anyone_live(request):
+            assert request.designation is not None  # live workers, but none it may use
+            self.hub.refuse(request, refusal(request.designation))
+        else:
+            self._park(request)
+
+    # -- runs waiting for a worker -------------------------------------------------------------
+    def _anyone_live(self, request: RunRequest) -> bool:
+        return bool(self.local.address) or bool(self.hub.live(request.namespace, request.group_id))
+
+    def _park(self, request: RunRequest) -> None:
+        handle = asyncio.get_running_loop().call_later(self.wait_s, self._give_up, request)
+        group = (request.namespace, request.group_id)
+        self._parked.setdefault(group, {})[request.instance_id] = (request, handle)
+        log.info("instance %s waits for a worker of %s/%s", request.instance_id, *group)
+
+    def _unpark(self, request: RunRequest) -> bool:
+        parked = self._parked.get((request.namespace, request.group_id), {})
+        entry = parked.pop(request.instance_id, None)
+        if entry is None:
+            return False
+        entry[1].cancel()
+        return True
+
+    def _give_up(self, request: RunRequest) -> None:
+        if self._unpark(request):
+            self._on_miss()
+            self.hub.refuse(
+                request,
+                f"no worker available: no live worker of app group {request.namespace}/"
+                f"{request.group_id} came within {self.wait_s:g} s",
+            )
+
+    def _agent_joined(self, agent: Agent) -> None:
+        waiting = self._parked.pop((agent.namespace, agent.group_id), {})
+        for request, handle in waiting.values():
+            handle.cancel()
+            self.submit(request)
+
+    def _find_parked(self, instance_id: int) -> RunRequest | None:
+        for parked in self._parked.values():
+            if instance_id in parked:
+                return parked[instance_id][0]
+        return None
 
     def kill(self, instance_id: int, reason: str) -> bool:
+        waiting = self._find_parked(instance_id)
+        if waiting is not None:
+            self._unpark(waiting)
+            self.hub.refuse(waiting, reason)  # the engine records it as the kill it asked for
+            return True
         agent = self.hub.holder(instance_id)
         if agent is None:
             return self.local.kill(instance_id, reason)
@@ -254,7 +323,8 @@ class RoutingWorker:
         return True
 
     def running(self) -> int:
-        return self.local.running() + sum(len(a.holds) for a in self.hub.all())
+        parked = sum(len(p) for p in self._parked.values())
+        return self.local.running() + sum(len(a.holds) for a in self.hub.all()) + parked
 
     def workers_of(self, namespace: str, group_id: str) -> list[WorkerInfo]:
         """The live workers of an app group: its agents, and the server's own worker."""

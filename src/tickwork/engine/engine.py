@@ -37,7 +37,12 @@ class Engine:
         self.store = store
         self.agents = AgentHub()
         # runs of app groups with connected worker agents go to them, others to ``worker``
-        self.worker = RoutingWorker(worker, self.agents)
+        self.worker = RoutingWorker(
+            worker,
+            self.agents,
+            wait_s=settings.worker_wait_s,
+            on_miss=lambda: self.metrics.no_worker.inc(),
+        )
         self.settings = settings
         self.metrics = EngineMetrics()
         # Held while fires are planned and while a job's schedule changes, so that a round

@@ -87,6 +87,11 @@ class EngineMetrics:
             "Failed attempts retried (MaxAttempt).",
             registry=self.registry,
         )
+        self.no_worker = Counter(
+            "tickwork_runs_no_worker",
+            "Runs that failed because no live worker of their app group came in time.",
+            registry=self.registry,
+        )
         self.instances = Gauge(
             "tickwork_instances",
             "Stored instances by status.",

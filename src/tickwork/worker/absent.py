@@ -1,7 +1,8 @@
 """The worker of a server started with ``--no-worker``: there is nobody to run jobs here.
 
-Remote worker agents come with a later issue; until then a run handed to this worker fails
-at once with a clear result, so nothing waits forever.
+The engine's RoutingWorker sends runs to worker agents and, when none is live, lets them wait
+for one (``worker_wait_s``); it never hands a run to this worker (its address is empty). Were
+one handed over anyway, it fails at once with a clear result, so nothing waits forever.
 """
 
 from __future__ import annotations
