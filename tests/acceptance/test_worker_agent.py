@@ -139,11 +139,33 @@ def test_a_killed_agent_fails_its_runs_and_sigterm_drains(
 
     draining = Agent(server, app_key(api), "agent-d:9103", tmp_path / "d.log")
     until(lambda: "agent-d:9103" in remote_workers(api))
-    iid = run(api, "sleep 1; echo finished")
-    until(lambda: instance(api, iid)["status"] == "running")
-    assert draining.stop(signal.SIGTERM) == 0  # running work finishes, then it exits
-    done = until(lambda: (lambda i: i if i["status"] != "running" else None)(instance(api, iid)))
-    assert (done["status"], done["result"]) == ("success", "finished")
+    iid = run(api, "sleep 2; echo finished")
+    until(lambda: instance(api, iid)["worker"] == "agent-d:9103")
+    draining.process.send_signal(signal.SIGTERM)
+    # it says it drains: the group's runs go elsewhere (the server's own worker here)
+    until(lambda: "agent-d:9103" not in remote_workers(api))
+    elsewhere = run(api, "echo elsewhere")
+    assert succeeded(api, elsewhere)["worker"].startswith("inproc@")
+    assert draining.process.wait(timeout=60) == 0  # running work finished, then it exited
+    done = succeeded(api, iid)
+    assert (done["worker"], done["result"]) == ("agent-d:9103", "finished")
+
+
+def test_stop_kills_a_run_on_an_agent(
+    server: ServerProcess, api: httpx.Client, tmp_path: Path
+) -> None:
+    agent = Agent(server, app_key(api), "agent-s:9104", tmp_path / "s.log")
+    try:
+        until(lambda: "agent-s:9104" in remote_workers(api))
+        iid = run(api, "echo started; sleep 30")
+        until(lambda: instance(api, iid)["worker"] == "agent-s:9104")
+        stopped = api.post(f"/api/v1/instances/{iid}/stop").json()
+        assert stopped["status"] == "killed" and "stopped by" in stopped["result"]
+        assert agent.process.poll() is None  # the agent lives on
+        again = run(api, "echo still-here")
+        assert succeeded(api, again)["worker"] == "agent-s:9104"
+    finally:
+        agent.stop()
 
 
 def test_designated_runs_go_to_the_designated_agent(

@@ -144,6 +144,15 @@ class Agent:
             self.options.drain_timeout,
         )
         self._draining.set()
+        # tell the server at once, so that it routes no more runs here
+        self.outbox.put(
+            {
+                "op": "heartbeat",
+                "running": self.worker.running(),
+                "concurrency": self.options.concurrency,
+                "draining": True,
+            }
+        )
 
     async def wait_connected(self) -> None:
         await self._connected.wait()
@@ -281,6 +290,7 @@ class Agent:
                     "op": "heartbeat",
                     "running": self.worker.running(),
                     "concurrency": self.options.concurrency,
+                    "draining": self.draining,
                 }
             )
             await asyncio.sleep(HEARTBEAT_S)

@@ -181,6 +181,7 @@ class InstanceUpdate:
     worker: str | None = None
     progress: str | None = None
     result: str | None = None
+    trigger_type: TriggerType | None = None  # a system retry (5) changes it
     # only apply when the stored status is one of these (None: always)
     only_if_status: frozenset[InstanceStatus] | None = None
 

@@ -36,6 +36,7 @@ class Agent:
     version: str = ""
     concurrency: int = 1
     running: int = 0  # as the agent last said
+    draining: bool = False  # takes no more runs
     connected_at: int = 0
     last_seen: float = field(default_factory=time.monotonic)
     outbox: list[Message] = field(default_factory=list)
@@ -102,7 +103,11 @@ class AgentHub:
                 self._reporter.finished(
                     iid,
                     attempt,
-                    RunOutcome(InstanceStatus.FAILED, f"worker {agent.address} was lost: {reason}"),
+                    RunOutcome(
+                        InstanceStatus.FAILED,
+                        f"worker {agent.address} was lost: {reason}",
+                        lost=True,
+                    ),
                     now_ms(),
                 )
         log.warning(
@@ -115,13 +120,14 @@ class AgentHub:
         )
 
     def live(self, namespace: str, group_id: str) -> list[Agent]:
-        return list(self._agents.get((namespace, group_id), ()))
+        """The agents of a group that take runs (not the draining ones)."""
+        return [a for a in self._agents.get((namespace, group_id), ()) if not a.draining]
 
     def all(self) -> list[Agent]:
         return [a for members in self._agents.values() for a in members]
 
     def choose(self, namespace: str, group_id: str) -> Agent | None:
-        members = self._agents.get((namespace, group_id))
+        members = self.live(namespace, group_id)
         if not members:
             return None
         return min(members, key=lambda a: a.load)
@@ -162,6 +168,7 @@ class AgentHub:
         try:
             if op == "heartbeat":
                 agent.running = int(message.get("running", 0))
+                agent.draining = bool(message.get("draining", False))
                 return
             if reporter is None:
                 return

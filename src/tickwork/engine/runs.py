@@ -44,6 +44,8 @@ class Run:
     stop_message: str = ""
     misfire: bool = False  # released late on purpose (misfire policy): no lateness sample
     designation: Designation | None = None  # this run's own (ExecuteJob), else the job's
+    system_retry: bool = False  # rerun because its worker was lost (stored as trigger type 5;
+    # the instance in memory keeps its first trigger type, which decides second_delay chaining)
 
 
 class RunManager:
@@ -260,7 +262,7 @@ class RunManager:
             job_type=job.job_type,
             execute_mode=job.execute_mode,
             time_type=job.time_type,
-            trigger_type=instance.trigger_type,
+            trigger_type=TriggerType.SYSTEM_RETRY if run.system_retry else instance.trigger_type,
             schedule_time=instance.schedule_time,
             data_time=instance.data_time
             if instance.data_time is not None
@@ -328,7 +330,10 @@ class RunManager:
             status = InstanceStatus.FAILED if status != InstanceStatus.KILLED else status
         self._metrics.finished.labels(status=status.name.lower()).inc()
         if status == InstanceStatus.FAILED and run.attempt < run.job.max_attempt:
-            self.fail_attempt(run, result, at)
+            if outcome.lost and run.stop_reason is None:
+                self.system_retry(run, result, at)
+            else:
+                self.fail_attempt(run, result, at)
             return
         self._finish(run, status, result, at)
 
@@ -350,6 +355,27 @@ class RunManager:
             )
         )
         self._schedule_retry(run, float(job.attempt_interval))
+
+    def system_retry(self, run: Run, result: str, at: int) -> None:
+        """The worker went away mid-run and attempts remain: run again at once, elsewhere,
+        as a system retry (trigger type 5)."""
+        self._metrics.retries.inc()
+        self._engine_log(
+            run,
+            f"attempt {run.attempt + 1} of {run.job.max_attempt + 1} was lost ({result[:200]}); "
+            "retrying now on another worker (system retry)",
+        )
+        run.system_retry = True
+        self._writer.update(
+            InstanceUpdate(
+                instance_id=run.instance.id,
+                status=InstanceStatus.WAITING,
+                end_time=at,
+                result=result[:RESULT_LIMIT],
+                trigger_type=TriggerType.SYSTEM_RETRY,
+            )
+        )
+        self._schedule_retry(run, 0.0)
 
     def _schedule_retry(self, run: Run, delay_s: float) -> None:
         def retry() -> None:

@@ -20,7 +20,16 @@ from tickwork.store.tables import instances, jobs, logs
 __all__ = ["SqlRuns"]
 
 _FINAL = sorted(int(s) for s in FINAL_STATUSES)
-_UPDATE_FIELDS = ("status", "start_time", "end_time", "attempt", "worker", "progress", "result")
+_UPDATE_FIELDS = (
+    "status",
+    "start_time",
+    "end_time",
+    "attempt",
+    "worker",
+    "progress",
+    "result",
+    "trigger_type",
+)
 
 
 class SqlRuns(SqlBase):
@@ -242,6 +251,8 @@ class SqlRuns(SqlBase):
                 }
                 if "status" in values:
                     values["status"] = status[update.instance_id] = int(values["status"])
+                if "trigger_type" in values:
+                    values["trigger_type"] = int(values["trigger_type"])
                 changes.setdefault(update.instance_id, {}).update(values)
                 applied.append(update.instance_id)
             await self._write_changes(conn, changes)

@@ -56,6 +56,7 @@ class RunRequest:
 class RunOutcome:
     status: InstanceStatus  # SUCCESS, FAILED or KILLED
     result: str = ""  # at most 1000 characters are kept
+    lost: bool = False  # the worker went away mid-run (not the job's own failure)
 
 
 class RunReporter(Protocol):

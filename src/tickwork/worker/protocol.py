@@ -6,9 +6,12 @@ Frame: ``{"messages": [message, ...]}``. A message is an object with ``op``:
 
 server -> agent: ``welcome`` {worker_id}, ``prepare`` {request}, ``run`` {request},
 ``discard`` {instance_id}, ``kill`` {instance_id, reason}
-agent -> server: ``heartbeat`` {running, concurrency}, ``started`` {instance_id, attempt,
+agent -> server: ``heartbeat`` {running, concurrency, draining}, ``started`` {instance_id, attempt,
 at}, ``log`` {instance_id, attempt, at, line}, ``progress`` {instance_id, attempt, progress},
 ``finished`` {instance_id, attempt, status, result, at}
+
+A heartbeat with ``draining: true`` says the agent takes no more runs (it is shutting down);
+the server routes none to it from then on.
 
 The agent names itself when it connects, in query parameters: ``namespace``, ``group``,
 ``worker_id``, ``address``, ``labels`` (comma-separated), ``version``, ``concurrency``; and

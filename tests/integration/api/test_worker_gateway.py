@@ -109,3 +109,25 @@ async def test_a_lost_agent_fails_the_runs_it_held(api: httpx.AsyncClient) -> No
         return body if body["status"] == "success" else None
 
     assert (await wait_for(local_success))["worker"].startswith("inproc@")
+
+
+async def test_a_lost_run_with_attempts_left_is_a_system_retry_elsewhere(
+    api: httpx.AsyncClient,
+) -> None:
+    key = await app_key(api)
+    job = (await api.post("/api/v1/jobs", json={**JOB, "max_attempt": 1})).json()
+    async with connect(ws_url(api, "agent-3:7003"), additional_headers={APP_KEY_HEADER: key}) as ws:
+        await next_message(ws, "welcome")
+        instance = (await api.post(f"/api/v1/jobs/{job['id']}/run")).json()
+        await next_message(ws, "run")
+    # the agent is gone with the run: it runs again at once on the server's own worker
+
+    async def retried() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await api.get(f"/api/v1/instances/{instance['id']}")).json()
+        return body if body["status"] == "success" else None
+
+    done = await wait_for(retried)
+    assert done["trigger_type"] == "system_retry" and done["trigger_type_code"] == 5
+    assert done["attempt"] == 1 and done["worker"].startswith("inproc@")
+    logs = (await api.get(f"/api/v1/instances/{instance['id']}/logs")).json()["items"]
+    assert any("system retry" in line["line"] for line in logs)
