@@ -47,6 +47,7 @@ acceptance: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/lateness.py
+	$(BIN)/python bench/agent_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
