@@ -54,6 +54,7 @@ def _xml(value: Any, tag: str | None = None) -> str:
 
 
 def _text(value: str) -> str:
-    """Escaped character data; characters XML 1.0 cannot hold are written as ``\\uXXXX``."""
+    """Escaped character data; characters XML 1.0 cannot hold are written as ``\\u`` and
+    four hex digits."""
     value = _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
     return escape(value)
