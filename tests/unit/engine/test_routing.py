@@ -1,0 +1,144 @@
+"""Where the RoutingWorker sends a run: agents of its group, designation, the server's own
+worker, and waiting when nobody is live. The agents are hub entries (no sockets); the local
+worker is a recording double."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType, TriggerType
+from tickwork.domain.models import Designation
+from tickwork.engine.agents import Agent, AgentHub, RoutingWorker
+from tickwork.engine.routing import designation_allows
+from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
+
+REQUEST = RunRequest(
+    instance_id=1, job_id=1, job_name="j", namespace="ns", group_id="g",
+    job_type=JobType.SHELL, execute_mode=ExecuteMode.STANDALONE, time_type=TimeType.API,
+    trigger_type=TriggerType.API, schedule_time=0, data_time=0, attempt=0, max_attempt=0,
+    content="true",
+)  # fmt: skip
+
+
+class Local:
+    def __init__(self, address: str = "inproc@here") -> None:
+        self.address = address
+        self.submitted: list[int] = []
+
+    async def start(self, reporter: RunReporter) -> None: ...
+
+    async def stop(self, grace: float) -> None: ...
+
+    def prepare(self, request: RunRequest) -> None: ...
+
+    def discard(self, instance_id: int) -> None: ...
+
+    def submit(self, request: RunRequest) -> None:
+        self.submitted.append(request.instance_id)
+
+    def kill(self, instance_id: int, reason: str) -> bool:
+        return False
+
+    def running(self) -> int:
+        return len(self.submitted)
+
+
+class Outcomes:
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, RunOutcome]] = []
+
+    def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None: ...
+
+    def log(self, instance_id: int, attempt: int, at: int, line: str) -> None: ...
+
+    def progress(self, instance_id: int, attempt: int, progress: str) -> None: ...
+
+    def finished(self, instance_id: int, attempt: int, outcome: RunOutcome, at: int) -> None:
+        self.seen.append((instance_id, outcome))
+
+
+def agent(address: str, labels: tuple[str, ...] = (), group: str = "g") -> Agent:
+    return Agent(
+        worker_id=address,
+        namespace="ns",
+        group_id=group,
+        address=address,
+        labels=labels,
+        concurrency=4,
+    )
+
+
+def sent_runs(a: Agent) -> list[int]:
+    return [m["request"]["instance_id"] for m in a.outbox if m["op"] == "run"]
+
+
+def test_designation_rules() -> None:
+    workers = Designation(kind=1, workers=["a:1"])
+    labels = Designation(kind=2, labels=["gpu"])
+    assert designation_allows(None, "x")
+    assert designation_allows(workers, "a:1") and not designation_allows(workers, "b:1")
+    assert designation_allows(labels, "b:1", ("gpu", "x")) and not designation_allows(labels, "a:1")
+
+
+async def test_runs_go_to_the_least_loaded_agent_of_their_group() -> None:
+    hub, local = AgentHub(), Local()
+    router = RoutingWorker(local, hub)
+    busy, idle, elsewhere = agent("busy:1"), agent("idle:1"), agent("other:1", group="h")
+    for a in (busy, idle, elsewhere):
+        hub.add(a)
+    busy.holds[99] = 0
+    router.submit(REQUEST)
+    assert sent_runs(idle) == [1] and sent_runs(busy) == [] and local.submitted == []
+    assert hub.holder(1) is idle
+    other_group = replace(REQUEST, instance_id=2, group_id="x")
+    router.submit(other_group)
+    assert local.submitted == [2]  # no agent of group x: the server's own worker
+
+
+async def test_designations_choose_among_agents_and_fall_back_when_transferable() -> None:
+    hub, local = AgentHub(), Local()
+    outcomes = Outcomes()
+    hub.bind(outcomes)
+    router = RoutingWorker(local, hub)
+    plain, gpu = agent("plain:1"), agent("gpu:1", ("gpu",))
+    hub.add(plain)
+    hub.add(gpu)
+    router.submit(replace(REQUEST, designation=Designation(kind=2, labels=["gpu"])))
+    assert sent_runs(gpu) == [1]
+    held = replace(
+        REQUEST,
+        instance_id=2,
+        designation=Designation(kind=1, workers=["gone:1"], transferable=False),
+    )
+    router.submit(held)
+    assert [(i, o.status) for i, o in outcomes.seen] == [(2, InstanceStatus.FAILED)]
+    assert "not transferable" in outcomes.seen[0][1].result
+    loose = replace(held, instance_id=3, designation=Designation(kind=1, workers=["gone:1"]))
+    router.submit(loose)
+    assert 3 in sent_runs(plain) + sent_runs(gpu)  # transferable: any live worker
+
+
+async def test_a_draining_agent_gets_no_runs() -> None:
+    hub, local = AgentHub(), Local()
+    router = RoutingWorker(local, hub)
+    leaving = agent("leaving:1")
+    hub.add(leaving)
+    hub.handle(leaving, {"op": "heartbeat", "running": 0, "draining": True})
+    router.submit(REQUEST)
+    assert sent_runs(leaving) == [] and local.submitted == [1]
+
+
+async def test_with_nobody_live_a_run_waits_for_an_agent_then_gives_up() -> None:
+    hub, outcomes = AgentHub(), Outcomes()
+    hub.bind(outcomes)
+    misses: list[int] = []
+    router = RoutingWorker(Local(address=""), hub, wait_s=0.05, on_miss=lambda: misses.append(1))
+    router.submit(REQUEST)
+    late = agent("late:1")
+    hub.add(late)  # the waiting run goes to the agent that joins
+    assert sent_runs(late) == [1]
+    router.submit(replace(REQUEST, instance_id=2, group_id="nobody"))
+    await asyncio.sleep(0.2)
+    assert [i for i, _ in outcomes.seen] == [2] and misses == [1]
+    assert "no worker available" in outcomes.seen[0][1].result
