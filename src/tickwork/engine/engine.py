@@ -26,7 +26,7 @@ from tickwork.engine.schedules import ScheduleCache
 from tickwork.engine.writer import BatchWriter
 from tickwork.settings import Settings
 from tickwork.store.abc import Store
-from tickwork.timing import Schedule
+from tickwork.timing import Schedule, data_time
 from tickwork.worker.abc import Worker
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ class Engine:
             trigger_type=trigger_type,
             time_type=job.time_type,
             schedule_time=when,
-            data_time=when + job.data_offset * 1000,
+            data_time=data_time(when, job.data_offset),
             instance_parameters=instance_parameters,
             idempotency_key=idempotency_key,
             executor=executor,

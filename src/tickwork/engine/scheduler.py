@@ -20,6 +20,7 @@ from tickwork.engine.runs import RunManager
 from tickwork.engine.schedules import ScheduleCache
 from tickwork.settings import Settings
 from tickwork.store.abc import Store
+from tickwork.timing import data_time
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class Scheduler:
             time_type=job.time_type,
             schedule_time=schedule_time,
             status=status,
-            data_time=schedule_time + job.data_offset * 1000,
+            data_time=data_time(schedule_time, job.data_offset),
             fire_key=schedule_time,
             executor="scheduler",
             end_time=now if skipped else None,
