@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test lint unit integration acceptance sysdeps bench clean
+.PHONY: run test lint unit integration acceptance sysdeps bench bench-agents clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,15 +13,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Quartz 2.3.2 (Debian's libquartz2-java) and a JDK, for the differential cron tests.
+# Quartz 2.3.2 (Debian's libquartz2-java) and a JDK, for the differential cron tests;
+# libfaketime, to skew the clocks of servers in the multi-server tests.
+SYSDEPS := libquartz2-java default-jdk-headless faketime
 sysdeps:
-	@if [ ! -f /usr/share/java/quartz2.jar ] || ! command -v javac >/dev/null; then \
+	@if [ ! -f /usr/share/java/quartz2.jar ] || ! command -v javac >/dev/null \
+	    || [ ! -f /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    echo "installing libquartz2-java and a JDK (for the Quartz differential tests)"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libquartz2-java default-jdk-headless >/dev/null) \
-	      || echo "could not install Quartz; its differential tests will skip (or fail under CI=true)"; \
+	    echo "installing $(SYSDEPS) (for the Quartz differential and clock skew tests)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSDEPS) >/dev/null) \
+	      || echo "could not install $(SYSDEPS); their tests will skip (or fail under CI=true)"; \
 	  else \
-	    echo "Quartz 2.3.2 is not installed (apt-get install libquartz2-java default-jdk-headless)"; \
+	    echo "missing system packages: apt-get install $(SYSDEPS)"; \
 	  fi; \
 	fi
 
@@ -33,8 +36,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
+# Everything (integration tests run each case on SQLite and PostgreSQL), then the acceptance
+# tests again with every server on PostgreSQL.
 test: $(STAMP) sysdeps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+	TW_TEST_BACKEND=postgres $(BIN)/pytest tests/acceptance $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -44,10 +50,17 @@ integration: $(STAMP)
 
 acceptance: $(STAMP)
 	$(BIN)/pytest tests/acceptance $(PYTEST_ARGS)
+	TW_TEST_BACKEND=postgres $(BIN)/pytest tests/acceptance $(PYTEST_ARGS)
 
+# Every scenario for tickwork (SQLite, PostgreSQL) and the peers, side by side: writes
+# bench/out/results.json and a markdown table (docs/benchmarks.md). QUICK=1: a short version.
 bench: $(STAMP)
-	$(BIN)/python bench/lateness.py
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick,)
+
+# tickwork alone: runs through one worker agent, and a map-reduce over three (docs/workers.md)
+bench-agents: $(STAMP)
 	$(BIN)/python bench/agent_throughput.py
+	$(BIN)/python bench/map_reduce.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

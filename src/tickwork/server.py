@@ -18,7 +18,9 @@ from tickwork.engine.engine import Engine
 from tickwork.service.services import Services
 from tickwork.settings import Settings
 from tickwork.store.abc import Store
+from tickwork.store.engine import normalize_url
 from tickwork.store.factory import open_store
+from tickwork.store.server_lock import ServerLock, lock_sqlite_server
 from tickwork.worker.abc import Worker
 from tickwork.worker.absent import AbsentWorker
 from tickwork.worker.inprocess import InProcessWorker
@@ -35,6 +37,7 @@ class Runtime:
     engine: Engine
     services: Services
     stopped: bool = False
+    lock: ServerLock | None = None  # SQLite: this server's hold on the file
 
     @classmethod
     async def check(cls, settings: Settings) -> None:
@@ -42,18 +45,26 @@ class Runtime:
         again: a server that cannot start says why before it binds its port."""
         runtime = await cls.start(settings, run_engine=False)
         await runtime.store.close()
+        if runtime.lock is not None:
+            runtime.lock.release()
 
     @classmethod
     async def start(cls, settings: Settings, *, run_engine: bool = True) -> Runtime:
         settings.home_path.mkdir(parents=True, exist_ok=True)
-        store = await open_store(settings.effective_database_url)
+        lock = lock_sqlite_server(normalize_url(settings.effective_database_url))
+        try:
+            store = await open_store(settings.effective_database_url)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         try:
             worker: Worker = (
                 AbsentWorker()
                 if settings.no_worker
                 else InProcessWorker(settings.worker_concurrency)
             )
-            engine = Engine(store, worker, settings)
+            engine = Engine(store, worker, settings, single_server=lock is not None)
             services = Services.build(store, engine)
             await services.namespaces.ensure_defaults()
             key, generated = await services.access.ensure_admin_key(
@@ -70,8 +81,10 @@ class Runtime:
                 await engine.start()
         except BaseException:
             await store.close()
+            if lock is not None:
+                lock.release()
             raise
-        return cls(settings, store, engine, services)
+        return cls(settings, store, engine, services, lock=lock)
 
     async def stop(self) -> None:
         """Stop the engine and close the store (once; later calls do nothing)."""
@@ -80,6 +93,8 @@ class Runtime:
         self.stopped = True
         await self.engine.stop()
         await self.store.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def announce_admin_key(settings: Settings, key_id: str, secret: str) -> None:

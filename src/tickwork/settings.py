@@ -36,6 +36,9 @@ class Settings:
     retention_interval_s: float = 30.0  # how often history is pruned
     worker_concurrency: int = 256  # runs at once on the in-process worker
     worker_wait_s: float = 30.0  # a run with no live worker waits this long for one, then fails
+    # servers on one database: a server silent this long is dead and what it owned is adopted
+    lease_s: float = 10.0
+    heartbeat_s: float = 1.0  # how often a server renews its lease
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from alibabacloud_schedulerx220190430.client import Client as SchedulerxClient
 from aliyunsdkcore.client import AcsClient
-from server_support import ServerProcess, base_env, free_port
+from server_support import ServerProcess, base_env, drop_made_databases, free_port
 from sx_support import SX_KEY, sdk_client, v1_client
 
 
@@ -31,3 +31,10 @@ def sx(sx_server: ServerProcess) -> SchedulerxClient:
 @pytest.fixture(scope="module")
 def sx_v1(sx_server: ServerProcess) -> AcsClient:
     return v1_client(sx_server)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_databases() -> Iterator[None]:
+    """The PostgreSQL databases the servers got (TW_TEST_BACKEND=postgres) go at the end."""
+    yield
+    drop_made_databases()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -15,6 +16,32 @@ from typing import Any
 import httpx
 
 TICKWORK = str(Path(sys.executable).with_name("tickwork"))
+BACKEND = os.environ.get("TW_TEST_BACKEND", "sqlite")
+"""Which database the servers of acceptance tests use: ``sqlite`` (each in its home) or
+``postgres`` (a database per home on the test PostgreSQL); ``make test`` runs both."""
+
+_made_databases: list[str] = []
+
+
+def database_args(home: Path) -> list[str]:
+    """``--db URL`` for a server in ``home`` when the tests run on PostgreSQL (the same
+    database for the same home, so a restarted server finds its data); else nothing."""
+    if BACKEND != "postgres":
+        return []
+    from pg_support import ensure_pg_database, pg_url
+
+    name = "tw_acc_" + hashlib.sha1(str(home.resolve()).encode()).hexdigest()[:16]
+    if name not in _made_databases:
+        ensure_pg_database(name)
+        _made_databases.append(name)
+    return ["--db", pg_url(name)]
+
+
+def drop_made_databases() -> None:
+    from pg_support import drop_pg_database
+
+    while _made_databases:
+        drop_pg_database(_made_databases.pop())
 
 
 def free_port() -> int:
@@ -37,7 +64,16 @@ class ServerProcess:
         home.mkdir(parents=True, exist_ok=True)
         with self.output.open("wb") as sink:
             self.process = subprocess.Popen(
-                [TICKWORK, "server", "--port", str(port), "--home", str(home), *args],
+                [
+                    TICKWORK,
+                    "server",
+                    "--port",
+                    str(port),
+                    "--home",
+                    str(home),
+                    *([] if "--db" in args else database_args(home)),
+                    *args,
+                ],  # fmt: skip
                 env=env,
                 stdout=sink,
                 stderr=subprocess.STDOUT,

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from server_support import database_args
 
 TICKWORK = str(Path(sys.executable).with_name("tickwork"))
 KEY_ID = "acceptance-admin"
@@ -62,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env.update(TICKWORK_ADMIN_KEY_ID=KEY_ID, TICKWORK_ADMIN_KEY_SECRET=SECRET)
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [TICKWORK, "server", "--port", str(port), "--home", str(home)],
+            [TICKWORK, "server", "--port", str(port), "--home", str(home), *database_args(home)],
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,

@@ -674,3 +674,44 @@ def test_the_v1_client_executes_and_lists_instances(
         v1(wrong)
     assert caught.value.get_http_status() == 404
     assert caught.value.get_error_code() == "InvalidJob.NotFound"
+
+
+def test_sharding_and_broadcast_jobs_through_the_sdk(sx: Client) -> None:
+    sharded = shell_api_job(
+        sx,
+        "shards",
+        "echo shard #{schedulerx.shardingId} of #{schedulerx.shardingNum}: "
+        "#{schedulerx.shardingParameter}",
+        execute_mode="sharding",
+        parameters="0=Beijing,1=Shanghai,2=Hangzhou",
+        task_max_attempt=1,
+    )
+    assert job_info(sx, sharded).execute_mode == "sharding"
+    iid = execute(sx, sharded)
+    done = wait_status(sx, sharded, iid, 4, 5)
+    assert (done.status, done.result) == (4, "3 of 3 shards succeeded")
+    lines = "\n".join(logs(sx, sharded, iid))
+    for shard in ("0 of 3: Beijing", "1 of 3: Shanghai", "2 of 3: Hangzhou"):
+        assert lines.count(f"] shard {shard}") == 1  # its script's output, once
+        assert lines.count(f"[shard {shard[0]}] shard {shard}") == 1
+
+    broadcast = create(
+        sx, name="everyone", job_type="python", class_name="sxjobs_processors:Greeter",
+        time_type=100, execute_mode="broadcast", parameters="all",
+    )  # fmt: skip
+    done = wait_status(sx, broadcast, execute(sx, broadcast), 4, 5)
+    assert (done.status, done.result) == (4, "1 of 1 workers succeeded")
+
+
+def test_modes_a_job_cannot_run_are_refused_naming_the_parameter(sx: Client) -> None:
+    error = fails(lambda: shell_api_job(sx, "grid shell", "echo", execute_mode="grid"))
+    assert error.status_code == 400 and error.code == "InvalidParameter"
+    assert "ExecuteMode 'grid'" in error.message and "processor job" in error.message
+    error = fails(
+        lambda: shell_api_job(
+            sx, "bad shards", "echo", execute_mode="sharding", parameters="Beijing,Shanghai"
+        )
+    )
+    assert error.status_code == 400 and error.code == "InvalidParameter"
+    assert "Parameters: shard 'Beijing' is not 'id=parameter'" in error.message
+    assert not [j for j in list_jobs(sx).jobs or [] if j.name in ("grid shell", "bad shards")]

@@ -23,9 +23,10 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkschedulerx2.request.v20190430.DescribeRegionsRequest import (
     DescribeRegionsRequest as V1DescribeRegions,
 )
-from conftest import SX_KEY, sdk_client, v1_client
 from darabonba.request import DaraRequest
 from server_support import ServerProcess
+
+from conftest import SX_KEY, sdk_client, v1_client
 
 V3 = "ACS3-HMAC-SHA256"
 ACTION = "DescribeRegions"

@@ -65,6 +65,20 @@ class Agent:
             return self.process.wait()
 
 
+def processes_running(command_line: str) -> list[int]:
+    """Pids of this machine's processes whose command line is ``command_line``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            except OSError:
+                continue
+            if text == command_line:
+                found.append(int(entry.name))
+    return found
+
+
 def app_key(api: httpx.Client) -> str:
     return str(api.get("/api/v1/namespaces/default/groups/default").json()["app_key"])
 
@@ -157,10 +171,13 @@ def test_stop_kills_a_run_on_an_agent(
     agent = Agent(server, app_key(api), "agent-s:9104", tmp_path / "s.log")
     try:
         until(lambda: "agent-s:9104" in remote_workers(api))
-        iid = run(api, "echo started; sleep 30")
+        # a tree: a background grandchild and a child, both marked by a unique duration
+        iid = run(api, "(sleep 31.731 &); echo started; sleep 31.731")
         until(lambda: instance(api, iid)["worker"] == "agent-s:9104")
+        until(lambda: len(processes_running("sleep 31.731")) == 2)
         stopped = api.post(f"/api/v1/instances/{iid}/stop").json()
         assert stopped["status"] == "killed" and "stopped by" in stopped["result"]
+        until(lambda: not processes_running("sleep 31.731"))  # none of the tree is left
         assert agent.process.poll() is None  # the agent lives on
         again = run(api, "echo still-here")
         assert succeeded(api, again)["worker"] == "agent-s:9104"
@@ -225,3 +242,35 @@ def test_designated_runs_go_to_the_designated_agent(
     finally:
         plain.stop()
         gpu.stop()
+
+
+def test_a_route_strategy_sends_runs_to_the_labels_share(
+    server: ServerProcess, api: httpx.Client, tmp_path: Path
+) -> None:
+    key = app_key(api)
+    blue = Agent(server, key, "agent-blue:9301", tmp_path / "blue.log", labels=["blue"])
+    green = Agent(server, key, "agent-green:9302", tmp_path / "green.log", labels=["green"])
+    try:
+        until(lambda: {"agent-blue:9301", "agent-green:9302"} <= set(remote_workers(api)))
+        job = api.post(
+            "/api/v1/jobs",
+            json={"name": "split", "job_type": "shell", "content": "echo ok", "time_type": "api"},
+        ).json()
+        path = f"/api/v1/namespaces/default/groups/default/jobs/{job['id']}/route-strategy"
+        for share, expected in (((0, 100), "agent-green:9302"), ((100, 0), "agent-blue:9301")):
+            api.put(
+                path,
+                json={
+                    "name": "canary",
+                    "entries": [
+                        {"percentage": share[0], "target": ["blue"]},
+                        {"percentage": share[1], "target": ["green"]},
+                    ],
+                },
+            ).raise_for_status()
+            for _ in range(4):
+                iid = int(api.post(f"/api/v1/jobs/{job['id']}/run").json()["id"])
+                assert succeeded(api, iid)["worker"] == expected
+    finally:
+        blue.stop()
+        green.stop()

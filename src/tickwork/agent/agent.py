@@ -27,7 +27,7 @@ from tickwork.agent.options import AgentOptions, connect_url
 from tickwork.agent.outbox import MAX_LOG_LINES, Outbox
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, TickworkError
-from tickwork.worker.abc import RunOutcome, RunRequest
+from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey
 from tickwork.worker.executors.base import now_ms
 from tickwork.worker.inprocess import InProcessWorker
 from tickwork.worker.protocol import (
@@ -39,6 +39,7 @@ from tickwork.worker.protocol import (
     decode,
     encode,
     request_from_wire,
+    tasks_from_wire,
 )
 
 __all__ = ["Agent", "AgentRefused", "AgentReporter"]
@@ -71,10 +72,14 @@ class AgentReporter:
     def __init__(self, outbox: Outbox) -> None:
         self._outbox = outbox
 
-    def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None:
-        self._outbox.put(
-            {"op": "started", "instance_id": instance_id, "attempt": attempt, "at": at}
-        )
+    def started(
+        self, instance_id: int, attempt: int, worker: str, at: int, task: TaskKey | None = None
+    ) -> None:
+        message: Message = {"op": "started", "instance_id": instance_id, "attempt": attempt}
+        message["at"] = at
+        if task is not None:
+            message["task_id"], message["task_attempt"] = task
+        self._outbox.put(message)
 
     def log(self, instance_id: int, attempt: int, at: int, line: str) -> None:
         self._outbox.put(
@@ -86,15 +91,40 @@ class AgentReporter:
             {"op": "progress", "instance_id": instance_id, "attempt": attempt, "progress": progress}
         )
 
-    def finished(self, instance_id: int, attempt: int, outcome: RunOutcome, at: int) -> None:
+    def finished(
+        self,
+        instance_id: int,
+        attempt: int,
+        outcome: RunOutcome,
+        at: int,
+        task: TaskKey | None = None,
+    ) -> None:
+        message: Message = {
+            "op": "finished",
+            "instance_id": instance_id,
+            "attempt": attempt,
+            "status": int(outcome.status),
+            "result": outcome.result,
+            "at": at,
+        }
+        if outcome.lost:
+            message["lost"] = True
+        if task is not None:
+            message["task_id"], message["task_attempt"] = task
+        self._outbox.put(message)
+
+    def mapped(
+        self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]
+    ) -> None:
         self._outbox.put(
             {
-                "op": "finished",
+                "op": "mapped",
                 "instance_id": instance_id,
                 "attempt": attempt,
-                "status": int(outcome.status),
-                "result": outcome.result,
-                "at": at,
+                "task_id": task[0],
+                "task_attempt": task[1],
+                "task_name": task_name,
+                "tasks": bodies,
             }
         )
 
@@ -263,8 +293,32 @@ class Agent:
             backoff = min(backoff * 2, BACKOFF_MAX_S)
             index += 1
 
+    def hello(self) -> Message:
+        """What this agent holds, said first on every connection: the runs and tasks it runs
+        (or waits to run) and those whose outcome waits to be sent. The server lets it keep
+        those it still holds for it and kills the others (``resume``)."""
+        runs: list[list[int]] = []
+        tasks: list[list[int]] = []
+        held = [(r.instance_id, r.attempt, r.task) for r in self.worker.holding()]
+        for iid, attempt, task in held:
+            if task is None:
+                runs.append([iid, attempt])
+            else:
+                tasks.append([iid, task.task_id, attempt, task.attempt])
+        for message in self.outbox.finished_keys():
+            iid, attempt = int(message["instance_id"]), int(message["attempt"])
+            if "task_id" in message:
+                tasks.append([iid, int(message["task_id"]), attempt, int(message["task_attempt"])])
+            else:
+                runs.append([iid, attempt])
+        return {"op": "hello", "runs": runs, "tasks": tasks}
+
     async def _session(self, ws: ClientConnection) -> None:
         """Serve one connection until it closes."""
+        try:
+            await ws.send(encode([self.hello()]))
+        except ConnectionClosed:
+            return
         sender = asyncio.create_task(self._send_loop(ws), name="tickwork-agent-send")
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="tickwork-agent-heartbeat")
         try:
@@ -345,6 +399,12 @@ class Agent:
                 self._refuse(request)
             else:
                 self.worker.submit(request)
+        elif op == "tasks":
+            for request in tasks_from_wire(message):
+                if self.draining:
+                    self._refuse(request)
+                else:
+                    self.worker.submit(request)
         elif op == "prepare":
             if not self.draining:
                 self.worker.prepare(request_from_wire(_object(message.get("request"))))
@@ -367,8 +427,9 @@ class Agent:
         self.reporter.finished(
             request.instance_id,
             request.attempt,
-            RunOutcome(InstanceStatus.FAILED, f"worker {self.address} is draining"),
+            RunOutcome(InstanceStatus.FAILED, f"worker {self.address} is draining", lost=True),
             now_ms(),
+            None if request.task is None else request.task.key,
         )
 
 

@@ -89,6 +89,14 @@ class Outbox:
             self._ready.clear()
         return batch
 
+    def finished_keys(self) -> list[Message]:
+        """The ``finished`` messages waiting (the runs whose outcome is not yet sent)."""
+        return [
+            e.message
+            for e in self._entries
+            if e.message is not None and e.message.get("op") == "finished"
+        ]
+
     async def wait(self) -> None:
         """Return once a message waits."""
         await self._ready.wait()

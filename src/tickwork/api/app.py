@@ -13,7 +13,7 @@ from tickwork import __version__
 from tickwork.api import workers
 from tickwork.api.auth import require_key, services_of
 from tickwork.api.errors import install_error_handlers
-from tickwork.api.native import groups, instances, jobs, keys
+from tickwork.api.native import groups, instances, jobs, keys, route_strategies
 from tickwork.api.schedulerx.endpoint import rpc
 from tickwork.service.services import Services
 from tickwork.worker.protocol import CONNECT_PATH
@@ -75,6 +75,7 @@ def create_app(
 
     app.include_router(groups.router)
     app.include_router(jobs.router)
+    app.include_router(route_strategies.router)
     app.include_router(instances.router)
     app.include_router(keys.router)
     app.add_route("/", rpc, methods=["GET", "POST"], include_in_schema=False)

@@ -85,7 +85,7 @@ async def connect(websocket: WebSocket) -> None:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
-        hub.remove(agent, reason)
+        hub.disconnected(agent, reason)
         with contextlib.suppress(Exception):
             await websocket.close()
 

@@ -8,7 +8,7 @@ import typer
 
 from tickwork.cli.common import JsonOption, open_client, out, print_json
 from tickwork.cli.render import detail_table, job_table
-from tickwork.domain.enums import JobType
+from tickwork.domain.enums import ExecuteMode, JobType
 
 job_app = typer.Typer(help="Create, inspect, change and run jobs.", no_args_is_help=True)
 
@@ -62,6 +62,20 @@ TimeoutKill = Annotated[
 DataOffset = Annotated[int | None, typer.Option("--data-offset", metavar="SECONDS")]
 CalendarName = Annotated[str | None, typer.Option("--calendar", metavar="NAME")]
 Disabled = Annotated[bool | None, typer.Option("--disabled/--enabled", help="Job status.")]
+Mode = Annotated[
+    ExecuteMode | None,
+    typer.Option("--mode", help="Execute mode: one worker, every worker, shards, map-reduce."),
+]
+ConsumerSize = Annotated[
+    int | None,
+    typer.Option("--consumer-size", min=1, help="Shards/subtasks run at once per worker."),
+]
+TaskMaxAttempt = Annotated[
+    int | None, typer.Option("--task-max-attempt", min=0, help="Retries of each shard/subtask.")
+]
+TaskAttemptInterval = Annotated[
+    int | None, typer.Option("--task-attempt-interval", metavar="SECONDS", min=0)
+]
 
 
 class UsageProblem(Exception):
@@ -122,10 +136,15 @@ def job_fields(**options: Any) -> dict[str, Any]:
         "timeout_kill": "timeout_kill_enable",
         "data_offset": "data_offset",
         "calendar": "calendar",
+        "mode": "execute_mode",
+        "consumer_size": "consumer_size",
+        "task_max_attempt": "task_max_attempt",
+        "task_attempt_interval": "task_attempt_interval",
     }
     body = {names[k]: v for k, v in options.items() if k in names and v is not None}
-    if isinstance(body.get("job_type"), JobType):
-        body["job_type"] = body["job_type"].value
+    for name in ("job_type", "execute_mode"):
+        if isinstance(body.get(name), JobType | ExecuteMode):
+            body[name] = body[name].value
     disabled = options.get("disabled")
     if disabled is not None:
         body["status"] = "disabled" if disabled else "enabled"
@@ -157,6 +176,10 @@ def create(
     data_offset: DataOffset = None,
     calendar: CalendarName = None,
     disabled: Disabled = None,
+    mode: Mode = None,
+    consumer_size: ConsumerSize = None,
+    task_max_attempt: TaskMaxAttempt = None,
+    task_attempt_interval: TaskAttemptInterval = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a job; print its id."""
@@ -197,6 +220,10 @@ def update(
     data_offset: DataOffset = None,
     calendar: CalendarName = None,
     disabled: Disabled = None,
+    mode: Mode = None,
+    consumer_size: ConsumerSize = None,
+    task_max_attempt: TaskMaxAttempt = None,
+    task_attempt_interval: TaskAttemptInterval = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change the given fields of a job."""

@@ -8,6 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from tickwork.cli.cron import cron_app
+from tickwork.cli.db import db_app
 from tickwork.cli.instances import instance_app
 from tickwork.cli.jobs import job_app
 from tickwork.cli.keys import key_app
@@ -53,6 +54,7 @@ app.add_typer(key_app, name="key")
 app.command("worker")(worker_run)
 
 app.add_typer(cron_app, name="cron")
+app.add_typer(db_app, name="db")
 
 
 @app.command("server")

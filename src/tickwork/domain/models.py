@@ -85,6 +85,50 @@ class Designation:
     transferable: bool = True
 
 
+@dataclass(slots=True, frozen=True)
+class WorkerInfo:
+    """A live worker of an app group, as GetWorkerList and the native API show it."""
+
+    address: str
+    worker_id: str
+    labels: tuple[str, ...]
+    version: str
+    running: int
+    concurrency: int
+    in_process: bool
+    connected_at: int
+    server: str = ""  # host:port of the server it is connected to ("": this one)
+
+
+ROUTE_BY_PERCENTAGE = 3  # the only route strategy type (SchedulerX CreateRouteStrategy Type 3)
+ROUTE_TARGET_TYPES = ("label", "worker")
+
+
+@dataclass(slots=True)
+class RouteEntry:
+    """One share of a route strategy: ``percentage`` of the runs go to ``targets``, labels
+    (``target_type`` "label") or worker addresses ("worker")."""
+
+    percentage: int  # 0..100
+    targets: list[str]
+    target_type: str = "label"  # "label" | "worker"
+
+
+@dataclass(slots=True)
+class RouteStrategy:
+    """How a job's runs are split between workers (SchedulerX CreateRouteStrategy). The
+    entries' percentages sum to 100."""
+
+    name: str
+    entries: list[RouteEntry]
+    kind: int = ROUTE_BY_PERCENTAGE  # the SchedulerX Type
+    status: int = 1  # 1 enabled, 0 disabled
+
+    @property
+    def enabled(self) -> bool:
+        return self.status == 1
+
+
 @dataclass(slots=True)
 class Job:
     namespace: str
@@ -133,6 +177,7 @@ class Job:
     end_time: int | None = None  # no fire after this instant
     history_limit: int | None = None  # None: the server's default
     designation: Designation | None = None  # None: any worker of the group
+    route_strategy: RouteStrategy | None = None  # None: runs are not split
     # scheduling state, owned by the engine
     next_fire_time: int | None = None
     created_at: int = 0
@@ -167,6 +212,10 @@ class Instance:
     fire_key: int | None = None
     created_at: int = 0
     updated_at: int = 0
+    # the server that holds it while unfinished (see docs/multi-server.md); None: nobody yet
+    owner: str | None = None
+    # this run's own designation (ExecuteJob DesignateType...); None: the job's rules
+    designation: Designation | None = None
 
 
 @dataclass(slots=True)

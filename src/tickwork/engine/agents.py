@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tickwork.domain.enums import InstanceStatus
+from tickwork.domain.models import WorkerInfo
 from tickwork.engine.clock import now_ms
 from tickwork.engine.routing import designation_allows, refusal, worker_labels
-from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, Worker
-from tickwork.worker.protocol import Message, request_to_wire
+from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey, Worker
+from tickwork.worker.protocol import RESUME_GRACE_S, Message, request_to_wire, tasks_to_wire
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class Agent:
     outbox: list[Message] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     holds: dict[int, int] = field(default_factory=dict)  # instance id -> attempt
+    # tasks of distributed runs: (instance id, task id) -> (attempt, task attempt)
+    tasks: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
     def send(self, message: Message) -> None:
         self.outbox.append(message)
@@ -49,25 +52,14 @@ class Agent:
 
     @property
     def load(self) -> float:
-        return (len(self.holds) + 0.5) / max(self.concurrency, 1)
-
-
-@dataclass(slots=True, frozen=True)
-class WorkerInfo:
-    """A live worker of an app group, as GetWorkerList and the native API show it."""
-
-    address: str
-    worker_id: str
-    labels: tuple[str, ...]
-    version: str
-    running: int
-    concurrency: int
-    in_process: bool
-    connected_at: int
+        return (len(self.holds) + len(self.tasks) + 0.5) / max(self.concurrency, 1)
 
 
 class AgentHub:
-    def __init__(self) -> None:
+    def __init__(self, resume_grace_s: float = RESUME_GRACE_S) -> None:
+        self.resume_grace_s = resume_grace_s
+        # agents whose connection closed while they held runs: worker id -> (agent, expiry)
+        self._detached: dict[str, tuple[Agent, asyncio.TimerHandle]] = {}
         self._agents: dict[tuple[str, str], list[Agent]] = {}
         self._holder: dict[int, Agent] = {}
         self._prepared: dict[int, Agent] = {}
@@ -77,47 +69,150 @@ class AgentHub:
     def on_join(self, listener: Callable[[Agent], None]) -> None:
         self._joined.append(listener)
 
+    def subscribe(self, listener: Callable[[Agent], None]) -> Callable[[], None]:
+        """``on_join`` until the returned function is called."""
+        self._joined.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._joined:
+                self._joined.remove(listener)
+
+        return unsubscribe
+
     def bind(self, reporter: RunReporter) -> None:
         self._reporter = reporter
 
     # -- membership ----------------------------------------------------------------------------
     def add(self, agent: Agent) -> None:
         agent.connected_at = now_ms()
+        detached = self._detached.pop(agent.worker_id, None)
+        if detached is not None:
+            previous, expiry = detached
+            expiry.cancel()
+            self._adopt(agent, previous)
         self._agents.setdefault((agent.namespace, agent.group_id), []).append(agent)
         log.info("worker %s joined %s/%s", agent.address, agent.namespace, agent.group_id)
-        for listener in self._joined:
+        for listener in list(self._joined):
             listener(agent)
 
-    def remove(self, agent: Agent, reason: str) -> None:
-        """The agent is gone: each run it held fails (the engine's retry rules apply)."""
+    def disconnected(self, agent: Agent, reason: str) -> None:
+        """The agent's connection closed. It takes no more runs; the runs and tasks it holds
+        wait ``resume_grace_s`` for it to reconnect (a network blip must not run them twice),
+        then fail as lost."""
+        self._leave(agent)
+        if self.resume_grace_s <= 0 or not (agent.holds or agent.tasks):
+            self.remove(agent, reason)
+            return
+        log.warning(
+            "worker %s disconnected (%s); its %d run(s) and %d task(s) wait %g s for it",
+            agent.address,
+            reason,
+            len(agent.holds),
+            len(agent.tasks),
+            self.resume_grace_s,
+        )
+        expiry = asyncio.get_running_loop().call_later(
+            self.resume_grace_s, self._expire, agent, reason
+        )
+        self._detached[agent.worker_id] = (agent, expiry)
+
+    def _expire(self, agent: Agent, reason: str) -> None:
+        detached = self._detached.get(agent.worker_id)
+        if detached is not None and detached[0] is agent:
+            del self._detached[agent.worker_id]
+            self.remove(agent, f"{reason}; it did not come back within {self.resume_grace_s:g} s")
+
+    def _adopt(self, agent: Agent, previous: Agent) -> None:
+        """``agent`` is ``previous`` reconnected: it holds what ``previous`` held, and gets
+        what was queued for it; its ``hello`` then says which of those it still has."""
+        agent.holds, previous.holds = previous.holds, {}
+        agent.tasks, previous.tasks = previous.tasks, {}
+        for iid in agent.holds:
+            if self._holder.get(iid) is previous:
+                self._holder[iid] = agent
+        agent.outbox[:0] = previous.outbox
+        previous.outbox = []
+        log.info(
+            "worker %s reconnected; it held %d run(s) and %d task(s)",
+            agent.address,
+            len(agent.holds),
+            len(agent.tasks),
+        )
+
+    def resume(self, agent: Agent, message: Message) -> None:
+        """The agent's ``hello``: what it runs. What the server holds for it and it does not
+        know fails as lost (a ``run`` that never reached it); what it runs that the server
+        does not hold for it (given up on while it was away) is killed."""
+        runs = {(int(i), int(a)) for i, a in message.get("runs", ())}
+        tasks = {(int(i), int(t), int(a), int(ta)) for i, t, a, ta in message.get("tasks", ())}
+        outcome = RunOutcome(
+            InstanceStatus.FAILED,
+            f"worker {agent.address} reconnected without the run (a message was lost)",
+            lost=True,
+        )
+        self._lose(
+            agent,
+            outcome,
+            keep_run=lambda iid, attempt: (iid, attempt) in runs,
+            keep_task=lambda iid, tid, attempt, t_attempt: (iid, tid, attempt, t_attempt) in tasks,
+        )
+        held = set(agent.holds) | {iid for iid, _ in agent.tasks}
+        stale = {iid for iid, _ in runs} | {iid for iid, _, _, _ in tasks}
+        for iid in sorted(stale - held):
+            agent.send(
+                {
+                    "op": "kill",
+                    "instance_id": iid,
+                    "reason": "the server no longer holds this run for this worker",
+                }
+            )
+
+    def _leave(self, agent: Agent) -> None:
         members = self._agents.get((agent.namespace, agent.group_id), [])
         if agent in members:
             members.remove(agent)
         for iid in [i for i, a in self._prepared.items() if a is agent]:
             del self._prepared[iid]
-        lost = dict(agent.holds)
-        agent.holds.clear()
-        for iid, attempt in lost.items():
-            self._holder.pop(iid, None)
-            if self._reporter is not None:
-                self._reporter.finished(
-                    iid,
-                    attempt,
-                    RunOutcome(
-                        InstanceStatus.FAILED,
-                        f"worker {agent.address} was lost: {reason}",
-                        lost=True,
-                    ),
-                    now_ms(),
-                )
+
+    def remove(self, agent: Agent, reason: str) -> None:
+        """The agent is gone: each run it held fails (the engine's retry rules apply)."""
+        self._leave(agent)
+        outcome = RunOutcome(
+            InstanceStatus.FAILED, f"worker {agent.address} was lost: {reason}", lost=True
+        )
+        runs, tasks = self._lose(agent, outcome)
         log.warning(
-            "worker %s left %s/%s (%s); %d run(s) lost",
+            "worker %s left %s/%s (%s); %d run(s) and %d task(s) lost",
             agent.address,
             agent.namespace,
             agent.group_id,
             reason,
-            len(lost),
+            runs,
+            tasks,
         )
+
+    def _lose(
+        self,
+        agent: Agent,
+        outcome: RunOutcome,
+        keep_run: Callable[[int, int], bool] = lambda iid, attempt: False,
+        keep_task: Callable[[int, int, int, int], bool] = lambda iid, tid, a, ta: False,
+    ) -> tuple[int, int]:
+        """Drop the runs and tasks the agent holds (but those kept) and report each with
+        ``outcome``; how many runs and tasks."""
+        runs = [(i, a) for i, a in agent.holds.items() if not keep_run(i, a)]
+        tasks = [(k, v) for k, v in agent.tasks.items() if not keep_task(*k, *v)]
+        for iid, attempt in runs:
+            del agent.holds[iid]
+            if self._holder.get(iid) is agent:
+                del self._holder[iid]
+            if self._reporter is not None:
+                self._reporter.finished(iid, attempt, outcome, now_ms())
+        for (iid, task_id), (attempt, task_attempt) in tasks:
+            del agent.tasks[(iid, task_id)]
+            if self._reporter is not None:
+                self._reporter.finished(iid, attempt, outcome, now_ms(), (task_id, task_attempt))
+        return len(runs), len(tasks)
 
     def live(self, namespace: str, group_id: str) -> list[Agent]:
         """The agents of a group that take runs (not the draining ones)."""
@@ -170,26 +265,46 @@ class AgentHub:
                 agent.running = int(message.get("running", 0))
                 agent.draining = bool(message.get("draining", False))
                 return
+            if op == "hello":
+                self.resume(agent, message)
+                return
             if reporter is None:
                 return
             iid, attempt = int(message["instance_id"]), int(message["attempt"])
-            if op == "started":
-                reporter.started(iid, attempt, agent.address, int(message["at"]))
-            elif op == "log":
+            task = _task_key(message)
+            if op == "log":
                 reporter.log(iid, attempt, int(message["at"]), str(message["line"]))
-            elif op == "progress":
-                reporter.progress(iid, attempt, str(message["progress"]))
             elif op == "finished":
-                if self._holder.get(iid) is agent:
+                if task is not None:
+                    if agent.tasks.get((iid, task[0])) == (attempt, task[1]):
+                        del agent.tasks[(iid, task[0])]
+                elif self._holder.get(iid) is agent:
                     del self._holder[iid]
                     agent.holds.pop(iid, None)
                 status = InstanceStatus(int(message["status"]))
-                outcome = RunOutcome(status, str(message.get("result", "")))
-                reporter.finished(iid, attempt, outcome, int(message["at"]))
+                outcome = RunOutcome(
+                    status, str(message.get("result", "")), lost=bool(message.get("lost"))
+                )
+                reporter.finished(iid, attempt, outcome, int(message["at"]), task)
+            elif op == "started":
+                reporter.started(iid, attempt, agent.address, int(message["at"]), task)
+            elif op == "progress":
+                reporter.progress(iid, attempt, str(message["progress"]))
+            elif op == "mapped" and task is not None:
+                bodies = message["tasks"]
+                if not isinstance(bodies, list):
+                    raise TypeError("tasks must be a list")
+                reporter.mapped(iid, attempt, task, str(message["task_name"]), bodies)
             else:
                 log.warning("worker %s sent an unknown message %r", agent.address, op)
         except (KeyError, TypeError, ValueError):
             log.warning("worker %s sent a malformed %r message", agent.address, op)
+
+
+def _task_key(message: Message) -> TaskKey | None:
+    if "task_id" not in message:
+        return None
+    return (int(message["task_id"]), int(message.get("task_attempt", 0)))
 
 
 class RoutingWorker:
@@ -215,6 +330,26 @@ class RoutingWorker:
     @property
     def address(self) -> str:
         return self.local.address
+
+    def missed(self) -> None:
+        """A run gave up waiting for a worker (counted)."""
+        self._on_miss()
+
+    def serves(self, namespace: str, group_id: str) -> bool:
+        """Whether a run of the group can run here: the server's own worker, or a live agent."""
+        return bool(self.local.address) or bool(self.hub.live(namespace, group_id))
+
+    def groups_here(self) -> list[str]:
+        """ "namespace/group" of the live agents connected here."""
+        return sorted({f"{a.namespace}/{a.group_id}" for a in self.hub.all() if not a.draining})
+
+    def agents_here(self) -> dict[str, list[WorkerInfo]]:
+        """The live agents connected here (draining ones left out), by "namespace/group"."""
+        found: dict[str, list[WorkerInfo]] = {}
+        for agent in self.hub.all():
+            if not agent.draining:
+                found.setdefault(f"{agent.namespace}/{agent.group_id}", []).append(_info(agent))
+        return found
 
     async def start(self, reporter: RunReporter) -> None:
         self.hub.bind(reporter)
@@ -278,6 +413,64 @@ class RoutingWorker:
         else:
             self._park(request)
 
+    # -- tasks of distributed runs (the engine's masters send them) -------------------------
+    def task_targets(self, request: RunRequest) -> list[str]:
+        """The addresses of the live workers that may run tasks of ``request``: its app
+        group's allowed agents, else the server's own worker (as for a standalone run)."""
+        designation = request.designation
+        agents = self.hub.live(request.namespace, request.group_id)
+        allowed = [a for a in agents if designation_allows(designation, a.address, a.labels)]
+        if not allowed and designation is not None and designation.transferable:
+            allowed = agents
+        if allowed:
+            return [a.address for a in allowed]
+        target = self._target(request)
+        return [] if target is None or isinstance(target, Agent) else [target.address]
+
+    def refusal_of(self, request: RunRequest) -> str | None:
+        """Why no worker may run ``request`` although some are live (None: none is live)."""
+        if self._anyone_live(request) and request.designation is not None:
+            return refusal(request.designation)
+        return None
+
+    def send_tasks(self, address: str, requests: list[RunRequest]) -> bool:
+        """Hand a page of tasks (of one instance) to the worker at ``address``. False when it
+        is no longer live (nothing was sent)."""
+        first = requests[0]
+        if self.local.address and address == self.local.address:
+            for request in requests:
+                self.local.submit(request)
+            return True
+        for agent in self.hub.live(first.namespace, first.group_id):
+            if agent.address == address:
+                for request in requests:
+                    assert request.task is not None
+                    agent.tasks[(request.instance_id, request.task.task_id)] = (
+                        request.attempt,
+                        request.task.attempt,
+                    )
+                agent.send(tasks_to_wire(requests))
+                return True
+        return False
+
+    def kill_tasks(
+        self, address: str, namespace: str, group_id: str, iid: int, reason: str
+    ) -> None:
+        """Kill the tasks of instance ``iid`` on the worker at ``address``."""
+        if self.local.address and address == self.local.address:
+            self.local.kill(iid, reason)
+            return
+        for agent in self.hub.all():
+            if agent.address == address and (agent.namespace, agent.group_id) == (
+                namespace,
+                group_id,
+            ):
+                agent.send({"op": "kill", "instance_id": iid, "reason": reason})
+
+    def worker_joined(self, listener: Callable[[Agent], None]) -> Callable[[], None]:
+        """Call ``listener`` when an agent joins, until the returned function is called."""
+        return self.hub.subscribe(listener)
+
     # -- runs waiting for a worker -------------------------------------------------------------
     def _anyone_live(self, request: RunRequest) -> bool:
         return bool(self.local.address) or bool(self.hub.live(request.namespace, request.group_id))
@@ -335,19 +528,7 @@ class RoutingWorker:
 
     def workers_of(self, namespace: str, group_id: str) -> list[WorkerInfo]:
         """The live workers of an app group: its agents, and the server's own worker."""
-        found = [
-            WorkerInfo(
-                a.address,
-                a.worker_id,
-                a.labels,
-                a.version,
-                len(a.holds),
-                a.concurrency,
-                False,
-                a.connected_at,
-            )
-            for a in self.hub.live(namespace, group_id)
-        ]
+        found = [_info(a) for a in self.hub.live(namespace, group_id)]
         if self.local.address:
             found.append(
                 WorkerInfo(
@@ -355,3 +536,16 @@ class RoutingWorker:
                 )
             )
         return found
+
+
+def _info(agent: Agent) -> WorkerInfo:
+    return WorkerInfo(
+        agent.address,
+        agent.worker_id,
+        agent.labels,
+        agent.version,
+        len(agent.holds),
+        agent.concurrency,
+        False,
+        agent.connected_at,
+    )

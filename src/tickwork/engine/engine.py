@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from tickwork.domain.enums import (
@@ -16,25 +17,42 @@ from tickwork.domain.enums import (
     TriggerType,
 )
 from tickwork.domain.errors import InvalidState
-from tickwork.domain.models import Designation, Instance, InstanceUpdate, Job, LogLine
+from tickwork.domain.models import (
+    Designation,
+    Instance,
+    InstanceUpdate,
+    Job,
+    LogLine,
+    WorkerInfo,
+)
 from tickwork.engine.agents import AgentHub, RoutingWorker
 from tickwork.engine.clock import now_ms
+from tickwork.engine.creator import InstanceCreator
+from tickwork.engine.leases import LeaseKeeper
 from tickwork.engine.metrics import EngineMetrics
+from tickwork.engine.routing import designation_allows
 from tickwork.engine.runs import RunManager
 from tickwork.engine.scheduler import Scheduler
 from tickwork.engine.schedules import ScheduleCache
 from tickwork.engine.writer import BatchWriter
 from tickwork.settings import Settings
-from tickwork.store.abc import Store
+from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, STOP_CHANNEL, Store
 from tickwork.timing import Schedule, data_time
 from tickwork.worker.abc import Worker
 
 log = logging.getLogger(__name__)
 
+MISSED_HAND_OFF_AFTER_MS = 5000
+"""An instance handed here and still not taken up after this long lost its notification."""
+
 
 class Engine:
-    def __init__(self, store: Store, worker: Worker, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, worker: Worker, settings: Settings, *, single_server: bool = True
+    ) -> None:
         self.store = store
+        self.server_id = uuid.uuid4().hex
+        self.single_server = single_server  # SQLite: no other server can share the database
         self.agents = AgentHub()
         # runs of app groups with connected worker agents go to them, others to ``worker``
         self.worker = RoutingWorker(
@@ -49,29 +67,63 @@ class Engine:
         # never plans from a job version that a concurrent change has replaced.
         self.planning = asyncio.Lock()
         self.writer = BatchWriter(store)
+        self.creator = InstanceCreator(store)
         self.schedules = ScheduleCache(store)
         self._jobs: dict[int, Job] = {}
         self.runs = RunManager(
-            self.worker, self.writer, self.metrics, self._jobs.get, settings.prepare_ahead_ms
+            self.worker,
+            self.writer,
+            self.metrics,
+            self._jobs.get,
+            settings.prepare_ahead_ms,
+            tasks=self.worker,
+            fence=lambda: self.leases.fenced(),
         )
+        self.leases = LeaseKeeper(
+            store,
+            self.server_id,
+            f"{settings.host}:{settings.port}",
+            lease_s=settings.lease_s,
+            heartbeat_s=settings.heartbeat_s,
+            take_over=self.take_over,
+            forget_unstarted=self.runs.forget_unstarted,
+            groups_here=self.worker.groups_here,
+            agents_here=self.worker.agents_here,
+            sweep=self.take_missed_hand_offs,
+        )
+        self._stop_listening: Callable[[], None] = lambda: None
         self.runs.on_final(self._on_final)
         self.scheduler = Scheduler(
             store, self.runs, self.schedules, self.metrics, settings, self._remember
         )
+        self.scheduler.hand_off_target = self.hand_off_target
         self.scheduler.planning = self.planning
         self._prune_due: set[int] = set()
+        # told the id of each job changed or deleted, here or on another server
+        self.job_listeners: list[Callable[[int], None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self._retention: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        self.store.server_id = self.server_id
         self.writer.start()
+        self.creator.start()
         await self.worker.start(self.runs)
-        await self.recover()
+        await self.take_over(await self.leases.start(single_server=self.single_server))
+        self._stop_listening = await self.store.listen(
+            {
+                HANDOFF_CHANNEL: self._handed_over,
+                STOP_CHANNEL: self._stop_asked,
+                JOB_CHANNEL: self._job_changed_elsewhere,
+            }
+        )
         self.scheduler.start()
         self._retention = asyncio.create_task(self._retention_loop(), name="tickwork-retention")
 
     async def stop(self) -> None:
+        self._stop_listening()
+        await self.creator.close()
         await self.scheduler.stop()
         if self._retention is not None:
             self._retention.cancel()
@@ -81,21 +133,29 @@ class Engine:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.writer.close()
+        await self.leases.stop()  # after the last write: the others adopt what is left
 
     def _remember(self, job: Job) -> None:
         self._jobs[job.id] = job
 
     async def recover(self) -> None:
-        """Take over what the last run of this server left unfinished."""
-        now = now_ms()
-        threshold = self.settings.misfire_threshold_ms
-        leftovers = await self.store.unfinished_instances()
+        """Adopt what dead servers left unfinished (at start: the last run of this one)."""
+        await self.take_over(await self.store.adopt_instances(self.server_id))
+
+    async def take_over(self, leftovers: list[Instance]) -> None:
+        """Carry on with unfinished instances this server now owns: planned fires are armed
+        (or follow the misfire policy), runs that were going on count as lost attempts."""
+        leftovers = [i for i in leftovers if not self.runs.holds(i.id)]
         jobs: dict[int, Job | None] = {}
         for instance in leftovers:
             if instance.job_id not in jobs:
                 jobs[instance.job_id] = await self.store.get_job(instance.job_id)
+        leftovers = await self._pass_on(leftovers, jobs)
+        now = now_ms()
+        threshold = self.settings.misfire_threshold_ms
+        for instance in leftovers:
             job = jobs[instance.job_id]
-            if job is None:
+            if job is None or self.runs.holds(instance.id):
                 continue
             self._remember(job)
             if instance.status in ACTIVE_STATUSES:
@@ -124,25 +184,79 @@ class Engine:
                 self.runs.resume_retry(instance, job, 0.0)
             elif instance.trigger_type != TriggerType.SCHEDULED:
                 self.runs.start_now(instance, job)
-            elif instance.schedule_time >= now - threshold:
+            elif instance.schedule_time >= now:
                 self.runs.arm(instance, job)
+            elif instance.schedule_time >= now - threshold:
+                await self._recover_overdue(instance, job, leftovers, now)
             else:
                 await self._recover_misfire(instance, job, leftovers, now)
         await self.writer.flush()
+
+    async def _pass_on(
+        self, leftovers: list[Instance], jobs: Mapping[int, Job | None]
+    ) -> list[Instance]:
+        """Hand the instances of groups whose workers are on another server to that server
+        (it recovers them the same way); the ones that stay here."""
+        by_target: dict[str, list[int]] = {}
+        for instance in leftovers:
+            job = jobs.get(instance.job_id)
+            target = None if job is None else self.hand_off_target(job, instance.designation)
+            if target is not None:
+                by_target.setdefault(target, []).append(instance.id)
+        if not by_target:
+            return leftovers
+        moved: set[int] = set()
+        for target, ids in by_target.items():
+            moved.update(await self.store.hand_over(ids, target))
+        if moved:
+            log.info("handed %d adopted instance(s) to the servers of their workers", len(moved))
+        return [i for i in leftovers if i.id not in moved]
+
+    async def _recover_overdue(
+        self, instance: Instance, job: Job, leftovers: list[Instance], now: int
+    ) -> None:
+        """A planned fire a little overdue (within the misfire threshold; e.g. adopted from a
+        dead server) fires now, late, as the misfire policy would, unless the job fires again
+        soon anyway: a newer overdue fire of it was left too (only the newest may fire), or its
+        schedule's next fire is due within the threshold (planned by a live server, it would
+        only collide with this one under MaxConcurrency)."""
+        newest = instance.schedule_time == _newest_planned(leftovers, job.id, before=now)
+        upcoming = await self._next_regular_fire(job, now) if newest else None
+        if newest and (upcoming is None or upcoming - now > self.settings.misfire_threshold_ms):
+            self.runs.arm(instance, job)
+            return
+        why = (
+            "a newer fire of the job was due too"
+            if not newest
+            else f"the job fires again at {upcoming} (epoch ms), within the misfire threshold"
+        )
+        self._skip(
+            instance,
+            now,
+            f"skipped by the misfire policy: its server stopped before the fire; {why}",
+        )
+
+    async def _next_regular_fire(self, job: Job, now: int) -> int | None:
+        """The job's next fire from now by its schedule alone (None: it has none such)."""
+        if not job.enabled or job.time_type not in (TimeType.CRON, TimeType.FIXED_RATE):
+            return None
+        try:
+            return (await self.schedules.get(job)).next_fire(now - 1)
+        except Exception:  # a schedule that cannot be computed: fire the overdue one
+            return None
+
+    def _skip(self, instance: Instance, now: int, why: str) -> None:
+        self.metrics.skipped.inc()
+        self.writer.update(
+            InstanceUpdate(instance.id, status=InstanceStatus.SKIPPED, end_time=now, result=why)
+        )
 
     async def _recover_misfire(
         self, instance: Instance, job: Job, leftovers: list[Instance], now: int
     ) -> None:
         """A planned fire whose due instant passed while no server ran."""
         threshold = self.settings.misfire_threshold_ms
-        newest_missed = max(
-            i.schedule_time
-            for i in leftovers
-            if i.job_id == job.id
-            and i.trigger_type == TriggerType.SCHEDULED
-            and i.status == InstanceStatus.WAITING
-            and i.schedule_time < now - threshold
-        )
+        newest_missed = _newest_planned(leftovers, job.id, before=now - threshold)
         job_missed_too = job.next_fire_time is not None and job.next_fire_time < now - threshold
         fire_now = (
             job.misfire_policy == MisfirePolicy.FIRE_ONCE
@@ -153,15 +267,7 @@ class Engine:
         if fire_now:
             self.runs.arm(instance, job, misfire=True)
             return
-        self.metrics.skipped.inc()
-        self.writer.update(
-            InstanceUpdate(
-                instance.id,
-                status=InstanceStatus.SKIPPED,
-                end_time=now,
-                result="skipped by the misfire policy: no server was running",
-            )
-        )
+        self._skip(instance, now, "skipped by the misfire policy: no server was running")
 
     # -- jobs --------------------------------------------------------------------------------
     async def first_fire(self, job: Job, now: int | None = None) -> int | None:
@@ -175,7 +281,13 @@ class Engine:
         """The job was created or changed (and its next fire stored). When its schedule
         changed (timing fields, enabled, disabled), the fires already planned from the old
         one are withdrawn and deleted: they never started, and the new schedule may plan the
-        same instants again. Call it holding ``planning``."""
+        same instants again. The other servers are told to do the same. Call it holding
+        ``planning``."""
+        await self._job_changed(job, schedule_changed=schedule_changed)
+        await self.announce_job(job.id, schedule_changed=schedule_changed)
+
+    async def _job_changed(self, job: Job, *, schedule_changed: bool) -> None:
+        self._tell_job_listeners(job.id)
         self.schedules.forget(job.id)
         self._remember(job)
         self.runs.job_updated(job)
@@ -183,12 +295,38 @@ class Engine:
             await self.store.delete_unstarted(self.runs.withdraw_planned(job.id))
         self.scheduler.poke()
 
+    async def announce_job(self, job_id: int, *, schedule_changed: bool) -> None:
+        """Tell the other servers this one changed (or deleted) a job."""
+        try:
+            await self.store.notify_job(self.server_id, job_id, schedule_changed)
+        except Exception as exc:  # they refresh at their next planning of it anyway
+            log.warning("could not tell the other servers about job %s: %s", job_id, exc)
+
+    def _job_changed_elsewhere(self, payload: str) -> None:
+        """A job another server changed or deleted: ``server:job:0|1``."""
+        server_id, job_id, changed = (payload.split(":", 2) + ["", ""])[:3]
+        if server_id != self.server_id and job_id.isdigit():
+            self._spawn(self._refresh_job(int(job_id), schedule_changed=changed == "1"))
+
+    async def _refresh_job(self, job_id: int, *, schedule_changed: bool) -> None:
+        async with self.planning:
+            job = await self.store.get_job(job_id)
+            if job is None:
+                self.job_deleted(job_id)
+            elif job_id in self._jobs or self.runs.holds_job(job_id):
+                await self._job_changed(job, schedule_changed=schedule_changed)
+
     def job_deleted(self, job_id: int) -> None:
         """The job is about to be deleted (with its instances): forget it, stop its runs."""
+        self._tell_job_listeners(job_id)
         self.schedules.forget(job_id)
         self.runs.withdraw_planned(job_id)
         self.runs.kill_job_runs(job_id, "job deleted")
         self._jobs.pop(job_id, None)
+
+    def _tell_job_listeners(self, job_id: int) -> None:
+        for listener in self.job_listeners:
+            listener(job_id)
 
     def calendars_changed(self) -> None:
         self.schedules.forget()
@@ -221,12 +359,84 @@ class Engine:
             instance_parameters=instance_parameters,
             idempotency_key=idempotency_key,
             executor=executor,
+            designation=designation,
         )
-        stored, created = await self.store.create_instance(instance)
-        if created:
+        target = self.hand_off_target(job, designation)
+        if target is not None:  # no worker of the group here, but on that server
+            instance.owner = target
+        stored, created = await self.creator.create(instance)
+        if created and target is not None:
+            await self.store.notify_owner(target, [stored.id])
+        elif created:
             self._remember(job)
             self.runs.start_now(stored, job, designation)
         return stored, created
+
+    # -- hand-offs between servers (docs/multi-server.md) -------------------------------------
+    def hand_off_target(self, job: Job, designation: Designation | None = None) -> str | None:
+        """Another server to run an instance of the job (None: run here): one with a worker
+        the run's designation (else the job's) allows, when no such worker is here; else,
+        when no worker of the job's group is here at all, one with any."""
+        held = designation or job.designation
+        ns, group = job.namespace, job.group_id
+
+        def allowed(worker: WorkerInfo) -> bool:
+            return designation_allows(held, worker.address, worker.labels)
+
+        if self.worker.serves(ns, group):
+            if held is None or any(allowed(w) for w in self.worker.workers_of(ns, group)):
+                return None
+            return self.leases.server_with(ns, group, allowed)  # else here: it may transfer
+        if held is not None:
+            target = self.leases.server_with(ns, group, allowed)
+            if target is not None:
+                return target
+        return self.leases.server_for(ns, group)
+
+    def workers_of(self, namespace: str, group_id: str) -> list[WorkerInfo]:
+        """The live workers of an app group: here, and the agents on the other servers."""
+        return self.worker.workers_of(namespace, group_id) + self.leases.workers_elsewhere(
+            namespace, group_id
+        )
+
+    def _handed_over(self, payload: str) -> None:
+        """A hand-off notification ``server:instance,instance,...``."""
+        server_id, _, listed = payload.rpartition(":")
+        if server_id != self.server_id:
+            return
+        ids = [int(i) for i in listed.split(",") if i.isdigit() and not self.runs.holds(int(i))]
+        if ids:
+            self._spawn(self._take_handed(ids))
+
+    async def take_missed_hand_offs(self) -> None:
+        """Instances handed to this server whose notification never came (the listening
+        connection was down): waiting, owned here, not held, older than a few seconds."""
+        await self.writer.flush()  # a run that ended here must not read as waiting
+        found = await self.store.owned_waiting(
+            self.server_id, created_before=now_ms() - MISSED_HAND_OFF_AFTER_MS
+        )
+        ids = [i.id for i in found if not self.runs.holds(i.id) and not self.runs.ended_here(i.id)]
+        if ids:
+            log.warning("taking up %d instance(s) handed here without a notification", len(ids))
+            await self._take_handed(ids)
+
+    def _stop_asked(self, payload: str) -> None:
+        """Another server was asked to stop an instance this one owns: ``server:instance:by``."""
+        server_id, iid, by = (payload.split(":", 2) + ["", ""])[:3]
+        if server_id == self.server_id and iid.isdigit():
+            self.runs.stop(int(iid), by or "another server")
+
+    async def _take_handed(self, instance_ids: list[int]) -> None:
+        found = await self.store.get_instances(instance_ids)
+        mine = [
+            i
+            for i in found
+            if i.owner == self.server_id
+            and not InstanceStatus(i.status).is_final
+            and not self.runs.holds(i.id)
+        ]
+        if mine:
+            await self.take_over(mine)
 
     async def stop_instance(self, instance: Instance, by: str, within: float = 10.0) -> None:
         """Stop an instance and wait (up to ``within`` s) until its run has ended."""
@@ -238,13 +448,27 @@ class Engine:
                 f"instance {instance.id} is already {InstanceStatus(instance.status).name.lower()}",
                 field="instance_id",
             )
-        # Not held here (left over and not yet recovered): finish it as killed.
+        owner = instance.owner
+        if owner is not None and owner != self.server_id and owner in self.leases.alive:
+            # a live server runs it: ask that one, and wait for the end it records
+            await self.store.notify_stop(owner, instance.id, by)
+            await self._wait_stored_final(instance.id, within)
+            return
+        # Not held by a live server (left over and not yet recovered): finish it as killed.
         now = now_ms()
         self.writer.update(
             InstanceUpdate(
                 instance.id, status=InstanceStatus.KILLED, end_time=now, result=f"stopped by {by}"
             )
         )
+
+    async def _wait_stored_final(self, instance_id: int, within: float) -> None:
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            stored = await self.store.get_instance(instance_id)
+            if stored is None or InstanceStatus(stored.status).is_final:
+                return
+            await asyncio.sleep(0.05)
 
     async def set_success(self, instance: Instance, by: str) -> None:
         status = InstanceStatus(instance.status)
@@ -359,6 +583,19 @@ class Engine:
             )
             deleted += await self.store.prune_history(job_id, keep)
         return deleted
+
+
+def _newest_planned(leftovers: list[Instance], job_id: int, *, before: int) -> int:
+    """The newest schedule time of the job's planned (waiting scheduled) fires before
+    ``before``."""
+    return max(
+        i.schedule_time
+        for i in leftovers
+        if i.job_id == job_id
+        and i.trigger_type == TriggerType.SCHEDULED
+        and i.status == InstanceStatus.WAITING
+        and i.schedule_time < before
+    )
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

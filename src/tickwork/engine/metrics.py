@@ -92,6 +92,18 @@ class EngineMetrics:
             "Runs that failed because no live worker of their app group came in time.",
             registry=self.registry,
         )
+        self.tasks = Counter(
+            "tickwork_tasks_finished",
+            "Tasks of distributed runs (broadcast parts, shards, subtasks, pre/post/reduce) "
+            "that ended, by status.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.task_retries = Counter(
+            "tickwork_task_retries",
+            "Failed shards and subtasks run again (TaskMaxAttempt).",
+            registry=self.registry,
+        )
         self.instances = Gauge(
             "tickwork_instances",
             "Stored instances by status.",

@@ -1,11 +1,13 @@
-"""Which worker may run what: the designation rules, once for every API.
+"""Which worker may run what: the designation rules and the route strategies' split, once
+for every API.
 
-The in-process worker is the only worker for now; worker agents (a later issue) plug into the
-same rules."""
+Which designation holds a run (the decision, see docs/workers.md): the run's own (ExecuteJob
+``DesignateType``), else the share of the job's enabled route strategy that the run's draw
+falls in, else the job's designation (DesignateWorkers), else none (any worker)."""
 
 from __future__ import annotations
 
-from tickwork.domain.models import Designation
+from tickwork.domain.models import Designation, Job, RouteStrategy
 from tickwork.worker.abc import Worker
 
 DESIGNATE_WORKERS = 1
@@ -36,3 +38,34 @@ def refusal(designation: Designation) -> str:
     else:
         held = "labels " + ", ".join(designation.labels)
     return f"no designated worker is available: the job is held to {held} and is not transferable"
+
+
+def route_designation(strategy: RouteStrategy | None, draw: float) -> Designation | None:
+    """The designation of a run that drew ``draw`` (0 <= draw < 1, e.g. ``random.random()``)
+    under a route strategy: the entry whose cumulative share covers the draw (entries in
+    their order; a 30/70 split sends draws below 0.3 to the first). Labels give a label
+    designation, workers a worker one; both are transferable (when no worker of the share is
+    live, the run goes to any worker rather than failing). None without an enabled strategy
+    (or, for a strategy whose shares sum below 100, a draw past them)."""
+    if strategy is None or not strategy.enabled:
+        return None
+    if not 0.0 <= draw < 1.0:
+        raise ValueError(f"draw must be in [0, 1), got {draw!r}")
+    cumulative = 0
+    for entry in strategy.entries:
+        cumulative += entry.percentage
+        # draw < cumulative/100 rather than draw*100 < cumulative: both sides are the nearest
+        # doubles of the exact fractions, so draws such as i/1000 split exactly.
+        if entry.percentage > 0 and draw < cumulative / 100:
+            if entry.target_type == "worker":
+                return Designation(kind=DESIGNATE_WORKERS, workers=list(entry.targets))
+            return Designation(kind=DESIGNATE_LABELS, labels=list(entry.targets))
+    return None
+
+
+def effective_designation(own: Designation | None, job: Job, draw: float) -> Designation | None:
+    """The designation that holds one run: its own (ExecuteJob), else the job's route
+    strategy's share for ``draw``, else the job's designation (DesignateWorkers)."""
+    if own is not None:
+        return own
+    return route_designation(job.route_strategy, draw) or job.designation

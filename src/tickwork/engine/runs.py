@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from tickwork.domain.enums import InstanceStatus, TriggerType
+from tickwork.domain.enums import ExecuteMode, InstanceStatus, TriggerType
 from tickwork.domain.models import Designation, Instance, InstanceUpdate, Job, LogLine
 from tickwork.engine.clock import loop_time_for, now_ms
 from tickwork.engine.metrics import EngineMetrics
+from tickwork.engine.modes import create_master
+from tickwork.engine.routing import effective_designation
+from tickwork.engine.tasks import MasterHooks, TaskDispatch, TaskMaster
 from tickwork.engine.writer import BatchWriter
-from tickwork.worker.abc import RunOutcome, RunRequest, Worker
+from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey, Worker
 
 log = logging.getLogger(__name__)
 
 RESULT_LIMIT = 1000
+FENCE_RETRY_S = 0.2  # a fire held back while the lease is in doubt is tried again this often
+
+ENDED_REMEMBERED = 100_000
+"""How many ended runs a manager remembers (so that a stale read never restarts one)."""
 
 # (job, instance, end instant) of an instance that reached a final status
 FinalListener = Callable[[Job, Instance, int], None]
@@ -46,6 +54,9 @@ class Run:
     designation: Designation | None = None  # this run's own (ExecuteJob), else the job's
     system_retry: bool = False  # rerun because its worker was lost (stored as trigger type 5;
     # the instance in memory keeps its first trigger type, which decides second_delay chaining)
+    master: TaskMaster | None = None  # the current attempt of a distributed run
+    # which share of the job's route strategy this attempt takes (drawn again on a retry)
+    route_draw: float = field(default_factory=random.random)
 
 
 class RunManager:
@@ -56,13 +67,18 @@ class RunManager:
         metrics: EngineMetrics,
         job_lookup: Callable[[int], Job | None],
         prepare_ahead_ms: int = 0,
+        tasks: TaskDispatch | None = None,
+        fence: Callable[[], bool] = lambda: False,
     ) -> None:
         self._worker = worker
+        self._fence = fence  # True: this server's lease is in doubt, hold fires back
+        self._tasks = tasks  # where distributed runs send their tasks (None: none run)
         self._writer = writer
         self._metrics = metrics
         self._job_lookup = job_lookup
         self._prepare_ahead_ms = prepare_ahead_ms
         self._runs: dict[int, Run] = {}
+        self._ended: dict[int, None] = {}  # the last runs ended here, oldest first
         self._active: dict[int, set[int]] = {}  # job id -> released instance ids
         self._listeners: list[FinalListener] = []
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
@@ -81,6 +97,14 @@ class RunManager:
     def holds(self, instance_id: int) -> bool:
         return instance_id in self._runs
 
+    def holds_job(self, job_id: int) -> bool:
+        """Does it hold any run (planned, running, retrying) of the job?"""
+        return any(run.instance.job_id == job_id for run in self._runs.values())
+
+    def ended_here(self, instance_id: int) -> bool:
+        """The run ended here lately (its final status may not be stored yet)."""
+        return instance_id in self._ended
+
     def active_count(self, job_id: int) -> int:
         return len(self._active.get(job_id, ()))
 
@@ -89,7 +113,10 @@ class RunManager:
 
     # -- entry points ------------------------------------------------------------------------
     def arm(self, instance: Instance, job: Job, *, misfire: bool = False) -> None:
-        """Release a scheduled fire at its due instant (at once if that has passed)."""
+        """Release a scheduled fire at its due instant (at once if that has passed). An
+        instance already held is left as it is (each entry point is idempotent)."""
+        if instance.id in self._runs:
+            return
         run = Run(instance=instance, job=job, attempt=instance.attempt, misfire=misfire)
         self._runs[instance.id] = run
         run.timer = self.loop.call_at(
@@ -107,7 +134,11 @@ class RunManager:
         start (enabled, under MaxConcurrency now)."""
         run.prepare_timer = None
         job = self._job_lookup(run.instance.job_id) or run.job
-        if job.enabled and self.active_count(job.id) < job.max_concurrency:
+        if (
+            job.enabled
+            and job.execute_mode == ExecuteMode.STANDALONE
+            and self.active_count(job.id) < job.max_concurrency
+        ):
             run.job = job
             run.prepared = True
             self._worker.prepare(self._request(run))
@@ -117,16 +148,29 @@ class RunManager:
     ) -> None:
         """Start an API, rerun or backfill instance now; MaxConcurrency does not hold it back.
         ``designation`` holds this run to some workers (else the job's designation does)."""
-        run = Run(instance=instance, job=job, attempt=instance.attempt, designation=designation)
+        if instance.id in self._runs:
+            return
+        run = Run(
+            instance=instance,
+            job=job,
+            attempt=instance.attempt,
+            designation=designation or instance.designation,
+        )
         self._runs[instance.id] = run
         self._take_slot(run)
         self._launch(run)
 
     def resume_retry(self, instance: Instance, job: Job, delay_s: float) -> None:
-        """Retry an instance (attempt + 1) after ``delay_s``, e.g. one lost in a crash."""
-        run = Run(instance=instance, job=job, attempt=instance.attempt)
+        """Retry an instance (attempt + 1) after ``delay_s``, e.g. one lost in a crash. It
+        holds no MaxConcurrency slot: a fire due meanwhile must not be rejected because a
+        server went away."""
+        if instance.id in self._runs:
+            return
+        run = Run(
+            instance=instance, job=job, attempt=instance.attempt, designation=instance.designation
+        )
         self._runs[instance.id] = run
-        self._take_slot(run)
+        run.released = True
         self._schedule_retry(run, delay_s)
 
     def stop(self, instance_id: int, by: str) -> bool:
@@ -135,7 +179,11 @@ class RunManager:
         if run is None:
             return False
         message = f"stopped by {by}"
-        if run.launched:
+        if run.launched and run.master is not None:
+            run.stop_reason = "stop"
+            run.stop_message = message
+            run.master.kill(message)
+        elif run.launched:
             run.stop_reason = "stop"
             run.stop_message = message
             if not self._worker.kill(instance_id, message):
@@ -181,6 +229,20 @@ class RunManager:
             del self._runs[run.instance.id]
         return [run.instance.id for run in withdrawn]
 
+    def forget_unstarted(self) -> None:
+        """This server lost its lease: the runs it holds but has not handed to a worker are
+        someone else's now (adopted): drop them without a word to the store."""
+        for run in [r for r in self._runs.values() if not r.launched]:
+            self._cancel_timers(run)
+            if run.prepared:
+                self._worker.discard(run.instance.id)
+            del self._runs[run.instance.id]
+            active = self._active.get(run.instance.job_id)
+            if active is not None:
+                active.discard(run.instance.id)
+                if not active:
+                    del self._active[run.instance.job_id]
+
     def kill_job_runs(self, job_id: int, reason: str) -> None:
         for run in list(self._runs.values()):
             if run.instance.job_id == job_id:
@@ -198,6 +260,9 @@ class RunManager:
         if run.prepare_timer is not None:  # due before its preparing time came
             run.prepare_timer.cancel()
             run.prepare_timer = None
+        if self._fence():  # another server may be adopting it: wait for the lease to settle
+            run.timer = self.loop.call_later(FENCE_RETRY_S, self._release, run)
+            return
         instance = run.instance
         job = self._job_lookup(instance.job_id) or run.job
         run.job = job
@@ -249,7 +314,39 @@ class RunManager:
         )
         if job.timeout > 0 and (job.timeout_enable or job.timeout_kill_enable):
             run.timeout_timer = self.loop.call_later(job.timeout, self._on_timeout, run)
-        self._worker.submit(self._request(run))
+        if job.execute_mode == ExecuteMode.STANDALONE:
+            self._worker.submit(self._request(run))
+        else:
+            self._start_master(run)
+
+    def _start_master(self, run: Run) -> None:
+        """A distributed run: its master splits it into tasks for the group's workers."""
+        iid, attempt = run.instance.id, run.attempt
+
+        def done(outcome: RunOutcome, at: int) -> None:
+            if run.master is not None and run.attempt == attempt:
+                run.master = None
+                self.finished(iid, attempt, outcome, at)
+
+        hooks = MasterHooks(
+            done=done,
+            log=lambda text: self._engine_log(run, text),
+            progress=lambda text: self.progress(iid, attempt, text),
+            workers=lambda text: self._writer.update(
+                InstanceUpdate(instance_id=iid, worker=text[:1000])
+            ),
+            task_ended=lambda status: self._metrics.tasks.labels(status=status.name.lower()).inc(),
+            task_retried=self._metrics.task_retries.inc,
+        )
+        if self._tasks is None:
+            self.loop.call_soon(
+                done,
+                RunOutcome(InstanceStatus.FAILED, "this server cannot run distributed jobs"),
+                now_ms(),
+            )
+            return
+        run.master = create_master(self._request(run), run.job, self._tasks, hooks)
+        run.master.start()
 
     def _request(self, run: Run) -> RunRequest:
         instance, job = run.instance, run.job
@@ -278,7 +375,7 @@ class RunManager:
             command=job.command,
             command_args=tuple(job.command_args),
             envs=tuple(job.envs.items()),
-            designation=run.designation or job.designation,
+            designation=effective_designation(run.designation, job, run.route_draw),
         )
 
     def _on_timeout(self, run: Run) -> None:
@@ -291,14 +388,19 @@ class RunManager:
         if job.timeout_kill_enable:
             run.stop_reason = "timeout"
             run.stop_message = f"timed out after {job.timeout} s"
-            self._worker.kill(run.instance.id, run.stop_message)
+            if run.master is not None:
+                run.master.kill(run.stop_message)
+            else:
+                self._worker.kill(run.instance.id, run.stop_message)
 
     # -- reports from the worker -------------------------------------------------------------
-    def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None:
+    def started(
+        self, instance_id: int, attempt: int, worker: str, at: int, task: TaskKey | None = None
+    ) -> None:
         """The worker says the run began: record which worker runs it (start_time was set
         at launch already)."""
         run = self._runs.get(instance_id)
-        if run is not None and run.attempt == attempt:
+        if run is not None and run.attempt == attempt and task is None:
             self._writer.update(InstanceUpdate(instance_id=instance_id, worker=worker))
 
     def log(self, instance_id: int, attempt: int, at: int, line: str) -> None:
@@ -307,9 +409,27 @@ class RunManager:
     def progress(self, instance_id: int, attempt: int, progress: str) -> None:
         self._writer.update(InstanceUpdate(instance_id=instance_id, progress=progress[:4000]))
 
-    def finished(self, instance_id: int, attempt: int, outcome: RunOutcome, at: int) -> None:
+    def mapped(
+        self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]
+    ) -> None:
         run = self._runs.get(instance_id)
-        if run is None or run.attempt != attempt or not run.launched:
+        if run is not None and run.attempt == attempt and run.master is not None:
+            run.master.mapped(task, task_name, bodies)
+
+    def finished(
+        self,
+        instance_id: int,
+        attempt: int,
+        outcome: RunOutcome,
+        at: int,
+        task: TaskKey | None = None,
+    ) -> None:
+        run = self._runs.get(instance_id)
+        if task is not None:  # one task of a distributed run: its master decides
+            if run is not None and run.attempt == attempt and run.master is not None:
+                run.master.task_finished(task, outcome, at)
+            return
+        if run is None or run.attempt != attempt or not run.launched or run.master is not None:
             log.warning(
                 "outcome for instance %s attempt %s that is not running; ignored",
                 instance_id,
@@ -381,6 +501,7 @@ class RunManager:
         def retry() -> None:
             run.timer = None
             run.attempt += 1
+            run.route_draw = random.random()
             self._launch(run)
 
         run.timer = self.loop.call_later(max(delay_s, 0.0), retry)
@@ -398,12 +519,18 @@ class RunManager:
     ) -> None:
         instance = run.instance
         self._cancel_timers(run)
+        if run.master is not None:  # ended from outside (e.g. stopped before it began)
+            master, run.master = run.master, None
+            master.abandon(RunOutcome(status, result))
         if run.prepared:  # made ready but never started (a no-op once it was submitted)
             self._worker.discard(instance.id)
         if run.launched:  # finished without an outcome from the worker (kill of a lost run)
             run.launched = False
             self._metrics.running.dec()
         self._runs.pop(instance.id, None)
+        self._ended[instance.id] = None
+        if len(self._ended) > ENDED_REMEMBERED:
+            del self._ended[next(iter(self._ended))]
         active = self._active.get(instance.job_id)
         if active is not None:
             active.discard(instance.id)

@@ -1,6 +1,10 @@
 """The fire planner: claims due jobs a few seconds ahead, in batches, writes their fires (one
 row per (job, schedule time), unique), and arms them to be released at the due instant.
 
+On PostgreSQL the claim locks the due jobs ``FOR UPDATE SKIP LOCKED`` until the fires are
+written, so servers planning at once share the schedule without a leader, each planning other
+jobs; the unique index stays the final guard.
+
 Misfires (a job whose next fire is older than the misfire threshold: the server was down or
 stalled) follow the job's misfire policy: fire once now (default) or skip; every skipped fire
 is counted, and recorded as a SKIPPED instance (the newest ``history_limit`` of them).
@@ -48,6 +52,8 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # the server to hand a job's fires to (None: arm them here); set by the engine
+        self.hand_off_target: Callable[[Job], str | None] = lambda job: None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="tickwork-scheduler")
@@ -88,33 +94,50 @@ class Scheduler:
     async def _plan_round(self) -> bool:
         now = now_ms()
         horizon = now + self._settings.lookahead_ms
-        jobs = await self._store.due_jobs(horizon, self._settings.claim_batch)
-        if not jobs:
-            return False
-        fires: list[Instance] = []
         misfire_releases: set[tuple[int, int]] = set()
-        next_times: list[tuple[int, int | None]] = []
-        for job in jobs:
-            self._remember_job(job)
-            try:
-                job_fires, next_time, late = await self._fires_for(job, now, horizon)
-            except Exception:
-                log.exception("computing the fires of job %s failed; it will not fire", job.id)
-                next_times.append((job.id, None))
-                continue
-            fires.extend(job_fires)
-            if late is not None:
-                misfire_releases.add((job.id, late))
-            next_times.append((job.id, next_time))
-        inserted = await self._store.plan_fires(fires, next_times)
+        async with self._store.claim_due_jobs(horizon, self._settings.claim_batch) as claim:
+            jobs = claim.jobs
+            if not jobs:
+                return False
+            fires: list[Instance] = []
+            next_times: list[tuple[int, int | None]] = []
+            for job in jobs:
+                self._remember_job(job)
+                try:
+                    job_fires, next_time, late = await self._fires_for(job, now, horizon)
+                except Exception:
+                    log.exception("computing the fires of job %s failed; it will not fire", job.id)
+                    next_times.append((job.id, None))
+                    continue
+                fires.extend(job_fires)
+                if late is not None:
+                    misfire_releases.add((job.id, late))
+                next_times.append((job.id, next_time))
+            inserted = await claim.plan(fires, next_times)
+        # committed: the fires are visible to the other servers, and can be handed to them
         jobs_by_id = {job.id: job for job in jobs}
-        for instance in inserted:
-            if instance.status != InstanceStatus.WAITING:
+        waiting = [i for i in inserted if i.status == InstanceStatus.WAITING]
+        handed = await self._hand_off(waiting, jobs_by_id)
+        for instance in waiting:
+            if instance.id in handed:
                 continue
             misfire = (instance.job_id, instance.schedule_time) in misfire_releases
             self._runs.arm(instance, jobs_by_id[instance.job_id], misfire=misfire)
         self._metrics.planned.set(self._runs.planned_count())
         return len(jobs) >= self._settings.claim_batch
+
+    async def _hand_off(self, waiting: list[Instance], jobs: dict[int, Job]) -> set[int]:
+        """Give the fires of groups whose workers are on another server to that server, a
+        lookahead ahead of their due instant (it arms them); the ids given."""
+        by_target: dict[str, list[int]] = {}
+        for instance in waiting:
+            target = self.hand_off_target(jobs[instance.job_id])
+            if target is not None:
+                by_target.setdefault(target, []).append(instance.id)
+        handed: set[int] = set()
+        for target, ids in by_target.items():
+            handed.update(await self._store.hand_over(ids, target))
+        return handed
 
     async def _fires_for(
         self, job: Job, now: int, horizon: int

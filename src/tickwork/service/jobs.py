@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from tickwork.domain.enums import JobStatus, JobType, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
-from tickwork.domain.models import Designation, Instance, Job, JobScriptVersion, Page
+from tickwork.domain.models import (
+    ROUTE_BY_PERCENTAGE,
+    ROUTE_TARGET_TYPES,
+    Designation,
+    Instance,
+    Job,
+    JobScriptVersion,
+    Page,
+    RouteStrategy,
+)
 from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
 from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS
@@ -18,6 +28,7 @@ from tickwork.service.validation import validate_job
 from tickwork.store.abc import JobFilter, Store
 from tickwork.timing import fire_times
 from tickwork.timing.zones import MS_PER_DAY, zone_rules
+from tickwork.worker.executors import is_processor_job
 
 # Fields a caller may change with update(); the rest belong to the server.
 UPDATABLE = frozenset(f.name for f in dataclasses.fields(Job)) - {
@@ -31,6 +42,12 @@ UPDATABLE = frozenset(f.name for f in dataclasses.fields(Job)) - {
 
 PARAMETERS_LIMIT = 10_000
 BACKFILL_LIMIT = 1000
+ROUTE_NAME_LIMIT = 200
+ROUTE_ENTRIES_LIMIT = 100
+
+
+TRIGGER_JOB_CACHE_S = 5.0
+"""The longest a job read for triggers is used without reading it again."""
 
 
 class JobService:
@@ -38,6 +55,10 @@ class JobService:
         self._store = store
         self._engine = engine
         self._namespaces = namespaces
+        # jobs read for triggers: dropped when the engine hears of a change, re-read after
+        # TRIGGER_JOB_CACHE_S in any case (a change notification missed on another server)
+        self._for_triggers: dict[int, tuple[Job, float]] = {}
+        engine.job_listeners.append(self._forget_for_triggers)
 
     async def create(self, job: Job) -> Job:
         await self._namespaces.get_group(job.namespace, job.group_id)
@@ -56,12 +77,35 @@ class JobService:
     async def get(
         self, job_id: int, namespace: str | None = None, group_id: str | None = None
     ) -> Job:
-        job = await self._store.get_job(job_id)
+        return self._checked(await self._store.get_job(job_id), job_id, namespace, group_id)
+
+    @staticmethod
+    def _checked(job: Job | None, job_id: int, namespace: str | None, group_id: str | None) -> Job:
         if job is None or (namespace is not None and job.namespace != namespace):
             raise JobNotFound(f"job {job_id} does not exist", field="job_id")
         if group_id is not None and job.group_id != group_id:
             raise JobNotFound(f"jobid: {job_id} not match groupId: {group_id}", field="group_id")
         return job
+
+    def _forget_for_triggers(self, job_id: int) -> None:
+        self._for_triggers.pop(job_id, None)
+
+    async def job_for_trigger(
+        self, job_id: int, namespace: str | None = None, group_id: str | None = None
+    ) -> Job:
+        """The job, as ``get`` gives it, read again only when it changed (or after
+        TRIGGER_JOB_CACHE_S): what starting a run needs, without a read per call."""
+        now = time.monotonic()
+        cached = self._for_triggers.get(job_id)
+        if cached is None or now - cached[1] >= TRIGGER_JOB_CACHE_S:
+            job = await self._store.get_job(job_id)
+            if job is not None:
+                if len(self._for_triggers) > 100_000:
+                    self._for_triggers.clear()
+                self._for_triggers[job_id] = (job, now)
+        else:
+            job = cached[0]
+        return self._checked(job, job_id, namespace, group_id)
 
     async def find(self, flt: JobFilter) -> Page[Job]:
         if flt.page < 1:
@@ -107,6 +151,7 @@ class JobService:
             self._engine.job_deleted(job_id)
             await self._engine.flush()
             await self._store.delete_job(job_id)
+        await self._engine.announce_job(job_id, schedule_changed=True)
 
     async def delete_group_jobs(self, namespace: str, group_id: str) -> int:
         """Delete every job of an app group (before the group itself); how many were."""
@@ -137,7 +182,7 @@ class JobService:
         designation: Designation | None = None,
     ) -> tuple[Instance, bool]:
         """Run the job once now. Returns (instance, created)."""
-        job = await self.get(job_id, namespace, group_id)
+        job = await self.job_for_trigger(job_id, namespace, group_id)
         if check_job_status and not job.enabled:
             raise JobDisabled(f"job {job_id} is disabled", field="job_id")
         if len(instance_parameters) > PARAMETERS_LIMIT:
@@ -171,8 +216,8 @@ class JobService:
     ) -> Job:
         """Replace a script job's content and keep the new version in its script history."""
         job = await self.get(job_id, namespace, group_id)
-        if job.job_type not in (JobType.SHELL, JobType.PYTHON) or (
-            job.class_name and not job.content
+        if job.job_type not in (JobType.SHELL, JobType.PYTHON) or is_processor_job(
+            job.job_type, job.content, job.class_name
         ):
             raise InvalidParameter(
                 f"job {job_id} is a {job.job_type.value} job, not a script: it has no script "
@@ -204,7 +249,7 @@ class JobService:
         """The designation of one run to a worker (by address) or a label, refused when no
         live worker of the job's app group answers to it (a run designated this way has no
         fallback: it is not transferable)."""
-        live = self._engine.worker.workers_of(job.namespace, job.group_id)
+        live = self._engine.workers_of(job.namespace, job.group_id)
         if worker is not None:
             if worker not in {w.address for w in live}:
                 known = ", ".join(repr(w.address) for w in live) or "none"
@@ -311,6 +356,20 @@ class JobService:
                 raise InvalidParameter(f"{what} must be a non-empty list of names", field=what)
         return await self.update(job_id, {"designation": designation})
 
+    async def set_route_strategy(
+        self,
+        job_id: int,
+        strategy: RouteStrategy | None,
+        *,
+        namespace: str | None = None,
+        group_id: str | None = None,
+    ) -> Job:
+        """Give the job a route strategy (replacing the one it had); None removes it."""
+        await self.get(job_id, namespace, group_id)
+        if strategy is not None:
+            check_route_strategy(strategy)
+        return await self.update(job_id, {"route_strategy": strategy})
+
     async def copy_jobs(
         self,
         job_ids: list[int],
@@ -381,3 +440,58 @@ class JobService:
                     "must fire in the future (use a run to start it now)",
                     field="time_expression",
                 )
+
+
+def check_route_strategy(strategy: RouteStrategy) -> None:
+    """Raise InvalidParameter naming the first field of a route strategy that is wrong
+    (name, type, status, entries, percentage, target, target_type)."""
+    name = strategy.name.strip()
+    if not name:
+        raise InvalidParameter("the route strategy's name must not be empty", field="name")
+    if len(strategy.name) > ROUTE_NAME_LIMIT:
+        raise InvalidParameter(
+            f"the route strategy's name is longer than {ROUTE_NAME_LIMIT} characters",
+            field="name",
+        )
+    if strategy.kind != ROUTE_BY_PERCENTAGE:
+        raise InvalidParameter(
+            f"route strategy type {strategy.kind} is not supported; the only type is "
+            f"{ROUTE_BY_PERCENTAGE} (routes by percentage)",
+            field="type",
+        )
+    if strategy.status not in (0, 1):
+        raise InvalidParameter(
+            f"status must be 0 (disabled) or 1 (enabled), got {strategy.status}", field="status"
+        )
+    if not strategy.entries:
+        raise InvalidParameter("a route strategy needs at least one entry", field="entries")
+    if len(strategy.entries) > ROUTE_ENTRIES_LIMIT:
+        raise InvalidParameter(
+            f"a route strategy has at most {ROUTE_ENTRIES_LIMIT} entries, got "
+            f"{len(strategy.entries)}",
+            field="entries",
+        )
+    for number, entry in enumerate(strategy.entries, start=1):
+        pct = entry.percentage
+        if not isinstance(pct, int) or isinstance(pct, bool) or not 0 <= pct <= 100:
+            raise InvalidParameter(
+                f"entry {number}: the percentage must be an integer in 0..100, got {pct!r}",
+                field="percentage",
+            )
+        if entry.target_type not in ROUTE_TARGET_TYPES:
+            raise InvalidParameter(
+                f"entry {number}: the target type must be 'label' or 'worker', got "
+                f"{entry.target_type!r}",
+                field="target_type",
+            )
+        if not entry.targets or any(not t.strip() for t in entry.targets):
+            what = "labels" if entry.target_type == "label" else "worker addresses"
+            raise InvalidParameter(
+                f"entry {number}: the target must be a non-empty list of {what}",
+                field="target",
+            )
+    total = sum(entry.percentage for entry in strategy.entries)
+    if total != 100:
+        raise InvalidParameter(
+            f"the percentages of the entries must sum to 100, got {total}", field="percentage"
+        )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import time
 import uuid
 
 from tickwork.domain.errors import (
@@ -35,10 +37,19 @@ def _check_id(value: str, field: str) -> str:
     return value
 
 
+NAMES_CACHE_S = 2.0
+"""How long a namespace or app group read from the store serves calls before it is read
+again (a change through another server shows within this; through this one, at once)."""
+
+
 class NamespaceService:
     def __init__(self, store: Store, engine: Engine) -> None:
         self._store = store
         self._engine = engine
+        # namespaces and groups read lately (API calls name them on every call); a change
+        # through this server drops them at once, through another within NAMES_CACHE_S
+        self._seen_namespaces: dict[str, tuple[Namespace, float]] = {}
+        self._seen_groups: dict[tuple[str, str], tuple[AppGroup, float]] = {}
 
     # -- namespaces --------------------------------------------------------------------------
     async def create_namespace(
@@ -52,10 +63,26 @@ class NamespaceService:
         )
 
     async def get_namespace(self, namespace_id: str) -> Namespace:
+        now = time.monotonic()
+        seen = self._seen_namespaces.get(namespace_id)
+        if seen is not None and now - seen[1] < NAMES_CACHE_S:
+            return seen[0]
         namespace = await self._store.get_namespace(namespace_id)
         if namespace is None:
             raise NamespaceNotFound(f"namespace {namespace_id!r} does not exist", field="namespace")
+        if len(self._seen_namespaces) > 10_000:
+            self._seen_namespaces.clear()
+        self._seen_namespaces[namespace_id] = (namespace, now)
         return namespace
+
+    def _forget(self, namespace: str, group_id: str | None = None) -> None:
+        """A namespace (with its groups) or one group changed: read it again next time."""
+        if group_id is not None:
+            self._seen_groups.pop((namespace, group_id), None)
+            return
+        self._seen_namespaces.pop(namespace, None)
+        for key in [k for k in self._seen_groups if k[0] == namespace]:
+            del self._seen_groups[key]
 
     async def list_namespaces(self) -> list[Namespace]:
         return await self._store.list_namespaces()
@@ -63,6 +90,7 @@ class NamespaceService:
     async def update_namespace(
         self, namespace_id: str, name: str | None = None, description: str | None = None
     ) -> Namespace:
+        self._forget(namespace_id)  # the copy below is changed: not the one calls share
         namespace = await self.get_namespace(namespace_id)
         if name is not None:
             if not name.strip():
@@ -70,10 +98,16 @@ class NamespaceService:
             namespace.name = name.strip()
         if description is not None:
             namespace.description = description
-        return await self._store.update_namespace(namespace)
+        try:
+            return await self._store.update_namespace(namespace)
+        finally:
+            self._forget(namespace_id)
 
     async def delete_namespace(self, namespace_id: str) -> None:
-        await self._store.delete_namespace(namespace_id)
+        try:
+            await self._store.delete_namespace(namespace_id)
+        finally:
+            self._forget(namespace_id)
 
     # -- app groups --------------------------------------------------------------------------
     async def create_group(
@@ -107,11 +141,18 @@ class NamespaceService:
 
     async def get_group(self, namespace: str, group_id: str) -> AppGroup:
         await self.get_namespace(namespace)
+        now = time.monotonic()
+        seen = self._seen_groups.get((namespace, group_id))
+        if seen is not None and now - seen[1] < NAMES_CACHE_S:
+            return seen[0]
         group = await self._store.get_group(namespace, group_id)
         if group is None:
             raise GroupNotFound(
                 f"group {group_id!r} does not exist in namespace {namespace!r}", field="group_id"
             )
+        if len(self._seen_groups) > 10_000:
+            self._seen_groups.clear()
+        self._seen_groups[(namespace, group_id)] = (group, now)
         return group
 
     async def list_groups(self, namespace: str) -> list[AppGroup]:
@@ -125,25 +166,35 @@ class NamespaceService:
         app_name: str | None = None,
         description: str | None = None,
     ) -> AppGroup:
+        self._forget(namespace, group_id)  # the copy below is changed: not the one calls share
         group = await self.get_group(namespace, group_id)
         if app_name is not None:
             group.app_name = app_name
         if description is not None:
             group.description = description
-        return await self._store.update_group(group)
+        try:
+            return await self._store.update_group(group)
+        finally:
+            self._forget(group.namespace, group.group_id)
 
     async def delete_group(self, namespace: str, group_id: str) -> None:
         await self.get_group(namespace, group_id)
-        await self._store.delete_group(namespace, group_id)
+        try:
+            await self._store.delete_group(namespace, group_id)
+        finally:
+            self._forget(namespace, group_id)
 
     async def ensure_defaults(self) -> None:
-        """The ``default`` namespace and group, used when a caller names none."""
+        """The ``default`` namespace and group, used when a caller names none. Servers
+        starting at once on one database may both try: the one that loses finds them made."""
         if await self._store.get_namespace(DEFAULT_NAMESPACE) is None:
-            await self.create_namespace("default", "created on first start", DEFAULT_NAMESPACE)
+            with contextlib.suppress(AlreadyExists):
+                await self.create_namespace("default", "created on first start", DEFAULT_NAMESPACE)
         if await self._store.get_group(DEFAULT_NAMESPACE, DEFAULT_GROUP) is None:
-            await self.create_group(
-                DEFAULT_NAMESPACE, DEFAULT_GROUP, "default", "created on first start"
-            )
+            with contextlib.suppress(AlreadyExists):
+                await self.create_group(
+                    DEFAULT_NAMESPACE, DEFAULT_GROUP, "default", "created on first start"
+                )
 
     # -- calendars ---------------------------------------------------------------------------
     async def put_calendar(

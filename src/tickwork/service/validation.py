@@ -5,6 +5,8 @@ from __future__ import annotations
 from tickwork.domain.enums import ExecuteMode, JobType, TimeType
 from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.models import Job
+from tickwork.domain.sharding import parse_shards
+from tickwork.engine.modes import MAP_MODES, is_processor
 from tickwork.timing import parse_timezone, validate_time
 from tickwork.worker.executors.http import parse_http_attribute
 from tickwork.worker.executors.processor import validate_class_name
@@ -33,12 +35,7 @@ def validate_job(job: Job) -> None:
             f"content is longer than {CONTENT_LIMIT} characters", field="content"
         )
     _validate_kind(job)
-    if job.execute_mode != ExecuteMode.STANDALONE:
-        raise InvalidParameter(
-            f"execute_mode {job.execute_mode.value!r} needs worker agents, which this server "
-            "does not have yet; use 'standalone'",
-            field="execute_mode",
-        )
+    _validate_mode(job)
     parse_timezone(job.timezone)
     validate_time(job.time_type, job.time_expression, job.timezone)
     if job.calendar and job.time_type != TimeType.CRON:
@@ -65,9 +62,22 @@ def validate_job(job: Job) -> None:
         _at_least(job, "history_limit", 1)
 
 
+def _validate_mode(job: Job) -> None:
+    mode = job.execute_mode
+    if mode in MAP_MODES and not is_processor(job):
+        raise InvalidParameter(
+            f"execute_mode {mode.value!r} (map-reduce) needs a processor job: job_type "
+            "'processor' (or 'python' with class_name) naming a MapProcessor or "
+            "MapReduceProcessor",
+            field="execute_mode",
+        )
+    if mode == ExecuteMode.SHARDING:
+        parse_shards(job.parameters)
+
+
 def _validate_kind(job: Job) -> None:
     kind = job.job_type
-    if kind == JobType.PROCESSOR or (kind == JobType.PYTHON and job.class_name and not job.content):
+    if is_processor(job):
         validate_class_name(job.class_name)
     elif kind in (JobType.SHELL, JobType.PYTHON):
         if not job.content.strip():

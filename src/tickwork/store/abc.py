@@ -9,8 +9,9 @@ A method that is asked for something missing returns ``None`` (get) or raises th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from tickwork.domain.enums import InstanceStatus, TriggerType
@@ -27,6 +28,7 @@ from tickwork.domain.models import (
     NotificationPolicy,
     Page,
     Permission,
+    WorkerInfo,
 )
 
 
@@ -61,6 +63,42 @@ class LogQuery:
     limit: int = 200
     keyword: str | None = None  # only lines containing it (case-sensitive)
     reverse: bool = False  # newest line first
+
+
+HANDOFF_CHANNEL = "tickwork_handoff"
+"""NOTIFY channel: ``<server id>:<instance id>,<instance id>,...``, instances that server owns
+now."""
+JOB_CHANNEL = "tickwork_job"
+"""NOTIFY channel: ``<server id>:<job id>:<1 if its schedule changed else 0>``, a job that
+server changed or deleted (the others refresh their copy, withdraw fires planned from it)."""
+STOP_CHANNEL = "tickwork_stop"
+"""NOTIFY channel: ``<server id>:<instance id>:<by>``, stop that instance (its owner does)."""
+
+
+@dataclass(slots=True, frozen=True)
+class ServerRow:
+    """A registered server (docs/multi-server.md)."""
+
+    id: str
+    address: str
+    started_at: int
+    heartbeat_at: int  # database time
+    groups: tuple[str, ...]  # "namespace/group" of the worker agents connected to it
+    workers: Mapping[str, tuple[WorkerInfo, ...]] = field(default_factory=dict)  # by group
+
+
+@dataclass(slots=True, frozen=True)
+class DueClaim:
+    """Due jobs claimed for one planning round (``Store.claim_due_jobs``).
+
+    ``plan`` inserts their fires and sets their next fire times like ``Store.plan_fires``,
+    inside the claim: on PostgreSQL the claimed rows stay locked until the claim ends.
+    """
+
+    jobs: list[Job]
+    plan: Callable[
+        [Sequence[Instance], Sequence[tuple[int, int | None]]], Awaitable[list[Instance]]
+    ]
 
 
 class Store(Protocol):
@@ -177,6 +215,16 @@ class Store(Protocol):
     async def due_jobs(self, before: int, limit: int) -> list[Job]:
         """Enabled jobs whose next_fire_time is not null and <= before, earliest first."""
 
+    def claim_due_jobs(self, before: int, limit: int) -> AbstractAsyncContextManager[DueClaim]:
+        """Claim the due jobs of a planning round (as ``due_jobs``) until the context ends.
+
+        On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED`` in one transaction that
+        ``DueClaim.plan`` writes in and the end of the context commits: servers planning at
+        once each get other jobs, and a job changed meanwhile is planned after the change.
+        SQLite has one server, which reads them and plans in a transaction of its own.
+        """
+        ...
+
     async def set_next_fire_times(self, changes: Sequence[tuple[int, int | None]]) -> None:
         """Set next_fire_time of each (job_id, next_fire_time); missing jobs are ignored."""
 
@@ -190,6 +238,13 @@ class Store(Protocol):
         index makes a scheduled fire happen at most once). Fires of jobs that no longer exist
         are dropped. Returns the inserted instances, with ids, in the order given.
         """
+
+    async def create_instances(
+        self, batch: Sequence[Instance]
+    ) -> list[tuple[Instance, bool] | None]:
+        """``create_instance`` for many, in one transaction: for each, (instance with id,
+        True) when inserted, (the stored one, False) when its key was taken (also by an
+        earlier one of the batch), None when its job does not exist. In the batch's order."""
 
     async def create_instance(self, instance: Instance) -> tuple[Instance, bool]:
         """Insert one instance; returns (instance with id, True).
@@ -207,6 +262,56 @@ class Store(Protocol):
         """Every instance whose status is not final (see enums.FINAL_STATUSES), oldest first."""
 
     async def count_instances(self, job_id: int, statuses: Sequence[InstanceStatus]) -> int: ...
+
+    # -- servers and ownership (docs/multi-server.md) -----------------------------------------
+    server_id: str | None
+    """The server this store works for: instances it inserts are owned by it."""
+
+    async def register_server(self, server_id: str, address: str) -> None: ...
+
+    async def renew_server(
+        self,
+        server_id: str,
+        groups: Sequence[str] = (),
+        workers: Mapping[str, Sequence[WorkerInfo]] | None = None,
+    ) -> bool:
+        """Renew the lease; record the app groups with worker agents here, and those agents
+        (by "namespace/group"). False when the row is gone (taken for dead)."""
+
+    async def unregister_server(self, server_id: str) -> None: ...
+
+    async def expire_servers(self, lease_ms: int, keep: str | None = None) -> list[str]:
+        """Delete the servers whose heartbeat is older than ``lease_ms`` (every one but
+        ``keep`` when 0); their ids."""
+
+    async def live_servers(self) -> list[ServerRow]:
+        """The registered servers, oldest first."""
+
+    async def hand_over(self, instance_ids: Sequence[int], to_server: str) -> list[int]:
+        """Give instances this server owns to ``to_server`` and notify it; the ids moved."""
+
+    async def notify_owner(self, server_id: str, instance_ids: Sequence[int]) -> None:
+        """Tell ``server_id`` that it owns these instances (PostgreSQL NOTIFY)."""
+
+    async def notify_stop(self, server_id: str, instance_id: int, by: str) -> None:
+        """Ask the owner ``server_id`` to stop an instance (PostgreSQL NOTIFY)."""
+
+    async def listen(self, handlers: Mapping[str, Callable[[str], None]]) -> Callable[[], None]:
+        """Call ``handlers[channel](payload)`` for each notification (PostgreSQL; nothing on
+        SQLite, which has one server); returns what stops listening."""
+
+    async def get_instances(self, instance_ids: Sequence[int]) -> list[Instance]:
+        """The stored instances of those ids (missing ones left out), by id."""
+
+    async def owned_waiting(self, server_id: str, created_before: int) -> list[Instance]:
+        """The waiting instances ``server_id`` owns, created before ``created_before``."""
+
+    async def notify_job(self, server_id: str, job_id: int, schedule_changed: bool) -> None:
+        """Tell the other servers that ``server_id`` changed or deleted a job (PostgreSQL)."""
+
+    async def adopt_instances(self, server_id: str) -> list[Instance]:
+        """Make ``server_id`` the owner of every unfinished instance no live server owns;
+        returns them, oldest first."""
 
     async def count_instances_by_status(self) -> dict[InstanceStatus, int]: ...
 

@@ -28,6 +28,8 @@ from tickwork.domain.models import (
     Job,
     LogLine,
     Namespace,
+    RouteEntry,
+    RouteStrategy,
 )
 
 Row = dict[str, Any]
@@ -146,20 +148,48 @@ def job_row(job: Job) -> Row:
     )
     row["command_args"] = _json(list(job.command_args))
     row["envs"] = _json(dict(job.envs))
-    d = job.designation
-    row["designation"] = (
-        None
-        if d is None
-        else _json(
-            {
-                "kind": d.kind,
-                "workers": d.workers,
-                "labels": d.labels,
-                "transferable": d.transferable,
-            }
-        )
-    )
+    row["designation"] = designation_json(job.designation)
+    row["route_strategy"] = _route_strategy_json(job.route_strategy)
     return row
+
+
+def _route_strategy_json(strategy: RouteStrategy | None) -> str | None:
+    if strategy is None:
+        return None
+    return _json(
+        {
+            "name": strategy.name,
+            "kind": strategy.kind,
+            "status": strategy.status,
+            "entries": [
+                {
+                    "percentage": e.percentage,
+                    "targets": list(e.targets),
+                    "target_type": e.target_type,
+                }
+                for e in strategy.entries
+            ],
+        }
+    )
+
+
+def _route_strategy_from(text: str | None) -> RouteStrategy | None:
+    if not text:
+        return None
+    s = json.loads(text)
+    return RouteStrategy(
+        name=str(s["name"]),
+        kind=int(s["kind"]),
+        status=int(s["status"]),
+        entries=[
+            RouteEntry(
+                percentage=int(e["percentage"]),
+                targets=[str(t) for t in e["targets"]],
+                target_type=str(e["target_type"]),
+            )
+            for e in s["entries"]
+        ],
+    )
 
 
 def job_from(row: sa.RowMapping) -> Job:
@@ -180,15 +210,8 @@ def job_from(row: sa.RowMapping) -> Job:
     values["contact_info"] = [ContactInfo(**c) for c in json.loads(row["contact_info"])]
     values["command_args"] = [str(a) for a in json.loads(row["command_args"])]
     values["envs"] = {str(k): str(v) for k, v in json.loads(row["envs"]).items()}
-    designation = row["designation"]
-    if designation:
-        d = json.loads(designation)
-        values["designation"] = Designation(
-            kind=int(d["kind"]),
-            workers=[str(w) for w in d.get("workers", [])],
-            labels=[str(label) for label in d.get("labels", [])],
-            transferable=bool(d.get("transferable", True)),
-        )
+    values["designation"] = designation_from(row["designation"])
+    values["route_strategy"] = _route_strategy_from(row["route_strategy"])
     return Job(**values)
 
 
@@ -198,6 +221,7 @@ def instance_row(inst: Instance) -> Row:
     row["trigger_type"] = int(inst.trigger_type)
     row["time_type"] = int(inst.time_type)
     row["status"] = int(inst.status)
+    row["designation"] = designation_json(inst.designation)
     return row
 
 
@@ -206,7 +230,28 @@ def instance_from(row: sa.RowMapping) -> Instance:
     values["trigger_type"] = TriggerType(row["trigger_type"])
     values["time_type"] = TimeType(row["time_type"])
     values["status"] = InstanceStatus(row["status"])
+    values["designation"] = designation_from(row["designation"])
     return Instance(**values)
+
+
+def designation_json(d: Designation | None) -> str | None:
+    if d is None:
+        return None
+    return _json(
+        {"kind": d.kind, "workers": d.workers, "labels": d.labels, "transferable": d.transferable}
+    )
+
+
+def designation_from(text: str | None) -> Designation | None:
+    if not text:
+        return None
+    d = json.loads(text)
+    return Designation(
+        kind=int(d["kind"]),
+        workers=[str(w) for w in d.get("workers", [])],
+        labels=[str(label) for label in d.get("labels", [])],
+        transferable=bool(d.get("transferable", True)),
+    )
 
 
 def log_row(line: LogLine) -> Row:

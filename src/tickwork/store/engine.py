@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tickwork.domain.errors import InvalidParameter, Unavailable
 
-__all__ = ["WRITE", "create_engine", "normalize_url", "prepare_database", "safe_url"]
+__all__ = [
+    "WRITE",
+    "create_engine",
+    "create_sqlite_sync_engine",
+    "normalize_url",
+    "prepare_database",
+    "safe_url",
+]
 
 # Execution option that marks a connection as a writer; on SQLite its transactions start with
 # BEGIN IMMEDIATE so a read never has to be upgraded to a write lock (which fails with
@@ -72,7 +79,7 @@ def create_engine(url: sa.URL) -> AsyncEngine:
     """An async engine for a normalized URL (call ``prepare_database`` first)."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, pool_reset_on_return=None)  # as SQLite
 
 
 async def prepare_database(url: sa.URL) -> None:
@@ -109,10 +116,20 @@ def _prepare_sqlite_file(database: str) -> None:
         time.sleep(0.05)
 
 
-def _sqlite_engine(url: sa.URL) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+def create_sqlite_sync_engine(url: sa.URL) -> sa.Engine:
+    """A synchronous engine on the same SQLite file, for the store's transactions, which run
+    on the event loop's thread (see ``SqlBase``): same pragmas, same BEGIN modes."""
+    engine = sa.create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_reset_on_return=None,
+    )
+    _sqlite_events(engine)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _sqlite_events(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy (not the driver) emit BEGIN, see _on_begin.
         dbapi_connection.isolation_level = None
@@ -122,9 +139,20 @@ def _sqlite_engine(url: sa.URL) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE) else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
 
+
+def _sqlite_engine(url: sa.URL) -> AsyncEngine:
+    # No ROLLBACK when a connection goes back to the pool: every transaction of the store is
+    # ended by its context, and closing a Connection rolls back one left open; the extra
+    # round trip (a thread hop on aiosqlite) cost more than the query on the hot path.
+    engine = create_async_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_reset_on_return=None,
+    )
+    _sqlite_events(engine.sync_engine)
     return engine

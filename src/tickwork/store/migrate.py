@@ -8,11 +8,23 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickwork.domain.errors import Unavailable
 from tickwork.store.engine import WRITE
 
-__all__ = ["MIGRATIONS_DIR", "VERSION_TABLE", "alembic_config", "downgrade", "upgrade"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "VERSION_TABLE",
+    "SchemaTooNew",
+    "alembic_config",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "tickwork_schema_version"
@@ -28,7 +40,36 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
+class SchemaTooNew(Unavailable):
+    """The database's schema is newer than this tickwork knows (a newer release migrated
+    it): running on it could lose what the newer schema holds, so tickwork refuses."""
+
+
+def head_revision() -> str:
+    """The newest schema version this tickwork knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return head or "base"
+
+
+def _current(connection: sa.Connection) -> tuple[str, ...]:
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return tuple(context.get_current_heads())
+
+
+def _refuse_unknown(connection: sa.Connection) -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {revision.revision for revision in script.walk_revisions()}
+    unknown = [head for head in _current(connection) if head not in known]
+    if unknown:
+        raise SchemaTooNew(
+            f"the database schema is at version {', '.join(unknown)}, newer than this "
+            f"tickwork knows (up to {head_revision()}): a newer tickwork upgraded it. Run "
+            "that newer tickwork (every server on this database must be at least as new)"
+        )
+
+
 def _upgrade(connection: sa.Connection, revision: str) -> None:
+    _refuse_unknown(connection)
     command.upgrade(alembic_config(connection), revision)
 
 
@@ -39,6 +80,13 @@ def _downgrade(connection: sa.Connection, revision: str) -> None:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (see ``_migrate``)."""
     await _migrate(engine, _upgrade, revision)
+
+
+async def current_revision(engine: AsyncEngine) -> str:
+    """The database's schema version (``base``: none yet)."""
+    async with engine.connect() as conn:
+        heads = await conn.run_sync(_current)
+    return ", ".join(heads) or "base"
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:

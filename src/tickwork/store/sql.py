@@ -8,8 +8,11 @@ calendars, jobs); ``sql_runs`` holds instances and logs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,16 +28,17 @@ from tickwork.domain.errors import (
 )
 from tickwork.domain.models import AccessKey, AppGroup, Calendar, Job, Namespace, Page
 from tickwork.store import codec
-from tickwork.store.abc import JobFilter
+from tickwork.store.abc import DueClaim, JobFilter
 from tickwork.store.sql_base import check_not_negative, check_page, now_ms
 from tickwork.store.sql_extras import SqlExtras
 from tickwork.store.sql_runs import SqlRuns
+from tickwork.store.sql_servers import SqlServers
 from tickwork.store.tables import access_keys, app_groups, calendars, jobs, namespaces
 
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlRuns, SqlExtras):
+class SqlStore(SqlRuns, SqlExtras, SqlServers):
     """The store on one SQLite file or one PostgreSQL database."""
 
     # -- access keys -----------------------------------------------------------------------
@@ -351,9 +355,9 @@ class SqlStore(SqlRuns, SqlExtras):
         if not deleted:
             raise JobNotFound(f"job {job_id} does not exist", field="job_id")
 
-    async def due_jobs(self, before: int, limit: int) -> list[Job]:
-        check_not_negative(limit, "limit")
-        stmt = (
+    @staticmethod
+    def _due_jobs_query(before: int, limit: int) -> sa.Select[Any]:
+        return (
             sa.select(jobs)
             .where(
                 jobs.c.status == int(JobStatus.ENABLED),
@@ -363,9 +367,25 @@ class SqlStore(SqlRuns, SqlExtras):
             .order_by(jobs.c.next_fire_time, jobs.c.id)
             .limit(limit)
         )
+
+    async def due_jobs(self, before: int, limit: int) -> list[Job]:
+        check_not_negative(limit, "limit")
+        stmt = self._due_jobs_query(before, limit)
         async with self._read() as conn:
             rows = (await conn.execute(stmt)).mappings().all()
         return [codec.job_from(r) for r in rows]
+
+    @asynccontextmanager
+    async def claim_due_jobs(self, before: int, limit: int) -> AsyncIterator[DueClaim]:
+        if self.dialect != "postgresql":
+            yield DueClaim(await self.due_jobs(before, limit), self.plan_fires)
+            return
+        check_not_negative(limit, "limit")
+        stmt = self._due_jobs_query(before, limit).with_for_update(skip_locked=True)
+        async with self._write() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+            claimed = [codec.job_from(r) for r in rows]
+            yield DueClaim(claimed, partial(self._plan_fires_in, conn))
 
     async def set_next_fire_times(self, changes: Sequence[tuple[int, int | None]]) -> None:
         if not changes:

@@ -67,6 +67,10 @@ class SqlRuns(SqlBase):
                 sort_by_parameter_order=True,
             )
         )
+        owner = getattr(self, "server_id", None)  # SqlServers: this server owns what it makes
+        rows = [
+            r if r.owner is not None or owner is None else replace(r, owner=owner) for r in rows
+        ]
         result = (await conn.execute(stmt, [codec.instance_row(r) for r in rows])).all()
         # The returned rows are in parameter order with the skipped ones missing; a skipped
         # row has a key, and no two rows share one, so matching by keys in order is exact.
@@ -87,55 +91,96 @@ class SqlRuns(SqlBase):
         self, fires: Sequence[Instance], next_fire_times: Sequence[tuple[int, int | None]]
     ) -> list[Instance]:
         """In one transaction: insert the fires and set the jobs' next fire times."""
-        now = now_ms()
         async with self._write() as conn:
-            live = await self._existing_ids(conn, jobs.c.id, [f.job_id for f in fires])
-            fire_keys: set[tuple[int, int]] = set()
-            idempotency_keys: set[tuple[int, str]] = set()
-            rows: list[Instance] = []
-            for fire in fires:
-                if fire.job_id not in live:
-                    continue
-                fire_key = None if fire.fire_key is None else (fire.job_id, fire.fire_key)
-                idem_key = (
-                    None if fire.idempotency_key is None else (fire.job_id, fire.idempotency_key)
+            return await self._plan_fires_in(conn, fires, next_fire_times)
+
+    async def _plan_fires_in(
+        self,
+        conn: AsyncConnection,
+        fires: Sequence[Instance],
+        next_fire_times: Sequence[tuple[int, int | None]],
+    ) -> list[Instance]:
+        now = now_ms()
+        live = await self._existing_ids(conn, jobs.c.id, [f.job_id for f in fires])
+        fire_keys: set[tuple[int, int]] = set()
+        idempotency_keys: set[tuple[int, str]] = set()
+        rows: list[Instance] = []
+        for fire in fires:
+            if fire.job_id not in live:
+                continue
+            fire_key = None if fire.fire_key is None else (fire.job_id, fire.fire_key)
+            idem_key = None if fire.idempotency_key is None else (fire.job_id, fire.idempotency_key)
+            if fire_key in fire_keys or idem_key in idempotency_keys:
+                continue  # a duplicate within the batch
+            if fire_key is not None:
+                fire_keys.add(fire_key)
+            if idem_key is not None:
+                idempotency_keys.add(idem_key)
+            rows.append(
+                replace(
+                    fire,
+                    id=0,
+                    created_at=fire.created_at or now,
+                    updated_at=fire.updated_at or now,
                 )
-                if fire_key in fire_keys or idem_key in idempotency_keys:
-                    continue  # a duplicate within the batch
-                if fire_key is not None:
-                    fire_keys.add(fire_key)
-                if idem_key is not None:
-                    idempotency_keys.add(idem_key)
-                rows.append(
-                    replace(
-                        fire,
-                        id=0,
-                        created_at=fire.created_at or now,
-                        updated_at=fire.updated_at or now,
-                    )
-                )
-            inserted = await self._insert_instances(conn, rows)
-            await self._set_next_fire_times(conn, next_fire_times)
+            )
+        inserted = await self._insert_instances(conn, rows)
+        await self._set_next_fire_times(conn, next_fire_times)
         return inserted
 
     async def create_instance(self, instance: Instance) -> tuple[Instance, bool]:
+        (result,) = await self.create_instances([instance])
+        if result is None:
+            raise JobNotFound(f"job {instance.job_id} does not exist", field="job_id")
+        return result
+
+    async def create_instances(
+        self, batch: Sequence[Instance]
+    ) -> list[tuple[Instance, bool] | None]:
         now = now_ms()
-        row = replace(
-            instance,
-            id=0,
-            created_at=instance.created_at or now,
-            updated_at=instance.updated_at or now,
-        )
+        rows = [
+            replace(i, id=0, created_at=i.created_at or now, updated_at=i.updated_at or now)
+            for i in batch
+        ]
+        results: list[tuple[Instance, bool] | None] = [None] * len(rows)
         async with self._write() as conn:
-            if not await self._existing_ids(conn, jobs.c.id, [instance.job_id]):
-                raise JobNotFound(f"job {instance.job_id} does not exist", field="job_id")
-            inserted = await self._insert_instances(conn, [row])
-            if inserted:
-                return inserted[0], True
-            existing = await self._find_by_keys(conn, instance)
-        if existing is None:  # not reachable: only these keys can conflict
-            raise Conflict(f"instance of job {instance.job_id} conflicts with a stored one")
-        return existing, False
+            live = await self._existing_ids(conn, jobs.c.id, [r.job_id for r in rows])
+            first_with: dict[tuple[int, str, object], int] = {}  # a key -> the row that has it
+            repeats: dict[int, int] = {}  # row -> the earlier row of the batch with its key
+            fresh: list[int] = []
+            for n, row in enumerate(rows):
+                if row.job_id not in live:
+                    continue  # None: the job does not exist
+                keys = [
+                    (row.job_id, kind, value)
+                    for kind, value in (("i", row.idempotency_key), ("f", row.fire_key))
+                    if value is not None
+                ]
+                earlier = next((first_with[k] for k in keys if k in first_with), None)
+                if earlier is not None:
+                    repeats[n] = earlier
+                    continue
+                first_with.update((k, n) for k in keys)
+                fresh.append(n)
+            inserted = iter(await self._insert_instances(conn, [rows[n] for n in fresh]))
+            pending = next(inserted, None)
+            for n in fresh:  # in order; a row whose key was taken is missing from inserted
+                row = rows[n]
+                if pending is not None and (
+                    (pending.job_id, pending.fire_key, pending.idempotency_key)
+                    == (row.job_id, row.fire_key, row.idempotency_key)
+                ):
+                    results[n] = (pending, True)
+                    pending = next(inserted, None)
+                    continue
+                existing = await self._find_by_keys(conn, row)
+                if existing is None:  # not reachable: only these keys can conflict
+                    raise Conflict(f"instance of job {row.job_id} conflicts with a stored one")
+                results[n] = (existing, False)
+        for n, earlier in repeats.items():
+            found = results[earlier]
+            results[n] = None if found is None else (found[0], False)
+        return results
 
     async def _find_by_keys(self, conn: AsyncConnection, instance: Instance) -> Instance | None:
         """The stored instance of the job holding the idempotency key, else the fire key."""

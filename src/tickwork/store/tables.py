@@ -137,6 +137,7 @@ jobs = sa.Table(
     sa.Column("created_at", Instant, nullable=False),
     sa.Column("updated_at", Instant, nullable=False),
     sa.Column("designation", sa.Text(), nullable=True),  # JSON; NULL: any worker
+    sa.Column("route_strategy", sa.Text(), nullable=True),  # JSON; NULL: none
     sa.ForeignKeyConstraint(
         ["namespace", "group_id"],
         ["app_groups.namespace", "app_groups.group_id"],
@@ -176,6 +177,8 @@ instances = sa.Table(
     sa.Column("fire_key", Instant, nullable=True),
     sa.Column("created_at", Instant, nullable=False),
     sa.Column("updated_at", Instant, nullable=False),
+    sa.Column("owner", sa.String(64), nullable=True),  # the server holding it (servers.id)
+    sa.Column("designation", sa.Text(), nullable=True),  # JSON: the run's own (ExecuteJob)
     # NULLs are distinct in both unique indexes on both databases: API runs have no fire_key.
     sa.Index(None, "job_id", "fire_key", unique=True),
     sa.Index(None, "job_id", "idempotency_key", unique=True),
@@ -183,6 +186,21 @@ instances = sa.Table(
     sa.Index(None, "status"),
     sa.Index(None, "schedule_time"),
     sqlite_autoincrement=True,
+)
+
+# The live servers: each holds a lease it renews; one whose heartbeat (database time) is older
+# than the lease is dead, and what it owned is adopted by the others.
+servers = sa.Table(
+    "servers",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("address", sa.Text(), nullable=False),
+    sa.Column("started_at", Instant, nullable=False),
+    sa.Column("heartbeat_at", Instant, nullable=False),
+    # JSON list of "namespace/group" whose worker agents are connected to it
+    sa.Column("groups", sa.Text(), nullable=False, server_default="[]"),
+    # JSON {"namespace/group": [worker, ...]} of the worker agents connected to it
+    sa.Column("workers", sa.Text(), nullable=False, server_default="{}"),
 )
 
 logs = sa.Table(

@@ -12,10 +12,45 @@ run then reports a KILLED outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType, TriggerType
 from tickwork.domain.models import Designation
+
+
+class TaskPhase(StrEnum):
+    """Which part of a distributed run (broadcast, sharding, map-reduce) a task is."""
+
+    PRE = "pre"  # pre_process only, once before the parts (broadcast, sharding)
+    PART = "part"  # process: one worker's part of a broadcast, or one shard
+    ROOT = "root"  # pre_process and process of the root task (map modes); it may map
+    SUB = "sub"  # process of one mapped subtask; it may map more
+    REDUCE = "reduce"  # reduce (a MapReduceProcessor's) and post_process, with every result
+    POST = "post"  # post_process once after the parts, with every result
+
+
+TaskKey = tuple[int, int]
+"""(task id, task attempt): which dispatch of which task of an instance a report is about."""
+
+
+@dataclass(slots=True, frozen=True)
+class TaskSpec:
+    """One task of a distributed run: the engine's master hands these to workers."""
+
+    task_id: int
+    phase: TaskPhase
+    name: str = ""  # the task name given to map() (subtasks); ROOT_TASK_NAME for the root
+    body: str = ""  # the subtask object, as JSON
+    attempt: int = 0  # how many times this task was dispatched before
+    consumers: int = 0  # run at most this many tasks of the instance at once (0: any slot)
+    label: str = ""  # how the task's log lines are marked, e.g. "shard 3"
+    results: tuple[tuple[int, str], ...] = ()  # REDUCE and POST: each task's result
+    statuses: tuple[tuple[int, int], ...] = ()  # REDUCE and POST: each task's status
+
+    @property
+    def key(self) -> TaskKey:
+        return (self.task_id, self.attempt)
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,6 +85,12 @@ class RunRequest:
     extra_env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     # which workers may run it (the job's designation, or this run's own); None: any
     designation: Designation | None = None
+    task: TaskSpec | None = None  # one task of a distributed run; None: the whole run
+
+    @property
+    def run_key(self) -> tuple[int, int]:
+        """What identifies this run on a worker: (instance id, task id or -1)."""
+        return (self.instance_id, -1 if self.task is None else self.task.task_id)
 
 
 @dataclass(slots=True, frozen=True)
@@ -60,15 +101,31 @@ class RunOutcome:
 
 
 class RunReporter(Protocol):
-    """What a worker calls while a run goes on. Calls never block and never raise."""
+    """What a worker calls while a run goes on. Calls never block and never raise.
 
-    def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None: ...
+    Reports about one task of a distributed run carry its ``task`` key; ``mapped`` hands the
+    subtasks a map processor's ``map()`` made to the engine (as JSON bodies)."""
+
+    def started(
+        self, instance_id: int, attempt: int, worker: str, at: int, task: TaskKey | None = None
+    ) -> None: ...
 
     def log(self, instance_id: int, attempt: int, at: int, line: str) -> None: ...
 
     def progress(self, instance_id: int, attempt: int, progress: str) -> None: ...
 
-    def finished(self, instance_id: int, attempt: int, outcome: RunOutcome, at: int) -> None: ...
+    def finished(
+        self,
+        instance_id: int,
+        attempt: int,
+        outcome: RunOutcome,
+        at: int,
+        task: TaskKey | None = None,
+    ) -> None: ...
+
+    def mapped(
+        self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]
+    ) -> None: ...
 
 
 class Worker(Protocol):

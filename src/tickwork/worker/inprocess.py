@@ -54,6 +54,20 @@ class _Run:
     finished: bool = False
 
 
+@dataclass(slots=True)
+class _TaskSlots:
+    """The ConsumerSize bound of one instance's tasks on this worker."""
+
+    slots: asyncio.Semaphore
+    tasks: int = 0  # its tasks here (running or waiting)
+
+
+def _same_task(a: RunRequest, b: RunRequest) -> bool:
+    return (a.task is None and b.task is None) or (
+        a.task is not None and b.task is not None and a.task.attempt == b.task.attempt
+    )
+
+
 class InProcessWorker:
     """A ``Worker`` that runs jobs inside the current process and event loop."""
 
@@ -80,7 +94,8 @@ class InProcessWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
         self._http: httpx.AsyncClient | None = None
-        self._runs: dict[int, _Run] = {}
+        self._runs: dict[tuple[int, int], _Run] = {}  # by RunRequest.run_key
+        self._task_slots: dict[int, _TaskSlots] = {}  # by instance id
         self._prepared: dict[int, _Prepared] = {}
         self._killers: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -109,6 +124,10 @@ class InProcessWorker:
         """Runs accepted and not finished (executing or waiting for a slot)."""
         return len(self._runs)
 
+    def holding(self) -> list[RunRequest]:
+        """The requests of the runs accepted and not finished."""
+        return [run.request for run in self._runs.values()]
+
     def submit(self, request: RunRequest) -> None:
         if (
             self._reporter is None
@@ -121,32 +140,49 @@ class InProcessWorker:
             self._reporter.finished(
                 request.instance_id,
                 request.attempt,
-                RunOutcome(InstanceStatus.FAILED, f"worker {self._address} is stopping"),
+                RunOutcome(InstanceStatus.FAILED, f"worker {self._address} is stopping", lost=True),
                 now_ms(),
+                *(() if request.task is None else (request.task.key,)),
             )
             return
-        current = self._runs.get(request.instance_id)
+        key = request.run_key
+        current = self._runs.get(key)
         if current is not None:
-            if current.request.attempt == request.attempt:
+            if current.request.attempt == request.attempt and _same_task(current.request, request):
                 _log.warning(
-                    "instance %s attempt %s is already running; ignored",
+                    "instance %s attempt %s%s is already running; ignored",
                     request.instance_id,
                     request.attempt,
+                    "" if request.task is None else f" task {request.task.task_id}",
                 )
                 return
-            self.kill(request.instance_id, f"superseded by attempt {request.attempt}")
-        prepared = self._prepared.pop(request.instance_id, None)
+            self._kill_run(current, f"superseded by attempt {request.attempt}")
+        prepared = self._prepared.pop(request.instance_id, None) if request.task is None else None
         if prepared is not None and prepared.request != request:
             self._background(prepared.execution.discard())  # prepared for an older version
             prepared = None
         if prepared is not None and not self._slots.locked():
             prepared.execution.open_gate_now()  # the job's code starts now, not a few hops on
         run = _Run(request, prepared)
-        self._runs[request.instance_id] = run
+        self._runs[key] = run
         run.task = self._loop.create_task(
-            self._execute(run, self._reporter, self._slots, self._http),
+            self._execute(run, self._reporter, self._slots_for(request), self._http),
             name=f"tickwork-run-{request.instance_id}-{request.attempt}",
         )
+
+    def _slots_for(self, request: RunRequest) -> asyncio.Semaphore:
+        """A task with ``consumers`` runs under its instance's own bound on this worker."""
+        assert self._slots is not None
+        task = request.task
+        if task is None or task.consumers <= 0:
+            return self._slots
+        held = self._task_slots.get(request.instance_id)
+        if held is None:
+            held = self._task_slots[request.instance_id] = _TaskSlots(
+                asyncio.Semaphore(task.consumers)
+            )
+        held.tasks += 1
+        return held.slots
 
     def prepare(self, request: RunRequest) -> None:
         """Start the process of a run due soon, held before the job's code; ``submit`` with
@@ -156,8 +192,9 @@ class InProcessWorker:
             or self._loop is None
             or self._http is None
             or self._stopping
+            or request.task is not None
             or request.instance_id in self._prepared
-            or request.instance_id in self._runs
+            or request.run_key in self._runs
             or len(self._prepared) >= self._concurrency
         ):
             return
@@ -186,8 +223,15 @@ class InProcessWorker:
         task.add_done_callback(self._killers.discard)
 
     def kill(self, instance_id: int, reason: str) -> bool:
-        run = self._runs.get(instance_id)
-        if run is None or run.finished or self._loop is None:
+        """Kill every run of the instance here (the whole run, or its tasks)."""
+        runs = [run for key, run in self._runs.items() if key[0] == instance_id]
+        killed = False
+        for run in runs:
+            killed = self._kill_run(run, reason) or killed
+        return killed
+
+    def _kill_run(self, run: _Run, reason: str) -> bool:
+        if run.finished or self._loop is None:
             return False
         if run.kill_reason is not None:
             return True
@@ -206,8 +250,8 @@ class InProcessWorker:
         tasks = [run.task for run in self._runs.values() if run.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=max(grace, 0))
-        for instance_id in list(self._runs):
-            self.kill(instance_id, f"worker {self._address} stopped")
+        for run in list(self._runs.values()):
+            self._kill_run(run, f"worker {self._address} stopped")
         tasks = [run.task for run in self._runs.values() if run.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=self._kill_grace + 10.0)
@@ -249,7 +293,8 @@ class InProcessWorker:
         outcome = RunOutcome(InstanceStatus.FAILED, "the run ended without an outcome")
         try:
             async with slots:
-                reporter.started(request.instance_id, request.attempt, self._address, now_ms())
+                if request.task is None:  # the master knows where it sent a task
+                    reporter.started(request.instance_id, request.attempt, self._address, now_ms())
                 env = ExecutionEnv(sink=sink, http=http, kill_grace=self._kill_grace)
                 outcome = await self._run_execution(run, env)
         except asyncio.CancelledError:
@@ -260,10 +305,22 @@ class InProcessWorker:
         finally:
             run.finished = True
             sink.close()
-            if self._runs.get(request.instance_id) is run:
-                del self._runs[request.instance_id]
+            key = request.run_key
+            if self._runs.get(key) is run:
+                del self._runs[key]
+            task = request.task
+            held = self._task_slots.get(key[0]) if task is not None and task.consumers else None
+            if held is not None:
+                held.tasks -= 1
+                if held.tasks <= 0:  # the last task of the instance here
+                    del self._task_slots[key[0]]
             try:
-                reporter.finished(request.instance_id, request.attempt, outcome, now_ms())
+                if request.task is None:
+                    reporter.finished(request.instance_id, request.attempt, outcome, now_ms())
+                else:
+                    reporter.finished(
+                        request.instance_id, request.attempt, outcome, now_ms(), request.task.key
+                    )
             except Exception:
                 _log.exception("reporting the outcome of instance %s failed", request.instance_id)
 

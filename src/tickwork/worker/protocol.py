@@ -5,10 +5,23 @@ short runs a second need no frame (let alone a request) per run.
 Frame: ``{"messages": [message, ...]}``. A message is an object with ``op``:
 
 server -> agent: ``welcome`` {worker_id}, ``prepare`` {request}, ``run`` {request},
-``discard`` {instance_id}, ``kill`` {instance_id, reason}
-agent -> server: ``heartbeat`` {running, concurrency, draining}, ``started`` {instance_id, attempt,
+``tasks`` {request, tasks: [{task, sharding_id?, sharding_num?, sharding_parameter?}]} (a page
+of tasks of one distributed run: each is ``request`` with those fields replaced),
+``discard`` {instance_id}, ``kill`` {instance_id, reason} (the run and all its tasks)
+agent -> server: ``hello`` {runs: [[instance_id, attempt]], tasks: [[instance_id, task_id,
+attempt, task_attempt]]} (first on every connection: what it holds), ``heartbeat`` {running,
+concurrency, draining}, ``started`` {instance_id, attempt,
 at}, ``log`` {instance_id, attempt, at, line}, ``progress`` {instance_id, attempt, progress},
-``finished`` {instance_id, attempt, status, result, at}
+``finished`` {instance_id, attempt, status, result, at, lost?, task_id?, task_attempt?},
+``mapped`` {instance_id, attempt, task_id, task_attempt, task_name, tasks: [JSON text]}
+
+When a connection closes, the server keeps the runs the agent held for ``RESUME_GRACE_S``;
+if the agent (same ``worker_id``) reconnects in time, its ``hello`` settles them: runs the
+server holds for it that it does not list failed as lost (their ``run`` never arrived), runs it
+lists that the server does not hold for it are killed. Otherwise they fail as lost then.
+
+``lost: true`` in ``finished`` says the run did not fail by itself (the agent was draining or
+stopping): the engine runs it again elsewhere.
 
 A heartbeat with ``draining: true`` says the agent takes no more runs (it is shutting down);
 the server routes none to it from then on.
@@ -22,12 +35,12 @@ AppKey). A wrong AppKey closes the socket with code 4403 and the reason.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 from tickwork.domain.enums import ExecuteMode, JobType, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter
-from tickwork.worker.abc import RunRequest
+from tickwork.worker.abc import RunRequest, TaskPhase, TaskSpec
 
 CONNECT_PATH = "/api/v1/workers/connect"
 APP_KEY_HEADER = "x-tickwork-app-key"
@@ -35,10 +48,13 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_REQUEST = 4400
 HEARTBEAT_S = 2.0
 DEAD_AFTER_S = 10.0  # a worker silent this long is gone
+RESUME_GRACE_S = 5.0  # a disconnected worker's runs wait this long for it to reconnect
 
 Message = dict[str, Any]
 
 _REQUEST_FIELDS = {f.name for f in fields(RunRequest)} - {"designation"}
+_TASK_FIELDS = {f.name for f in fields(TaskSpec)}
+_TASK_OVERRIDES = ("sharding_id", "sharding_num", "sharding_parameter")
 
 
 def request_to_wire(request: RunRequest) -> dict[str, Any]:
@@ -51,7 +67,68 @@ def request_to_wire(request: RunRequest) -> dict[str, Any]:
     data["command_args"] = list(request.command_args)
     data["envs"] = [list(pair) for pair in request.envs]
     data["extra_env"] = [list(pair) for pair in request.extra_env]
+    if request.task is None:
+        data.pop("task", None)
+    else:
+        data["task"] = task_to_wire(request.task)
     return data
+
+
+def task_to_wire(task: TaskSpec) -> dict[str, Any]:
+    data = asdict(task)
+    data["phase"] = task.phase.value
+    data["results"] = [list(pair) for pair in task.results]
+    data["statuses"] = [list(pair) for pair in task.statuses]
+    return data
+
+
+def task_from_wire(data: Any) -> TaskSpec:
+    if not isinstance(data, dict):
+        raise InvalidParameter("a task must be an object", field="task")
+    try:
+        values = {k: v for k, v in data.items() if k in _TASK_FIELDS}
+        values["phase"] = TaskPhase(values["phase"])
+        values["results"] = tuple((int(t), str(r)) for t, r in values.get("results", ()))
+        values["statuses"] = tuple((int(t), int(s)) for t, s in values.get("statuses", ()))
+        return TaskSpec(**values)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidParameter(f"a task is malformed: {exc}", field="task") from None
+
+
+def tasks_to_wire(requests: list[RunRequest]) -> dict[str, Any]:
+    """A ``tasks`` message: a page of tasks of one distributed run (same instance)."""
+    base = request_to_wire(replace(requests[0], task=None))
+    items: list[dict[str, Any]] = []
+    for request in requests:
+        assert request.task is not None
+        item: dict[str, Any] = {"task": task_to_wire(request.task)}
+        for name in _TASK_OVERRIDES:
+            if getattr(request, name) != base[name]:
+                item[name] = getattr(request, name)
+        items.append(item)
+    return {"op": "tasks", "request": base, "tasks": items}
+
+
+def tasks_from_wire(message: dict[str, Any]) -> list[RunRequest]:
+    items = message.get("tasks")
+    base_data = message.get("request")
+    if not isinstance(items, list) or not isinstance(base_data, dict):
+        raise InvalidParameter("a tasks message needs request and tasks", field="tasks")
+    base = request_from_wire(base_data)
+    requests: list[RunRequest] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise InvalidParameter("each of tasks must be an object", field="tasks")
+        overrides: dict[str, Any] = {"task": task_from_wire(item.get("task"))}
+        try:
+            for name in _TASK_OVERRIDES:
+                if name in item:
+                    value = item[name]
+                    overrides[name] = str(value) if name == "sharding_parameter" else int(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameter(f"a task is malformed: {exc}", field="tasks") from None
+        requests.append(replace(base, **overrides))
+    return requests
 
 
 def request_from_wire(data: dict[str, Any]) -> RunRequest:
@@ -64,6 +141,8 @@ def request_from_wire(data: dict[str, Any]) -> RunRequest:
         values["command_args"] = tuple(str(a) for a in values.get("command_args", ()))
         values["envs"] = tuple((str(k), str(v)) for k, v in values.get("envs", ()))
         values["extra_env"] = tuple((str(k), str(v)) for k, v in values.get("extra_env", ()))
+        if values.get("task") is not None:
+            values["task"] = task_from_wire(values["task"])
         return RunRequest(**values)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidParameter(f"a run request is malformed: {exc}", field="request") from None

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Answer, QuartzOracle, Request
 
+from conftest import Answer, QuartzOracle, Request
 from tickwork.domain.errors import InvalidTimeExpression
 from tickwork.timing.cron import QuartzCron
 

@@ -16,8 +16,17 @@ from tickwork.domain.enums import (
     TimeType,
 )
 from tickwork.domain.errors import GroupNotFound, InvalidParameter, JobNotFound
-from tickwork.domain.models import ContactInfo, InstanceUpdate, Job, LogLine
-from tickwork.store.abc import JobFilter, LogQuery, Store
+from tickwork.domain.models import (
+    ContactInfo,
+    Designation,
+    InstanceUpdate,
+    Job,
+    LogLine,
+    RouteEntry,
+    RouteStrategy,
+)
+from tickwork.store.abc import InstanceFilter, JobFilter, LogQuery, Store
+from tickwork.store.sql import SqlStore
 
 
 def _full_job() -> Job:
@@ -65,6 +74,15 @@ def _full_job() -> Job:
         start_time=1_700_000_000_000,
         end_time=1_800_000_000_000,
         history_limit=17,
+        designation=Designation(kind=2, labels=["gpu", "ü"], transferable=False),
+        route_strategy=RouteStrategy(
+            name="canary 金丝雀",
+            status=0,
+            entries=[
+                RouteEntry(percentage=30, targets=["blue"], target_type="label"),
+                RouteEntry(percentage=70, targets=["10.0.0.1:7000", "w:2"], target_type="worker"),
+            ],
+        ),
         next_fire_time=1_750_000_000_123,
         created_at=100,
         updated_at=200,
@@ -109,6 +127,7 @@ async def test_update_job_replaces_every_field(store: Store, seed: Seed) -> None
     assert await store.get_job(job.id) == stored
     back = await store.update_job(replace(job, next_fire_time=None, created_at=5))
     assert back.next_fire_time is None and back.created_at == 5
+    assert back.route_strategy is None and back.designation is None  # NULL again
 
 
 async def test_update_job_errors(store: Store, seed: Seed) -> None:
@@ -165,6 +184,51 @@ async def test_due_jobs(store: Store, seed: Seed) -> None:
     assert [j.id for j in await store.due_jobs(1000, 1)] == [early.id]
     assert await store.due_jobs(99, 10) == []
     assert await store.due_jobs(1000, 0) == []
+
+
+async def test_claim_due_jobs_plans_inside_the_claim(store: Store, seed: Seed) -> None:
+    early = await seed.job("early", next_fire_time=100)
+    late = await seed.job("late", next_fire_time=300)
+    await seed.job("future", next_fire_time=10_000)
+    async with store.claim_due_jobs(300, 10) as claim:
+        assert [j.id for j in claim.jobs] == [early.id, late.id]
+        planned = await claim.plan([seed.fire(early, 100)], [(early.id, 200), (late.id, None)])
+    assert [(i.job_id, i.schedule_time) for i in planned] == [(early.id, 100)]
+    assert [j.id for j in await store.due_jobs(300, 10)] == [early.id]  # next at 200 now
+    assert (await store.get_job(late.id)).next_fire_time is None  # type: ignore[union-attr]
+
+
+@pytest.mark.postgres
+async def test_claims_at_once_get_other_jobs_on_postgresql(store: SqlStore, seed: Seed) -> None:
+    """Two servers planning at once: the second skips the rows the first holds, and plans
+    what the first did not claim; nothing is planned twice, nothing waits."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has one server: its claim does not lock")
+    made = [await seed.job(f"j{n}", next_fire_time=100 + n) for n in range(6)]
+    async with store.claim_due_jobs(1000, 4) as first:
+        async with store.claim_due_jobs(1000, 4) as second:
+            assert [j.id for j in first.jobs] == [j.id for j in made[:4]]
+            assert [j.id for j in second.jobs] == [j.id for j in made[4:]]
+            await second.plan([], [(j.id, 5000) for j in second.jobs])
+        await first.plan(
+            [seed.fire(j, j.next_fire_time or 0) for j in first.jobs],
+            [(j.id, 5000) for j in first.jobs],
+        )
+    async with store.claim_due_jobs(1000, 10) as after:
+        assert after.jobs == []  # both planned: every next fire is past the horizon
+
+
+@pytest.mark.postgres
+async def test_a_claim_rolls_back_when_planning_fails(store: SqlStore, seed: Seed) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("the SQLite claim holds no transaction")
+    job = await seed.job("j", next_fire_time=100)
+    with pytest.raises(RuntimeError):
+        async with store.claim_due_jobs(1000, 10) as claim:
+            await claim.plan([seed.fire(job, 100)], [(job.id, 5000)])
+            raise RuntimeError("computing failed")
+    assert (await store.get_job(job.id)).next_fire_time == 100  # type: ignore[union-attr]
+    assert (await store.list_instances(InstanceFilter(job_id=job.id))).total == 0
 
 
 async def test_set_next_fire_times(store: Store, seed: Seed) -> None:

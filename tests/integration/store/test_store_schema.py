@@ -19,7 +19,15 @@ from tickwork.domain.models import Namespace
 from tickwork.store.abc import Store
 from tickwork.store.engine import normalize_url
 from tickwork.store.factory import open_store
-from tickwork.store.migrate import VERSION_TABLE, alembic_config, downgrade, upgrade
+from tickwork.store.migrate import (
+    VERSION_TABLE,
+    SchemaTooNew,
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from tickwork.store.sql import SqlStore
 from tickwork.store.tables import metadata
 
@@ -160,3 +168,25 @@ async def test_concurrent_opens_of_a_fresh_sqlite_file(tmp_path: Path) -> None:
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_schema_newer_than_this_tickwork_is_refused_and_left_alone(
+    store: SqlStore,
+) -> None:
+    async def set_version(version: str) -> None:
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                sa.text(f"UPDATE {VERSION_TABLE} SET version_num = :v"), {"v": version}
+            )
+
+    await set_version("9999")
+    try:
+        again = SqlStore(store.url.render_as_string(hide_password=False))
+        with pytest.raises(SchemaTooNew) as caught:
+            await again.open()
+        assert "schema is at version 9999, newer than this tickwork knows" in caught.value.message
+        assert caught.value.status == 503
+        assert await current_revision(store.engine) == "9999"  # nothing was changed
+        assert head_revision() != "9999"
+    finally:
+        await set_version(head_revision())  # the database is shared with later tests

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType, TriggerType
-from tickwork.worker.abc import RunOutcome, RunRequest
+from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey
 from tickwork.worker.inprocess import InProcessWorker
 
 WAIT_S = 60.0  # a guard against hangs, not a timing assertion
@@ -21,6 +21,8 @@ class Recorded:
     logs: list[tuple[int, int, int, str]] = field(default_factory=list)
     progress: list[tuple[int, int, str]] = field(default_factory=list)
     finished: list[tuple[int, int, RunOutcome, int]] = field(default_factory=list)
+    task_outcomes: list[tuple[int, TaskKey, RunOutcome]] = field(default_factory=list)
+    mapped: list[tuple[int, TaskKey, str, list[str]]] = field(default_factory=list)
 
 
 class RecordingReporter:
@@ -28,7 +30,9 @@ class RecordingReporter:
         self.recorded = Recorded()
         self._changed = asyncio.Event()
 
-    def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None:
+    def started(
+        self, instance_id: int, attempt: int, worker: str, at: int, task: TaskKey | None = None
+    ) -> None:
         self.recorded.started.append((instance_id, attempt, worker, at))
         self._changed.set()
 
@@ -40,11 +44,28 @@ class RecordingReporter:
         self.recorded.progress.append((instance_id, attempt, progress))
         self._changed.set()
 
-    def finished(self, instance_id: int, attempt: int, outcome: RunOutcome, at: int) -> None:
+    def finished(
+        self,
+        instance_id: int,
+        attempt: int,
+        outcome: RunOutcome,
+        at: int,
+        task: TaskKey | None = None,
+    ) -> None:
+        if task is not None:
+            self.recorded.task_outcomes.append((instance_id, task, outcome))
+            self._changed.set()
+            return
         done = [f for f in self.recorded.finished if f[:2] == (instance_id, attempt)]
         if done:
             raise AssertionError(f"instance {instance_id} attempt {attempt} finished twice")
         self.recorded.finished.append((instance_id, attempt, outcome, at))
+        self._changed.set()
+
+    def mapped(
+        self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]
+    ) -> None:
+        self.recorded.mapped.append((instance_id, task, task_name, bodies))
         self._changed.set()
 
     # helpers for tests

@@ -161,6 +161,8 @@ async def test_connects_runs_a_job_and_drains() -> None:
             assert session.query["labels"] == ["a,b"]
             assert session.query["concurrency"] == ["4"]
             assert session.query["worker_id"] == [agent.options.worker_id]
+            hello = await session.next("hello")
+            assert hello == {"op": "hello", "runs": [], "tasks": []}  # it holds nothing yet
             heartbeat = await session.next("heartbeat")
             assert (heartbeat["running"], heartbeat["concurrency"]) == (0, 4)
             await session.send({"op": "welcome", "worker_id": agent.options.worker_id})
@@ -231,6 +233,9 @@ async def test_reconnects_to_the_next_server_and_resends_what_waited() -> None:
             assert first.server is not None
             first.server.close()  # the first server goes away mid-run
             two = await second.next_session()
+            # first on the new connection: what it holds (the run still going)
+            assert await two.next("hello") == {"op": "hello", "runs": [[9, 0]], "tasks": []}
+            assert two.frames[0][0]["op"] == "hello"
             seen = await two.until_finished(9)
             assert [m["line"] for m in seen if m["op"] == "log"] == ["late"]
             assert seen[-1]["status"] == int(InstanceStatus.SUCCESS)
@@ -286,3 +291,19 @@ async def test_bad_messages_are_ignored() -> None:
 
 def test_frames_are_json_batches() -> None:
     assert json.loads(encode([{"op": "heartbeat"}])) == {"messages": [{"op": "heartbeat"}]}
+
+
+async def test_hello_names_runs_whose_outcome_waits_to_be_sent() -> None:
+    async with fake_server() as first, fake_server() as second:
+        agent = Agent(options(first.url, second.url), announce=lambda _: None)
+        async with running(agent):
+            one = await first.next_session()
+            await one.send(shell(12, "sleep 1; echo done"))
+            await one.next("started")
+            assert first.server is not None
+            first.server.close()
+            await asyncio.sleep(1.5)  # it ends while the agent has no connection
+            two = await second.next_session()
+            assert await two.next("hello") == {"op": "hello", "runs": [[12, 0]], "tasks": []}
+            assert two.frames[0][0]["op"] == "hello"
+            assert (await two.until_finished(12))[-1]["status"] == int(InstanceStatus.SUCCESS)

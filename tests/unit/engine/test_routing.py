@@ -5,13 +5,16 @@ worker is a recording double."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import replace
 
+import pytest
+
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType, TriggerType
-from tickwork.domain.models import Designation
+from tickwork.domain.models import Designation, Job, RouteEntry, RouteStrategy
 from tickwork.engine.agents import Agent, AgentHub, RoutingWorker
-from tickwork.engine.routing import designation_allows
-from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
+from tickwork.engine.routing import designation_allows, effective_designation, route_designation
+from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
 
 REQUEST = RunRequest(
     instance_id=1, job_id=1, job_name="j", namespace="ns", group_id="g",
@@ -48,14 +51,27 @@ class Outcomes:
     def __init__(self) -> None:
         self.seen: list[tuple[int, RunOutcome]] = []
 
-    def started(self, instance_id: int, attempt: int, worker: str, at: int) -> None: ...
+    def started(
+        self, instance_id: int, attempt: int, worker: str, at: int, task: TaskKey | None = None
+    ) -> None: ...
 
     def log(self, instance_id: int, attempt: int, at: int, line: str) -> None: ...
 
     def progress(self, instance_id: int, attempt: int, progress: str) -> None: ...
 
-    def finished(self, instance_id: int, attempt: int, outcome: RunOutcome, at: int) -> None:
+    def finished(
+        self,
+        instance_id: int,
+        attempt: int,
+        outcome: RunOutcome,
+        at: int,
+        task: TaskKey | None = None,
+    ) -> None:
         self.seen.append((instance_id, outcome))
+
+    def mapped(
+        self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]
+    ) -> None: ...
 
 
 def agent(address: str, labels: tuple[str, ...] = (), group: str = "g") -> Agent:
@@ -142,3 +158,64 @@ async def test_with_nobody_live_a_run_waits_for_an_agent_then_gives_up() -> None
     await asyncio.sleep(0.2)
     assert [i for i, _ in outcomes.seen] == [2] and misses == [1]
     assert "no worker available" in outcomes.seen[0][1].result
+
+
+def split(*entries: tuple[int, list[str], str], status: int = 1) -> RouteStrategy:
+    return RouteStrategy(
+        name="split",
+        status=status,
+        entries=[RouteEntry(percentage=p, targets=t, target_type=k) for p, t, k in entries],
+    )
+
+
+def shares(strategy: RouteStrategy, draws: int = 1000) -> Counter[tuple[int, str]]:
+    """Which designation each of ``draws`` evenly spaced draws gets: (kind, first target)."""
+    seen: Counter[tuple[int, str]] = Counter()
+    for i in range(draws):
+        d = route_designation(strategy, i / draws)
+        assert d is not None and d.transferable
+        seen[(d.kind, (d.labels or d.workers)[0])] += 1
+    return seen
+
+
+def test_a_route_strategy_splits_runs_by_percentage() -> None:
+    thirty_seventy = split((30, ["blue"], "label"), (70, ["green"], "label"))
+    assert shares(thirty_seventy) == {(2, "blue"): 300, (2, "green"): 700}
+    assert route_designation(thirty_seventy, 0.0) == Designation(kind=2, labels=["blue"])
+    assert route_designation(thirty_seventy, 0.2999) == Designation(kind=2, labels=["blue"])
+    assert route_designation(thirty_seventy, 0.3) == Designation(kind=2, labels=["green"])
+    assert route_designation(thirty_seventy, 0.9999999) == Designation(kind=2, labels=["green"])
+    # uneven shares whose bounds are not exact in binary still split exactly
+    odd = split((57, ["a"], "label"), (0, ["never"], "label"), (43, ["w:1", "w:2"], "worker"))
+    assert shares(odd, 10_000) == {(2, "a"): 5700, (1, "w:1"): 4300}
+    assert route_designation(odd, 0.99) == Designation(kind=1, workers=["w:1", "w:2"])
+    assert shares(split((100, ["all"], "label")), 100) == {(2, "all"): 100}
+
+
+def test_no_split_without_an_enabled_strategy() -> None:
+    assert route_designation(None, 0.5) is None
+    assert route_designation(split((100, ["x"], "label"), status=0), 0.5) is None
+    with pytest.raises(ValueError, match="draw"):
+        route_designation(split((100, ["x"], "label")), 1.0)
+
+
+def test_a_runs_own_designation_wins_then_the_route_strategy_then_the_jobs() -> None:
+    held = Designation(kind=1, workers=["job:1"], transferable=False)
+    own = Designation(kind=1, workers=["run:1"], transferable=False)
+    job = Job(
+        namespace="ns",
+        group_id="g",
+        name="j",
+        job_type=JobType.SHELL,
+        time_type=TimeType.API,
+        designation=held,
+        route_strategy=split((50, ["blue"], "label"), (50, ["green"], "label")),
+    )
+    assert effective_designation(own, job, 0.1) is own
+    assert effective_designation(None, job, 0.1) == Designation(kind=2, labels=["blue"])
+    assert effective_designation(None, job, 0.6) == Designation(kind=2, labels=["green"])
+    assert job.route_strategy is not None
+    job.route_strategy.status = 0  # disabled: the job's designation holds again
+    assert effective_designation(None, job, 0.1) is held
+    job.route_strategy, job.designation = None, None
+    assert effective_designation(None, job, 0.1) is None

@@ -98,7 +98,9 @@ async def delete_group(request: Request, namespace: str, group_id: str) -> Respo
 
 @router.get("/{namespace}/groups/{group_id}/workers")
 async def list_workers(request: Request, namespace: str, group_id: str) -> dict[str, Any]:
-    """The live workers of an app group: its connected agents and the server's own."""
+    """The live workers of an app group: the agents connected to this server and to the
+    others sharing its database (``server`` names where: null for this one), and this
+    server's own."""
     svc = services_of(request)
     await svc.namespaces.get_group(namespace, group_id)
     items = [
@@ -110,8 +112,9 @@ async def list_workers(request: Request, namespace: str, group_id: str) -> dict[
             "running": w.running,
             "concurrency": w.concurrency,
             "in_process": w.in_process,
+            "server": w.server or None,
         }
-        for w in svc.engine.worker.workers_of(namespace, group_id)
+        for w in svc.engine.workers_of(namespace, group_id)
     ]
     return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
 

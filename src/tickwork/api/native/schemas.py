@@ -26,6 +26,8 @@ from tickwork.domain.models import (
     Job,
     LogLine,
     Namespace,
+    RouteEntry,
+    RouteStrategy,
 )
 
 TimeTypeName = Literal["cron", "fixed_rate", "second_delay", "one_time", "api"]
@@ -156,6 +158,46 @@ class RunIn(Strict):
     instance_parameters: str = ""
     idempotency_key: str | None = None
     check_job_status: bool = False
+
+
+class RouteEntryIn(Strict):
+    percentage: int
+    target: list[str]
+    target_type: str = "label"
+
+
+class RouteStrategyIn(Strict):
+    """A job's route strategy (the service checks it: percentages sum to 100, ...)."""
+
+    name: str
+    type: int = 3
+    status: StatusName = "enabled"
+    entries: list[RouteEntryIn]
+
+    def to_strategy(self) -> RouteStrategy:
+        return RouteStrategy(
+            name=self.name,
+            kind=self.type,
+            status=1 if self.status == "enabled" else 0,
+            entries=[
+                RouteEntry(
+                    percentage=e.percentage, targets=list(e.target), target_type=e.target_type
+                )
+                for e in self.entries
+            ],
+        )
+
+
+def route_strategy_out(strategy: RouteStrategy) -> dict[str, Any]:
+    return {
+        "name": strategy.name,
+        "type": strategy.kind,
+        "status": "enabled" if strategy.enabled else "disabled",
+        "entries": [
+            {"percentage": e.percentage, "target": list(e.targets), "target_type": e.target_type}
+            for e in strategy.entries
+        ],
+    }
 
 
 def namespace_out(ns: Namespace) -> dict[str, Any]:

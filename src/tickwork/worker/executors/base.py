@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from tickwork.domain.enums import InstanceStatus
-from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
+from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
 
 __all__ = ["RESULT_LIMIT", "Execution", "ExecutionEnv", "RunSink", "clip", "failed", "now_ms"]
 
@@ -36,6 +36,10 @@ class RunSink:
 
     Methods without ``threadsafe`` must be called on the loop; after ``close`` (the run's
     outcome is reported) everything is dropped.
+
+    A task of a distributed run marks its log lines with its label (``[shard 3] ...``); its
+    progress is dropped (the engine's master reports the instance's progress), and the
+    subtasks its processor maps go to the engine through ``mapped``.
     """
 
     def __init__(
@@ -46,15 +50,25 @@ class RunSink:
         self._attempt = request.attempt
         self._loop = loop
         self._closed = False
+        task = request.task
+        self._task: TaskKey | None = None if task is None else task.key
+        self._prefix = f"[{task.label}] " if task is not None and task.label else ""
 
     def log(self, line: str, at: int | None = None) -> None:
         if not self._closed:
             at = now_ms() if at is None else at
-            self._reporter.log(self._instance_id, self._attempt, at, line)
+            self._reporter.log(self._instance_id, self._attempt, at, self._prefix + line)
 
     def progress(self, text: str) -> None:
-        if not self._closed:
+        if not self._closed and self._task is None:
             self._reporter.progress(self._instance_id, self._attempt, text)
+
+    def mapped(self, task_name: str, bodies: list[str]) -> None:
+        if not self._closed and self._task is not None:
+            self._reporter.mapped(self._instance_id, self._attempt, self._task, task_name, bodies)
+
+    def mapped_threadsafe(self, task_name: str, bodies: list[str]) -> None:
+        self._call_threadsafe(self.mapped, task_name, bodies)
 
     def log_threadsafe(self, line: str, at: int | None = None) -> None:
         at = now_ms() if at is None else at

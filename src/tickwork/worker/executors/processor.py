@@ -1,8 +1,13 @@
 """Processor jobs: a Python class named ``package.module:Class`` runs in the worker's process.
 
 Each run gets a new instance; ``pre_process``, ``process`` and ``post_process`` are called in
-turn. Plain methods run in a daemon thread of their own (so that a killed, stuck processor
-cannot hold the worker's shutdown), ``async def`` ones on the worker's loop.
+turn. Plain methods run in a daemon thread (reused, see ``worker/daemon_threads.py``; a
+killed, stuck processor cannot hold the worker's shutdown), ``async def`` ones on the loop.
+
+A task of a distributed run (``request.task``) calls only the methods of its phase: PRE
+``pre_process``; PART ``process``; ROOT ``pre_process`` and ``process``; SUB ``process`` of one
+subtask; REDUCE ``reduce`` (if the class has one) then ``post_process``; POST ``post_process``.
+In ROOT and SUB, ``map(task_list, task_name)`` sends the subtasks (as JSON) to the engine.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import contextvars
 import importlib
 import inspect
+import json
 import logging
 import re
 import threading
@@ -21,8 +27,9 @@ from typing import Any
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, TickworkError
-from tickwork.processor import JobContext, ProcessResult
-from tickwork.worker.abc import RunOutcome, RunRequest
+from tickwork.processor import ROOT_TASK_NAME, JobContext, Processor, ProcessResult
+from tickwork.worker.abc import RunOutcome, RunRequest, TaskPhase
+from tickwork.worker.daemon_threads import DaemonThreads
 from tickwork.worker.executors.base import Execution, RunSink, clip, failed
 
 __all__ = [
@@ -33,12 +40,16 @@ __all__ = [
     "validate_class_name",
 ]
 
+MAP_CHUNK = 5_000
+"""Subtasks per ``mapped`` report (a larger map() is sent in several)."""
+
 KILL_CALL_TIMEOUT_S = 5.0
 """How long ``Processor.kill(ctx)`` may take before the run is abandoned anyway."""
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED = re.compile(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*")
 _classes: dict[str, type[Any]] = {}
+_threads = DaemonThreads()
 _classes_lock = threading.Lock()
 
 
@@ -126,6 +137,17 @@ def make_context(request: RunRequest, sink: RunSink) -> JobContext:
     """The processor's view of a run; its logger and progress go to ``sink``."""
     logger = logging.Logger(f"tickwork.job.{request.job_id}.{request.instance_id}", logging.INFO)
     logger.addHandler(_SinkHandler(sink))
+    task = request.task
+    task_fields: dict[str, Any] = {}
+    if task is not None:
+        task_fields = {
+            "task_id": task.task_id if task.phase == TaskPhase.SUB else 0,
+            "task_name": task.name or ROOT_TASK_NAME,
+            "task": json.loads(task.body) if task.body else None,
+            "task_attempt": task.attempt,
+            "task_results": dict(task.results),
+            "task_statuses": {tid: InstanceStatus(status) for tid, status in task.statuses},
+        }
     return JobContext(
         job_id=request.job_id,
         job_instance_id=request.instance_id,
@@ -145,11 +167,34 @@ def make_context(request: RunRequest, sink: RunSink) -> JobContext:
         sharding_parameter=request.sharding_parameter,
         logger=logger,
         progress_callback=sink.progress_threadsafe,
+        **task_fields,
     )
 
 
+def map_dispatcher(sink: RunSink) -> Any:
+    """The ``map(task_list, task_name)`` of a ROOT or SUB task: the subtasks go to the engine
+    as JSON (an object that is not JSON-serialisable is refused, naming its index)."""
+
+    def dispatch(task_list: Any, task_name: str) -> ProcessResult:
+        bodies: list[str] = []
+        for index, item in enumerate(task_list):
+            try:
+                bodies.append(json.dumps(item, separators=(",", ":"), ensure_ascii=False))
+            except (TypeError, ValueError) as exc:
+                raise InvalidParameter(
+                    f"map(): task_list[{index}] cannot be sent as JSON ({exc}); map dicts, "
+                    "lists, strings and numbers",
+                    field="task_list",
+                ) from None
+        for start in range(0, len(bodies), MAP_CHUNK):
+            sink.mapped_threadsafe(task_name, bodies[start : start + MAP_CHUNK])
+        return ProcessResult(True, f"mapped {len(bodies)} subtask(s) as {task_name!r}")
+
+    return dispatch
+
+
 def _in_thread(function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-    """Run ``function(*args)`` in a new daemon thread (with the caller's context)."""
+    """Run ``function(*args)`` in a daemon thread (with the caller's context)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
     context = contextvars.copy_context()
@@ -174,7 +219,7 @@ def _in_thread(function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         except RuntimeError:  # the loop is closed: nobody waits any more
             pass
 
-    threading.Thread(target=target, name=f"tickwork-{function.__name__}", daemon=True).start()
+    _threads.run(target)
     return future
 
 
@@ -199,41 +244,78 @@ class ProcessorExecution(Execution):
 
     async def run(self) -> RunOutcome:
         name = self.request.class_name
-        try:
-            cls = await _in_thread(load_processor_class, name)
-        except TickworkError as exc:
-            return failed(exc.message)
+        cls = _classes.get(name.strip())  # imported before: no thread needed
+        if cls is None:
+            try:
+                cls = await _in_thread(load_processor_class, name)
+            except TickworkError as exc:
+                return failed(exc.message)
         context = self._context = make_context(self.request, self.env.sink)
         try:
             self._instance = instance = cls()
         except Exception as exc:
             self._log_traceback(exc)
             return failed(f"cannot create {name}: {type(exc).__name__}: {exc}")
-        stage = "pre_process"
+        task = self.request.task
+        phase = None if task is None else task.phase
+        if phase in (TaskPhase.ROOT, TaskPhase.SUB):
+            instance.map_dispatcher = map_dispatcher(self.env.sink)
+        self._stage = "pre_process"
         try:
-            if callable(getattr(instance, "pre_process", None)):
-                await _call(instance.pre_process, context)
-            stage = "process"
+            result = await self._phases(instance, context, phase)
+        except Exception as exc:
+            self._log_traceback(exc)
+            return failed(f"{name}.{self._stage}() raised {type(exc).__name__}: {exc}")
+        if isinstance(result, RunOutcome):
+            return result
+        status = InstanceStatus.SUCCESS if result.success else InstanceStatus.FAILED
+        return RunOutcome(status, clip(str(result.result)))
+
+    _stage = "process"
+
+    async def _phases(
+        self, instance: Any, context: JobContext, phase: TaskPhase | None
+    ) -> ProcessResult | RunOutcome:
+        """Call the methods of the run's phase (all three for a whole run)."""
+        name = self.request.class_name
+        if phase in (None, TaskPhase.PRE, TaskPhase.ROOT):
+            await self._optional(instance, "pre_process", context)
+            if phase == TaskPhase.PRE:
+                return ProcessResult(True, "")
+        result = ProcessResult(True, "")
+        if phase in (None, TaskPhase.PART, TaskPhase.ROOT, TaskPhase.SUB):
+            self._stage = "process"
             result = await _call(instance.process, context)
             if not isinstance(result, ProcessResult):
                 return failed(
                     f"{name}.process() returned {_describe(result)}, expected a ProcessResult"
                 )
-            stage = "post_process"
-            if callable(getattr(instance, "post_process", None)):
-                replacement = await _call(instance.post_process, context)
-                if isinstance(replacement, ProcessResult):
-                    result = replacement
-                elif replacement is not None:
-                    return failed(
-                        f"{name}.post_process() returned {_describe(replacement)}, "
-                        "expected a ProcessResult or None"
-                    )
-        except Exception as exc:
-            self._log_traceback(exc)
-            return failed(f"{name}.{stage}() raised {type(exc).__name__}: {exc}")
-        status = InstanceStatus.SUCCESS if result.success else InstanceStatus.FAILED
-        return RunOutcome(status, clip(str(result.result)))
+            if phase is not None:  # a part: post_process comes once, after all of them
+                return result
+        if phase == TaskPhase.REDUCE and callable(getattr(instance, "reduce", None)):
+            self._stage = "reduce"
+            result = await _call(instance.reduce, context)
+            if not isinstance(result, ProcessResult):
+                return failed(
+                    f"{name}.reduce() returned {_describe(result)}, expected a ProcessResult"
+                )
+        self._stage = "post_process"
+        replacement = await self._optional(instance, "post_process", context)
+        if isinstance(replacement, ProcessResult):
+            return replacement
+        if replacement is not None:
+            return failed(
+                f"{name}.post_process() returned {_describe(replacement)}, "
+                "expected a ProcessResult or None"
+            )
+        return result
+
+    async def _optional(self, instance: Any, method: str, context: JobContext) -> Any:
+        self._stage = method
+        function = getattr(instance, method, None)
+        if not callable(function) or _inherited_no_op(instance, method):
+            return None  # nothing to run: no thread hop for it
+        return await _call(function, context)
 
     async def stop(self) -> None:
         instance, context = self._instance, self._context
@@ -249,3 +331,8 @@ class ProcessorExecution(Execution):
         for chunk in traceback.format_exception(exc):
             for line in chunk.rstrip("\n").splitlines():
                 self.env.sink.log(line)
+
+
+def _inherited_no_op(instance: Any, method: str) -> bool:
+    """Is ``method`` the base Processor's own, which does nothing?"""
+    return getattr(type(instance), method, None) is getattr(Processor, method)

@@ -11,6 +11,7 @@ from tickwork.api.schedulerx.actions import (  # noqa: F401
     overview,
     policies,
     regions,
+    routes,
     scripts,
     unsupported,  # noqa: F401
 )

@@ -78,6 +78,8 @@ SX_FIELDS: dict[str, str] = {
     "data_time": "DataTime",
 }
 
+BATCH_LIMIT = 1000  # ids of one JobIdList
+
 _QUOTED = re.compile(r"('[^']*'|\"[^\"]*\")")
 
 
@@ -132,14 +134,38 @@ async def check_group(call: Call) -> tuple[str, str]:
     return namespace, group_id
 
 
-async def job_of(call: Call, job_id: int | None = None) -> Job:
+async def job_of(call: Call, job_id: int | None = None, *, to_run: bool = False) -> Job:
     """The job named by JobId (or ``job_id``), checked to be in the call's namespace and
-    group (``jobid: N not match groupId: G`` when it is another group's)."""
+    group (``jobid: N not match groupId: G`` when it is another group's). ``to_run``: read
+    as a trigger reads it (not again on every call)."""
     namespace, group_id = await check_group(call)
     if job_id is None:
         job_id = call.params.req_int("JobId")
+    jobs = call.services.jobs
     with sx_names():
-        return await call.services.jobs.get(job_id, namespace, group_id)
+        if to_run:
+            return await jobs.job_for_trigger(job_id, namespace, group_id)
+        return await jobs.get(job_id, namespace, group_id)
+
+
+async def jobs_of_list(call: Call) -> list[Job]:
+    """The jobs of JobIdList (at most BATCH_LIMIT, duplicates once), every one checked to be
+    in the call's group before any is changed."""
+    namespace, group_id = await check_group(call)
+    ids = call.params.ints("JobIdList")
+    if not ids:
+        raise MissingParameter(
+            "JobIdList is mandatory: give at least one job id", field="JobIdList"
+        )
+    if len(ids) > BATCH_LIMIT:
+        raise InvalidParameter(
+            f"JobIdList holds {len(ids)} ids; at most {BATCH_LIMIT} at once", field="JobIdList"
+        )
+    jobs: list[Job] = []
+    with sx_names({"job_id": "JobIdList"}):
+        for job_id in dict.fromkeys(ids):
+            jobs.append(await call.services.jobs.get(job_id, namespace, group_id))
+    return jobs
 
 
 # -- times ------------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ async def get_worker_list(call: Call) -> dict[str, Any]:
     with schedulerx_errors(namespace=namespace, group_id=group_id):
         await call.services.namespaces.get_group(namespace, group_id)
     engine = call.services.engine
-    workers = engine.worker.workers_of(namespace, group_id)
+    workers = engine.workers_of(namespace, group_id)
     return {
         "Data": {
             "WorkerInfos": [

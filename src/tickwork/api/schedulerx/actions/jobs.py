@@ -16,16 +16,15 @@ from tickwork.api.schedulerx.actions.convert import (
     job_config_info,
     job_of,
     job_status_of,
+    jobs_of_list,
     new_job,
     sx_names,
 )
-from tickwork.api.schedulerx.params import MissingParameter
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain.errors import InvalidParameter, JobNotFound
 from tickwork.domain.models import Job
 from tickwork.store.abc import JobFilter
 
-BATCH_LIMIT = 1000
 LIST_PAGE_SIZE = 1000  # ListJobs without PageSize: every job of the group (up to this many)
 _DATA_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})")
 
@@ -142,28 +141,9 @@ async def disable_job(call: Call) -> dict[str, Any]:
     return {}
 
 
-async def _batch(call: Call) -> list[Job]:
-    """The jobs of JobIdList, every one checked to be in the group before any is changed."""
-    namespace, group_id = await check_group(call)
-    ids = call.params.ints("JobIdList")
-    if not ids:
-        raise MissingParameter(
-            "JobIdList is mandatory: give at least one job id", field="JobIdList"
-        )
-    if len(ids) > BATCH_LIMIT:
-        raise InvalidParameter(
-            f"JobIdList holds {len(ids)} ids; at most {BATCH_LIMIT} at once", field="JobIdList"
-        )
-    jobs: list[Job] = []
-    with sx_names({"job_id": "JobIdList"}):
-        for job_id in dict.fromkeys(ids):
-            jobs.append(await call.services.jobs.get(job_id, namespace, group_id))
-    return jobs
-
-
 @action("BatchEnableJobs")
 async def batch_enable_jobs(call: Call) -> dict[str, Any]:
-    for job in await _batch(call):
+    for job in await jobs_of_list(call):
         with sx_names({"job_id": "JobIdList"}):
             await call.services.jobs.set_enabled(job.id, True)
     return {}
@@ -171,7 +151,7 @@ async def batch_enable_jobs(call: Call) -> dict[str, Any]:
 
 @action("BatchDisableJobs")
 async def batch_disable_jobs(call: Call) -> dict[str, Any]:
-    for job in await _batch(call):
+    for job in await jobs_of_list(call):
         with sx_names({"job_id": "JobIdList"}):
             await call.services.jobs.set_enabled(job.id, False)
     return {}
@@ -179,7 +159,7 @@ async def batch_disable_jobs(call: Call) -> dict[str, Any]:
 
 @action("BatchDeleteJobs")
 async def batch_delete_jobs(call: Call) -> dict[str, Any]:
-    for job in await _batch(call):
+    for job in await jobs_of_list(call):
         with sx_names({"job_id": "JobIdList"}):
             await call.services.jobs.delete(job.id)
     return {}
@@ -187,7 +167,7 @@ async def batch_delete_jobs(call: Call) -> dict[str, Any]:
 
 @action("ExecuteJob")
 async def execute_job(call: Call) -> dict[str, Any]:
-    job = await job_of(call)
+    job = await job_of(call, to_run=True)
     params = call.params
     designate = params.int("DesignateType")
     services = call.services

@@ -22,11 +22,6 @@ _LATER = {
         "ListWorkflowInstance",
         "SetWfInstanceSuccess",
     ],
-    "worker agents (route strategies)": [
-        "CreateRouteStrategy",
-        "DeleteRouteStrategy",
-        "BatchDeleteRouteStrategy",
-    ],
 }
 
 

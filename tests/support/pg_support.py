@@ -52,6 +52,19 @@ def create_pg_database(prefix: str) -> str:
     return name
 
 
+def ensure_pg_database(name: str) -> None:
+    """Create the database unless it exists; skip (or fail under CI) without PostgreSQL."""
+    try:
+        _run_admin(f'CREATE DATABASE "{name}"')
+    except asyncpg.DuplicateDatabaseError:
+        return
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} (user {PG_USER}) is not usable: {exc!r}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; CI=true requires it", pytrace=False)
+        pytest.skip(reason)
+
+
 def drop_pg_database(name: str) -> None:
     _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

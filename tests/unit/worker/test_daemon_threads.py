@@ -1,0 +1,60 @@
+"""The reused daemon threads that run blocking processor code."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tickwork.worker.daemon_threads import DaemonThreads
+
+
+def run_and_wait(pool: DaemonThreads, count: int) -> set[str]:
+    names: set[str] = set()
+    for _ in range(count):
+        done = threading.Event()
+
+        def call(done: threading.Event = done) -> None:
+            names.add(threading.current_thread().name)
+            done.set()
+
+        pool.run(call)
+        assert done.wait(5)
+        deadline = time.monotonic() + 5
+        while pool.idle < 1 and time.monotonic() < deadline:  # it counts itself idle after
+            time.sleep(0.001)
+    return names
+
+
+def test_calls_one_after_another_reuse_one_thread() -> None:
+    pool = DaemonThreads("t")
+    names = run_and_wait(pool, 50)
+    assert pool.threads == 1 and len(names) == 1
+
+
+def test_a_stuck_call_never_holds_another() -> None:
+    pool = DaemonThreads("t")
+    release = threading.Event()
+    stuck_running = threading.Event()
+
+    def stuck() -> None:
+        stuck_running.set()
+        release.wait(10)
+
+    pool.run(stuck)
+    assert stuck_running.wait(5)
+    try:
+        run_and_wait(pool, 3)  # would fail if it queued behind the stuck call
+        assert pool.threads >= 2
+        thread = next(t for t in threading.enumerate() if t.name.startswith("t-"))
+        assert thread.daemon
+    finally:
+        release.set()
+
+
+def test_idle_threads_end_after_the_idle_timeout() -> None:
+    pool = DaemonThreads("idle-test", idle_timeout=0.05)
+    run_and_wait(pool, 1)
+    alive = [t for t in threading.enumerate() if t.name.startswith("idle-test-")]
+    for thread in alive:
+        thread.join(5)
+    assert not [t for t in threading.enumerate() if t.name.startswith("idle-test-")]
