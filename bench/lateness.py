@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,14 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from bench_support import free_port
 
 KEY_ID, SECRET = "bench", "bench-secret-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def parse_ms(text: str) -> int:

@@ -1,0 +1,200 @@
+"""A ``tickwork server`` for a benchmark: the embedded default (in-process worker) in a fresh
+home, on SQLite or on a fresh PostgreSQL database; its native API, its database read directly,
+its process for memory and CPU. The bench scripts of this folder share it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "peers"))
+import common  # noqa: E402
+
+KEY = ("bench", "bench-secret-0123456789")
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+SYSTEM = "tickwork"
+
+PROCESSORS = '''import time
+
+from tickwork.processor import JobContext, ProcessResult, Processor
+
+
+class Noop(Processor):
+    def process(self, ctx: JobContext) -> ProcessResult:
+        return ProcessResult(True, "")
+
+
+class Stamp(Processor):
+    """Its result is the epoch ms at which its code started."""
+
+    def process(self, ctx: JobContext) -> ProcessResult:
+        return ProcessResult(True, repr(time.time() * 1000))
+'''
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(database="postgres", timeout=10, **PG)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+class Server:
+    """Start with ``with Server(backend) as server:``; it stops (and drops its database)."""
+
+    def __init__(self, backend: str, *extra_args: str, **env: str) -> None:
+        if backend not in ("sqlite", "postgresql"):
+            raise SystemExit(f"--backend must be sqlite or postgresql, got {backend!r}")
+        self.backend = backend
+        self.home = Path(tempfile.mkdtemp(prefix="tickwork-bench-"))
+        (self.home / "tw_bench_processors.py").write_text(PROCESSORS)
+        self.database = ""
+        if backend == "postgresql":
+            self.database = f"tw_bench_{secrets.token_hex(4)}"
+            asyncio.run(_pg_admin(f'CREATE DATABASE "{self.database}"'))
+        self.port = common.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = dict(
+            os.environ,
+            TICKWORK_HOME=str(self.home),
+            TICKWORK_ADMIN_KEY_ID=KEY[0],
+            TICKWORK_ADMIN_KEY_SECRET=KEY[1],
+            TICKWORK_LOG_LEVEL="warning",
+            PYTHONPATH=str(self.home),
+            **env,
+        )
+        if self.database:
+            settings["TICKWORK_DATABASE_URL"] = (
+                f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{self.database}"
+            )
+        exe = Path(sys.executable).with_name("tickwork")
+        self.log = (self.home / "server.log").open("wb")
+        self.process = subprocess.Popen(
+            [str(exe), "server", "--port", str(self.port), *extra_args],
+            env=settings,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.api = httpx.Client(base_url=self.url, auth=KEY, timeout=120)
+
+    def __enter__(self) -> Server:
+        try:
+            common.wait_until(lambda: self.api.get("/healthz").status_code == 200, 60)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.api.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        if self.database:
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    # -- reading the database directly (fast, and what is durably stored) -------------------
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        if self.backend == "sqlite":
+            with sqlite3.connect(self.home / "tickwork.db", timeout=30) as db:
+                db.row_factory = sqlite3.Row
+                return [dict(r) for r in db.execute(sql).fetchall()]
+
+        async def run() -> list[dict[str, Any]]:
+            conn = await asyncpg.connect(database=self.database, timeout=10, **PG)
+            try:
+                return [dict(r) for r in await conn.fetch(sql)]
+            finally:
+                await conn.close()
+
+        return asyncio.run(run())
+
+    def create_jobs(self, bodies: list[dict[str, Any]], connections: int = 16) -> list[int]:
+        """Create jobs through the native API; their ids, in the order of ``bodies`` (each
+        body's ``name`` must be its own)."""
+        encoded = (json.dumps(body).encode() for body in bodies)
+        headers = {"Authorization": basic_auth(), "Content-Type": "application/json"}
+        answers = asyncio.run(post_many(self.port, "/api/v1/jobs", encoded, connections, headers))
+        ids: dict[str, int] = {}
+        for status, answer, _ in answers:
+            if status != 201:
+                raise SystemExit(f"creating a job failed: {status} {answer[:300]!r}")
+            created = json.loads(answer)
+            ids[created["name"]] = int(created["id"])
+        common.say(f"  {len(ids)} jobs created")
+        return [ids[body["name"]] for body in bodies]
+
+
+def stamp_fires(server: Server, window: tuple[int, int]) -> list[tuple[Any, int, float]]:
+    """(job, due, started) of the scheduled runs in the window whose Stamp result is stored."""
+    found = server.query(
+        "SELECT job_id, schedule_time, result, status FROM instances WHERE trigger_type = 1 "
+        f"AND schedule_time >= {window[0]} AND schedule_time <= {window[1]}"
+    )
+    starts = []
+    for r in found:
+        if r["status"] == 4:  # success: its result is the instant its code started
+            starts.append((r["job_id"], int(r["schedule_time"]), float(r["result"])))
+    return starts
+
+
+async def post_many(
+    port: int, path: str, bodies: Any, connections: int, headers: dict[str, str]
+) -> list[tuple[int, bytes, float]]:
+    """POST each body of the iterator ``bodies`` (bytes) to ``path`` over ``connections``
+    keep-alive HTTP/1.1 connections, each sending its next when the last was answered: a
+    load generator light enough not to be the bottleneck (httpx spent ~3 ms of CPU a call).
+    Returns (status, body, seconds) per call."""
+    answers: list[tuple[int, bytes, float]] = []
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for body in bodies:
+                head = (
+                    f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                started = time.perf_counter()
+                writer.write(head + body)
+                status = int((await reader.readline()).split(b" ", 2)[1])
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                answer = await reader.readexactly(length)
+                answers.append((status, answer, time.perf_counter() - started))
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return answers
+
+
+def basic_auth() -> str:
+    return "Basic " + base64.b64encode(f"{KEY[0]}:{KEY[1]}".encode()).decode()

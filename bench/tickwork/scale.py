@@ -1,0 +1,74 @@
+"""scale, tickwork: J cron jobs of a processor, job i firing once a minute at second i % 60
+(Quartz `s * * * * ?`), on the embedded default, measured over M whole minutes after a
+warm-up: lateness p99/max (due instant -> start of the processor's code), missed and doubled
+fires, the server's resident memory at the end and the CPU it used during the window.
+
+    .venv/bin/python bench/tickwork/scale.py --backend sqlite|postgresql [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections import Counter
+
+from harness import SYSTEM, Server, common, stamp_fires
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", default="sqlite")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--jobs", type=int)
+    parser.add_argument("--minutes", type=int)
+    args = parser.parse_args()
+    jobs = args.jobs or (3000 if args.quick else 100_000)
+    minutes = args.minutes or (1 if args.quick else 3)
+    with Server(args.backend) as server:
+        common.say(f"tickwork/{args.backend}: {jobs} jobs firing once a minute, {minutes} min")
+        ids = server.create_jobs(
+            [
+                {"name": f"minute-{n}", "job_type": "processor",
+                 "class_name": "tw_bench_processors:Stamp", "time_type": "cron",
+                 "time_expression": f"{n % 60} * * * * ?", "history_limit": 100}
+                for n in range(jobs)
+            ]
+        )  # fmt: skip
+        first = math.ceil((time.time() + 5) / 60) * 60_000  # the next whole minute, warm
+        last = first + minutes * 60_000 - 1000
+        while time.time() * 1000 < first:
+            time.sleep(0.2)
+        cpu_before = common.cpu_seconds(server.process.pid)
+        while time.time() * 1000 < last + 1000:
+            common.say(f"  {(last + 1000) / 1000 - time.time():5.0f} s left")
+            time.sleep(min(15.0, max(0.1, (last + 1000) / 1000 - time.time())))
+        cpu = common.cpu_seconds(server.process.pid) - cpu_before
+        rss = common.rss_mib(server.process.pid)
+        time.sleep(3)  # the last fires finish and are stored
+        starts = stamp_fires(server, (first, last))
+    seen = Counter((job, due) for job, due, _ in starts)
+    expected = {
+        (job_id, first + k * 60_000 + (n % 60) * 1000)
+        for n, job_id in enumerate(ids)
+        for k in range(minutes)
+    }
+    late = [started - due for _, due, started in starts]
+    missed = sum(1 for key in expected if seen[key] == 0)
+    doubled = sum(v - 1 for v in seen.values() if v > 1)
+    b = args.backend
+    common.emit(
+        [
+            common.row("scale", SYSTEM, b, "lateness_p99", common.percentile(late, 0.99), "ms"),
+            common.row("scale", SYSTEM, b, "lateness_max", max(late, default=float("nan")), "ms"),
+            common.row("scale", SYSTEM, b, "missed", missed, "count"),
+            common.row("scale", SYSTEM, b, "doubled", doubled, "count"),
+            common.row("scale", SYSTEM, b, "rss_mib", rss, "MiB"),
+            common.row("scale", SYSTEM, b, "cpu_s", cpu, "s"),
+            common.row("scale", SYSTEM, b, "jobs", jobs, "count"),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
