@@ -277,6 +277,15 @@ class Engine:
         schedule = await self.schedules.build(job)
         return schedule.first_fire(now_ms() if now is None else now)
 
+    def job_created(self, job: Job) -> None:
+        """A new job was stored with its first fire. Nothing was planned from it and no other
+        server holds it, so no lock is needed and nobody is told: planning claims it when it
+        is due, at once if that is within the look-ahead window."""
+        self._remember(job)
+        nxt = job.next_fire_time
+        if nxt is not None and nxt <= now_ms() + self.settings.lookahead_ms:
+            self.scheduler.poke()
+
     async def job_changed(self, job: Job, *, schedule_changed: bool) -> None:
         """The job was created or changed (and its next fire stored). When its schedule
         changed (timing fields, enabled, disabled), the fires already planned from the old

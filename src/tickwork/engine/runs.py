@@ -43,6 +43,9 @@ class Run:
     job: Job
     attempt: int
     timer: asyncio.TimerHandle | None = None
+    due_pending: bool = False  # waits in the batch of its due instant (``RunManager._due``)
+    prepared_request: RunRequest | None = None  # what ``_prepare`` gave the worker,
+    prepared_job: Job | None = None  # made from this version of the job
     prepare_timer: asyncio.TimerHandle | None = None
     prepared: bool = False  # the worker was asked to make it ready
     timeout_timer: asyncio.TimerHandle | None = None
@@ -78,6 +81,7 @@ class RunManager:
         self._job_lookup = job_lookup
         self._prepare_ahead_ms = prepare_ahead_ms
         self._runs: dict[int, Run] = {}
+        self._due: dict[int, list[Run]] = {}  # due instant (ms) -> its scheduled fires
         self._ended: dict[int, None] = {}  # the last runs ended here, oldest first
         self._active: dict[int, set[int]] = {}  # job id -> released instance ids
         self._listeners: list[FinalListener] = []
@@ -119,9 +123,13 @@ class RunManager:
             return
         run = Run(instance=instance, job=job, attempt=instance.attempt, misfire=misfire)
         self._runs[instance.id] = run
-        run.timer = self.loop.call_at(
-            loop_time_for(self.loop, instance.schedule_time), self._release, run
-        )
+        due = instance.schedule_time
+        batch = self._due.get(due)
+        if batch is None:  # one timer per due instant: its fires are released together
+            batch = self._due[due] = []
+            self.loop.call_at(loop_time_for(self.loop, due), self._release_due, due)
+        batch.append(run)
+        run.due_pending = True
         if self._prepare_ahead_ms > 0 and not misfire:
             run.prepare_timer = self.loop.call_at(
                 loop_time_for(self.loop, instance.schedule_time - self._prepare_ahead_ms),
@@ -141,7 +149,8 @@ class RunManager:
         ):
             run.job = job
             run.prepared = True
-            self._worker.prepare(self._request(run))
+            run.prepared_request, run.prepared_job = self._request(run), job
+            self._worker.prepare(run.prepared_request)
 
     def start_now(
         self, instance: Instance, job: Job, designation: Designation | None = None
@@ -255,14 +264,38 @@ class RunManager:
                 run.job = job
 
     # -- release and launch ------------------------------------------------------------------
+    def _release_due(self, due: int) -> None:
+        """The due instant of a batch of fires: the worker gets every one admitted first, so
+        the code of prepared runs starts before the bookkeeping of any of them."""
+        runs = [run for run in self._due.pop(due, ()) if run.due_pending]
+        for run in runs:
+            run.due_pending = False
+        admitted = [run for run in runs if self._admit(run)]
+        if not admitted:
+            return
+        at = now_ms()
+        standalone = [r for r in admitted if r.job.execute_mode == ExecuteMode.STANDALONE]
+        for run in standalone:
+            run.launched = True
+            run.stop_reason = None
+            self._worker.submit(self._request(run))
+        for run in admitted:
+            self._launch(run, at, submitted=run.job.execute_mode == ExecuteMode.STANDALONE)
+
     def _release(self, run: Run) -> None:
+        if self._admit(run):
+            self._launch(run)
+
+    def _admit(self, run: Run) -> bool:
+        """At the due instant: may the fire start (True: it holds a slot of its job now)?
+        Else it ends here, or waits (the lease is in doubt)."""
         run.timer = None
         if run.prepare_timer is not None:  # due before its preparing time came
             run.prepare_timer.cancel()
             run.prepare_timer = None
         if self._fence():  # another server may be adopting it: wait for the lease to settle
             run.timer = self.loop.call_later(FENCE_RETRY_S, self._release, run)
-            return
+            return False
         instance = run.instance
         job = self._job_lookup(instance.job_id) or run.job
         run.job = job
@@ -270,7 +303,7 @@ class RunManager:
             self._finish(
                 run, InstanceStatus.REMOVED, "job disabled before its fire", now_ms(), notify=False
             )
-            return
+            return False
         now = now_ms()
         if run.misfire:
             self._metrics.misfired.inc()
@@ -287,17 +320,18 @@ class RunManager:
                 now,
                 start=now,
             )
-            return
+            return False
         self._take_slot(run)
-        self._launch(run)
+        return True
 
     def _take_slot(self, run: Run) -> None:
         run.released = True
         self._active.setdefault(run.instance.job_id, set()).add(run.instance.id)
 
-    def _launch(self, run: Run) -> None:
+    def _launch(self, run: Run, at: int | None = None, *, submitted: bool = False) -> None:
+        """Hand the run to the worker (unless ``submitted`` already) and record its start."""
         instance, job = run.instance, run.job
-        at = now_ms()
+        at = now_ms() if at is None else at
         run.launched = True
         run.stop_reason = None
         self._metrics.fires.labels(
@@ -314,6 +348,8 @@ class RunManager:
         )
         if job.timeout > 0 and (job.timeout_enable or job.timeout_kill_enable):
             run.timeout_timer = self.loop.call_later(job.timeout, self._on_timeout, run)
+        if submitted:
+            return
         if job.execute_mode == ExecuteMode.STANDALONE:
             self._worker.submit(self._request(run))
         else:
@@ -349,6 +385,15 @@ class RunManager:
         run.master.start()
 
     def _request(self, run: Run) -> RunRequest:
+        prepared = run.prepared_request
+        if (
+            prepared is not None
+            and run.prepared_job is run.job
+            and prepared.attempt == run.attempt
+            and not run.system_retry
+            and prepared.trigger_type == run.instance.trigger_type
+        ):
+            return prepared  # the same (the job did not change): the worker knows it as is
         instance, job = run.instance, run.job
         return RunRequest(
             instance_id=instance.id,
@@ -577,6 +622,7 @@ class RunManager:
 
     @staticmethod
     def _cancel_timers(run: Run) -> None:
+        run.due_pending = False
         for name in ("timer", "prepare_timer", "timeout_timer"):
             handle: asyncio.TimerHandle | None = getattr(run, name)
             if handle is not None:

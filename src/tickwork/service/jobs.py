@@ -64,14 +64,13 @@ class JobService:
         await self._namespaces.get_group(job.namespace, job.group_id)
         validate_job(job)
         await self._check_calendar(job)
-        async with self._engine.planning:
-            now = now_ms()
-            job.id = 0
-            job.created_at = job.updated_at = now
-            job.next_fire_time = await self._engine.first_fire(job, now)
-            self._refuse_past_one_time(job, now)
-            stored = await self._store.create_job(job)
-            await self._engine.job_changed(stored, schedule_changed=False)
+        now = now_ms()
+        job.id = 0
+        job.created_at = job.updated_at = now
+        job.next_fire_time = await self._engine.first_fire(job, now)
+        self._refuse_past_one_time(job, now)
+        stored = await self._store.create_job(job)
+        self._engine.job_created(stored)
         return stored
 
     async def get(

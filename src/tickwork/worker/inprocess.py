@@ -25,6 +25,8 @@ from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
 from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
 from tickwork.worker.executors.base import clip, now_ms
 from tickwork.worker.executors.process import ProcessExecution
+from tickwork.worker.executors.processor import ProcessorExecution
+from tickwork.worker.slots import Slots
 
 __all__ = ["DEFAULT_KILL_GRACE_S", "InProcessWorker"]
 
@@ -39,7 +41,7 @@ class _Prepared:
     """A run made ready ahead of its start: its process waits at a gate."""
 
     request: RunRequest
-    execution: ProcessExecution
+    execution: ProcessExecution | ProcessorExecution
     sink: RunSink
 
 
@@ -52,13 +54,14 @@ class _Run:
     inner: asyncio.Task[RunOutcome] | None = None
     kill_reason: str | None = None
     finished: bool = False
+    slot_taken: bool = False  # its slot was taken when it was submitted (prepared runs)
 
 
 @dataclass(slots=True)
 class _TaskSlots:
     """The ConsumerSize bound of one instance's tasks on this worker."""
 
-    slots: asyncio.Semaphore
+    slots: Slots
     tasks: int = 0  # its tasks here (running or waiting)
 
 
@@ -92,7 +95,7 @@ class InProcessWorker:
         self._kill_grace = kill_grace
         self._reporter: RunReporter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Slots | None = None
         self._http: httpx.AsyncClient | None = None
         self._runs: dict[tuple[int, int], _Run] = {}  # by RunRequest.run_key
         self._task_slots: dict[int, _TaskSlots] = {}  # by instance id
@@ -113,7 +116,7 @@ class InProcessWorker:
             raise InvalidState(f"worker {self._address} is already started")
         self._reporter = reporter
         self._loop = asyncio.get_running_loop()
-        self._slots = asyncio.Semaphore(self._concurrency)
+        self._slots = Slots(self._concurrency)
         self._http = httpx.AsyncClient(
             follow_redirects=True,
             limits=httpx.Limits(max_connections=max(100, self._concurrency)),
@@ -158,19 +161,20 @@ class InProcessWorker:
                 return
             self._kill_run(current, f"superseded by attempt {request.attempt}")
         prepared = self._prepared.pop(request.instance_id, None) if request.task is None else None
-        if prepared is not None and prepared.request != request:
+        if prepared is not None and prepared.request is not request and prepared.request != request:
             self._background(prepared.execution.discard())  # prepared for an older version
             prepared = None
-        if prepared is not None and not self._slots.locked():
-            prepared.execution.open_gate_now()  # the job's code starts now, not a few hops on
         run = _Run(request, prepared)
+        if prepared is not None and self._slots.try_take():
+            run.slot_taken = True
+            prepared.execution.open_gate_now()  # the job's code starts now, not a few hops on
         self._runs[key] = run
         run.task = self._loop.create_task(
             self._execute(run, self._reporter, self._slots_for(request), self._http),
             name=f"tickwork-run-{request.instance_id}-{request.attempt}",
         )
 
-    def _slots_for(self, request: RunRequest) -> asyncio.Semaphore:
+    def _slots_for(self, request: RunRequest) -> Slots:
         """A task with ``consumers`` runs under its instance's own bound on this worker."""
         assert self._slots is not None
         task = request.task
@@ -178,9 +182,7 @@ class InProcessWorker:
             return self._slots
         held = self._task_slots.get(request.instance_id)
         if held is None:
-            held = self._task_slots[request.instance_id] = _TaskSlots(
-                asyncio.Semaphore(task.consumers)
-            )
+            held = self._task_slots[request.instance_id] = _TaskSlots(Slots(task.consumers))
         held.tasks += 1
         return held.slots
 
@@ -204,7 +206,7 @@ class InProcessWorker:
             execution = create_execution(request, env)
         except TickworkError:
             return  # submit reports it
-        if not isinstance(execution, ProcessExecution):
+        if not isinstance(execution, ProcessExecution | ProcessorExecution):
             return
         execution.prepare()
         self._prepared[request.instance_id] = _Prepared(request, execution, sink)
@@ -282,7 +284,7 @@ class InProcessWorker:
         self,
         run: _Run,
         reporter: RunReporter,
-        slots: asyncio.Semaphore,
+        slots: Slots,
         http: httpx.AsyncClient,
     ) -> None:
         request = run.request
@@ -291,18 +293,23 @@ class InProcessWorker:
         else:
             sink = RunSink(reporter, request, asyncio.get_running_loop())
         outcome = RunOutcome(InstanceStatus.FAILED, "the run ended without an outcome")
+        holding = run.slot_taken
         try:
-            async with slots:
-                if request.task is None:  # the master knows where it sent a task
-                    reporter.started(request.instance_id, request.attempt, self._address, now_ms())
-                env = ExecutionEnv(sink=sink, http=http, kill_grace=self._kill_grace)
-                outcome = await self._run_execution(run, env)
+            if not holding:
+                await slots.take()
+                holding = True
+            if request.task is None:  # the master knows where it sent a task
+                reporter.started(request.instance_id, request.attempt, self._address, now_ms())
+            env = ExecutionEnv(sink=sink, http=http, kill_grace=self._kill_grace)
+            outcome = await self._run_execution(run, env)
         except asyncio.CancelledError:
             if run.kill_reason is None:
                 outcome = RunOutcome(InstanceStatus.FAILED, "the run was cancelled")
                 raise
             outcome = RunOutcome(InstanceStatus.KILLED, clip(run.kill_reason))
         finally:
+            if holding:
+                slots.give()
             run.finished = True
             sink.close()
             key = request.run_key

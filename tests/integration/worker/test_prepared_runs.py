@@ -1,15 +1,20 @@
-"""Prepared runs: the process is started ahead of the due instant, held at a gate, and the
-job's code runs only when the run is submitted."""
+"""Prepared runs: the process (or, for a processor, a thread with the instance made) is
+started ahead of the due instant, held at a gate, and the job's code runs only when the run
+is submitted."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 from worker_support import RecordingReporter, is_alive, make_request
 
 from tickwork.domain.enums import InstanceStatus, JobType
+from tickwork.processor import JobContext, Processor, ProcessResult
 from tickwork.worker.executors.process import GATE_SH
 from tickwork.worker.inprocess import InProcessWorker
 
@@ -125,3 +130,116 @@ def test_a_gated_process_exits_when_its_gate_closes_unopened(tmp_path: Path) -> 
         ["/bin/sh", "-c", GATE_SH + f"touch {marker}"], input=b"go\n", timeout=30, check=False
     )
     assert opened.returncode == 0 and marker.exists()
+
+
+class Traced(Processor):
+    """Records the thread its calls ran in, and when."""
+
+    calls: ClassVar[list[tuple[str, str, int]]] = []
+    made: ClassVar[int] = 0
+
+    def __init__(self) -> None:
+        Traced.made += 1
+
+    def pre_process(self, ctx: JobContext) -> None:
+        Traced.calls.append(("pre", threading.current_thread().name, ctx.job_instance_id))
+
+    def process(self, ctx: JobContext) -> ProcessResult:
+        Traced.calls.append(("process", threading.current_thread().name, ctx.job_instance_id))
+        return ProcessResult(True, f"ran {ctx.job_instance_id}")
+
+
+async def _imported(worker: InProcessWorker, reporter: RecordingReporter) -> None:
+    """Run the class once, so that it is imported (only imported classes are prepared)."""
+    request = make_request(job_type=JobType.PROCESSOR, class_name=f"{__name__}:Traced")
+    worker.submit(request)
+    await reporter.wait_outcome(request.instance_id)
+
+
+async def test_a_prepared_processor_waits_at_its_gate_in_a_thread_of_its_own(
+    worker: InProcessWorker, reporter: RecordingReporter
+) -> None:
+    await _imported(worker, reporter)
+    Traced.calls.clear()
+    made = Traced.made
+    request = make_request(job_type=JobType.PROCESSOR, class_name=f"{__name__}:Traced")
+    worker.prepare(request)
+    assert Traced.made == made + 1  # the instance is made ahead
+    await asyncio.sleep(0.1)
+    assert Traced.calls == []  # nothing of the job ran before it was submitted
+
+    worker.submit(request)
+    outcome = await reporter.wait_outcome(request.instance_id)
+    assert (outcome.status, outcome.result) == (
+        InstanceStatus.SUCCESS,
+        f"ran {request.instance_id}",
+    )
+    assert Traced.made == made + 1  # the prepared instance ran: no second one
+    # pre_process (the class has its own) was the gated call; process followed in turn
+    assert [(c[0], c[2]) for c in Traced.calls] == [
+        ("pre", request.instance_id),
+        ("process", request.instance_id),
+    ]
+    assert all(c[1].startswith("tickwork-job") for c in Traced.calls)
+
+
+async def test_a_discarded_prepared_processor_never_runs(
+    worker: InProcessWorker, reporter: RecordingReporter
+) -> None:
+    await _imported(worker, reporter)
+    Traced.calls.clear()
+    request = make_request(job_type=JobType.PROCESSOR, class_name=f"{__name__}:Traced")
+    worker.prepare(request)
+    worker.discard(request.instance_id)
+    await asyncio.sleep(0.2)
+    assert Traced.calls == []
+    assert all(started[0] != request.instance_id for started in reporter.recorded.started)
+    assert all(ended[0] != request.instance_id for ended in reporter.recorded.finished)
+
+
+async def test_prepared_processors_submitted_together_keep_the_concurrency_bound(
+    reporter: RecordingReporter,
+) -> None:
+    """Two slots, four prepared runs submitted in one go: two start at once, the other two
+    when a slot comes free, and never more than two run together."""
+    worker = InProcessWorker(concurrency=2)
+    await worker.start(reporter)
+    try:
+        await _imported(worker, reporter)
+        Blocking.gate.clear()
+        Blocking.running = Blocking.most = 0
+        requests = [
+            make_request(job_type=JobType.PROCESSOR, class_name=f"{__name__}:Blocking")
+            for _ in range(4)
+        ]
+        for request in requests:
+            worker.prepare(request)
+        for request in requests:
+            worker.submit(request)
+        await reporter.until(lambda: Blocking.running == 2, "two runs going")
+        await asyncio.sleep(0.2)
+        assert Blocking.running == 2
+        Blocking.gate.set()
+        for request in requests:
+            assert (
+                await reporter.wait_outcome(request.instance_id)
+            ).status == InstanceStatus.SUCCESS
+        assert Blocking.most == 2
+    finally:
+        await worker.stop(grace=1)
+
+
+class Blocking(Processor):
+    gate: ClassVar[threading.Event] = threading.Event()
+    lock: ClassVar[threading.Lock] = threading.Lock()
+    running: ClassVar[int] = 0
+    most: ClassVar[int] = 0
+
+    def process(self, ctx: JobContext) -> ProcessResult:
+        with Blocking.lock:
+            Blocking.running += 1
+            Blocking.most = max(Blocking.most, Blocking.running)
+        Blocking.gate.wait(30)
+        with Blocking.lock:
+            Blocking.running -= 1
+        return ProcessResult(True, "")

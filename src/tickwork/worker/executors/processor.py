@@ -223,6 +223,51 @@ def _in_thread(function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
     return future
 
 
+class _GatedCall:
+    """A blocking call made ready ahead of its run: a thread of its own waits at a gate and
+    makes the call the moment the gate opens, with no hop through the event loop."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[Any] = loop.create_future()
+        self._gate = threading.Event()
+        self._dropped = False
+        context = contextvars.copy_context()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            if self.future.done():
+                return
+            if error is not None:
+                self.future.set_exception(error)
+            else:
+                self.future.set_result(result)
+
+        def target() -> None:
+            self._gate.wait()
+            if self._dropped:
+                return
+            result: Any = None
+            error: BaseException | None = None
+            try:
+                result = context.run(function, *args)
+            except BaseException as exc:  # handed over to the loop
+                error = exc
+            try:
+                loop.call_soon_threadsafe(settle, result, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+        _threads.run(target)
+
+    def open(self) -> None:
+        self._gate.set()
+
+    def drop(self) -> None:
+        """The run will not happen: the thread goes back to the pool without calling."""
+        self._dropped = True
+        self._gate.set()
+
+
 async def _call(method: Callable[..., Any], *args: Any) -> Any:
     """Await an ``async def`` method; run a plain one in a thread."""
     if inspect.iscoroutinefunction(method):
@@ -241,21 +286,75 @@ def _describe(value: Any) -> str:
 class ProcessorExecution(Execution):
     _instance: Any = None
     _context: JobContext | None = None
+    _gated: _GatedCall | None = None  # the first blocking call, made ready by ``prepare``
+    _gated_method = ""
+
+    def prepare(self) -> None:
+        """Shortly before a whole run is due: make its instance and context, and have a
+        thread wait at a gate to make its first blocking call (``pre_process`` if the class
+        has its own, else ``process``). ``open_gate_now`` or ``run`` opens it. A class not
+        imported yet, or one whose constructor fails, is left for ``run``."""
+        cls = _classes.get(self.request.class_name.strip())
+        if cls is None or self.request.task is not None or self._instance is not None:
+            return
+        try:
+            instance = cls()
+        except Exception:
+            return  # run() makes it again and reports the failure
+        self._instance = instance
+        self._context = context = make_context(self.request, self.env.sink)
+        method = "process" if _inherited_no_op(instance, "pre_process") else "pre_process"
+        function = getattr(instance, method, None)
+        if callable(function) and not inspect.iscoroutinefunction(function):
+            self._gated, self._gated_method = _GatedCall(function, context), method
+
+    def open_gate_now(self) -> bool:
+        """Start the prepared call now (the job's code starts without waiting for the loop)."""
+        if self._gated is None:
+            return False
+        self._gated.open()
+        return True
+
+    async def discard(self) -> None:
+        """The prepared run will not happen."""
+        gated, self._gated = self._gated, None
+        if gated is not None:
+            gated.drop()
+
+    async def _first_call(self, method: str, function: Callable[..., Any], arg: Any) -> Any:
+        gated = self._gated
+        if gated is None or method != self._gated_method:
+            return await _call(function, arg)
+        self._gated = None
+        gated.open()
+        result = await gated.future
+        if inspect.isawaitable(result):
+            return await result
+        return result
 
     async def run(self) -> RunOutcome:
-        name = self.request.class_name
-        cls = _classes.get(name.strip())  # imported before: no thread needed
-        if cls is None:
-            try:
-                cls = await _in_thread(load_processor_class, name)
-            except TickworkError as exc:
-                return failed(exc.message)
-        context = self._context = make_context(self.request, self.env.sink)
         try:
-            self._instance = instance = cls()
-        except Exception as exc:
-            self._log_traceback(exc)
-            return failed(f"cannot create {name}: {type(exc).__name__}: {exc}")
+            return await self._run()
+        finally:
+            await self.discard()  # a prepared call never made (the run failed before it)
+
+    async def _run(self) -> RunOutcome:
+        name = self.request.class_name
+        if self._instance is not None and self._context is not None:  # prepared
+            instance, context = self._instance, self._context
+        else:
+            cls = _classes.get(name.strip())  # imported before: no thread needed
+            if cls is None:
+                try:
+                    cls = await _in_thread(load_processor_class, name)
+                except TickworkError as exc:
+                    return failed(exc.message)
+            context = self._context = make_context(self.request, self.env.sink)
+            try:
+                self._instance = instance = cls()
+            except Exception as exc:
+                self._log_traceback(exc)
+                return failed(f"cannot create {name}: {type(exc).__name__}: {exc}")
         task = self.request.task
         phase = None if task is None else task.phase
         if phase in (TaskPhase.ROOT, TaskPhase.SUB):
@@ -285,7 +384,7 @@ class ProcessorExecution(Execution):
         result = ProcessResult(True, "")
         if phase in (None, TaskPhase.PART, TaskPhase.ROOT, TaskPhase.SUB):
             self._stage = "process"
-            result = await _call(instance.process, context)
+            result = await self._first_call("process", instance.process, context)
             if not isinstance(result, ProcessResult):
                 return failed(
                     f"{name}.process() returned {_describe(result)}, expected a ProcessResult"
@@ -315,7 +414,7 @@ class ProcessorExecution(Execution):
         function = getattr(instance, method, None)
         if not callable(function) or _inherited_no_op(instance, method):
             return None  # nothing to run: no thread hop for it
-        return await _call(function, context)
+        return await self._first_call(method, function, context)
 
     async def stop(self) -> None:
         instance, context = self._instance, self._context
