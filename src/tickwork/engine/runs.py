@@ -112,6 +112,12 @@ class RunManager:
     def active_count(self, job_id: int) -> int:
         return len(self._active.get(job_id, ()))
 
+    def next_batch_within(self, now: int, span_ms: int) -> int | None:
+        """The due instant of the next batch of fires within ``span_ms`` from ``now``, if
+        any: work that would hold the loop (planning) waits until it is out."""
+        soon = [due for due, runs in self._due.items() if now <= due <= now + span_ms and runs]
+        return min(soon) if soon else None
+
     def planned_count(self) -> int:
         return sum(1 for run in self._runs.values() if not run.released)
 
@@ -270,17 +276,19 @@ class RunManager:
         runs = [run for run in self._due.pop(due, ()) if run.due_pending]
         for run in runs:
             run.due_pending = False
-        admitted = [run for run in runs if self._admit(run)]
-        if not admitted:
-            return
         at = now_ms()
-        standalone = [r for r in admitted if r.job.execute_mode == ExecuteMode.STANDALONE]
-        for run in standalone:
-            run.launched = True
-            run.stop_reason = None
-            self._worker.submit(self._request(run))
-        for run in admitted:
-            self._launch(run, at, submitted=run.job.execute_mode == ExecuteMode.STANDALONE)
+        admitted: list[tuple[Run, bool]] = []
+        for run in runs:
+            if not self._admit(run):
+                continue
+            standalone = run.job.execute_mode == ExecuteMode.STANDALONE
+            if standalone:
+                run.launched = True
+                run.stop_reason = None
+                self._worker.submit(self._request(run))
+            admitted.append((run, standalone))
+        for run, submitted in admitted:
+            self._launch(run, at, submitted=submitted)
 
     def _release(self, run: Run) -> None:
         if self._admit(run):

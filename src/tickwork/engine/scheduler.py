@@ -32,6 +32,12 @@ MAX_FIRES_PER_JOB_PER_ROUND = 1000
 MAX_MISSED_COUNTED = 1_000_000
 
 
+QUIET_BEFORE_MS = 250
+"""A periodic planning round due this close before a batch of fires waits until after it."""
+QUIET_AFTER_MS = 150
+"""How long after a batch's due instant that round starts (its fires are under way)."""
+
+
 class Scheduler:
     def __init__(
         self,
@@ -71,7 +77,10 @@ class Scheduler:
 
     async def _loop(self) -> None:
         period = max(self._settings.lookahead_ms / 3000.0, 0.05)
+        poked = True
         while not self._stopping:
+            if not poked:
+                await self._stay_clear_of_fires()
             try:
                 full = await self.plan_round()
             except Exception:
@@ -82,9 +91,22 @@ class Scheduler:
                 continue  # more due jobs than one batch: go on at once
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=period)
+                poked = True
             except TimeoutError:
-                pass
+                poked = False
             self._wake.clear()
+
+    async def _stay_clear_of_fires(self) -> None:
+        """A periodic round holds the event loop while it computes and writes (SQLite writes
+        on the loop's thread): when fires are due in the next moments, plan just after
+        them instead, so that their release is not held up. Rounds asked for (a job created
+        or changed) go at once; the wait is bounded well inside the look-ahead window."""
+        now = now_ms()
+        span = min(QUIET_BEFORE_MS, self._settings.lookahead_ms // 4)
+        due = self._runs.next_batch_within(now, span)
+        if due is not None:
+            after = min(QUIET_AFTER_MS, self._settings.lookahead_ms // 4)
+            await asyncio.sleep((due + after - now) / 1000.0)
 
     async def plan_round(self) -> bool:
         """Claim due jobs once. True if the batch was full (more may be due)."""

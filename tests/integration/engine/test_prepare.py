@@ -3,6 +3,7 @@ not start. The worker is the real in-process worker, with its calls recorded."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ from runtime_support import shell_job, wait_for
 
 from tickwork.domain.enums import InstanceStatus, TimeType
 from tickwork.domain.models import Instance
+from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
 from tickwork.service.services import Services
 from tickwork.settings import Settings
@@ -100,3 +102,28 @@ async def test_withdrawn_fires_are_discarded(services: tuple[Services, Recording
 async def instances_of(svc: Services, job_id: int) -> list[Instance]:
     page = await svc.instances.find(InstanceFilter(job_id=job_id, page_size=1000))
     return page.items
+
+
+async def test_periodic_planning_rounds_stay_clear_of_the_instants_fires_are_due(
+    services: tuple[Services, RecordingWorker],
+) -> None:
+    """A planning round holds the loop while it computes and writes: periodic rounds wait
+    until just after a batch of fires due in the next 250 ms, so they never start in the
+    last quarter second before a whole second when jobs fire every second."""
+    svc, _ = services
+    for _ in range(3):
+        await svc.jobs.create(shell_job("true", TimeType.CRON, "* * * * * ?"))
+    scheduler = svc.engine.scheduler
+    starts: list[int] = []
+    plan_round = scheduler.plan_round
+
+    async def recorded() -> bool:
+        starts.append(now_ms())
+        return await plan_round()
+
+    scheduler.plan_round = recorded  # type: ignore[method-assign]
+    await asyncio.sleep(6)
+    assert len(starts) >= 6, "planning goes on about twice a second"
+    # the first rounds plan the fires: only once they are armed is there anything to avoid
+    phases = [t % 1000 for t in starts[2:]]
+    assert all(not 750 <= phase < 1000 for phase in phases), phases
