@@ -171,12 +171,16 @@ def check_triggers(database: str, triggers: Triggers) -> Counter[int]:
         r["id"]: r
         for r in rows(
             database,
-            f"SELECT id, status, attempt FROM instances WHERE job_id = {triggers.job_id}",
+            f"SELECT id, status, attempt, result, worker FROM instances "
+            f"WHERE job_id = {triggers.job_id}",
         )
     }
     missing = [iid for iid in ids if iid not in found]
     assert not missing, f"accepted but not stored: {missing[:10]}"
-    return Counter(found[iid]["status"] for iid in ids)
+    statuses = Counter(found[iid]["status"] for iid in ids)
+    failed = [found[iid] for iid in ids if found[iid]["status"] != SUCCESS]
+    assert set(statuses) == {SUCCESS}, (statuses, failed[:5])
+    return statuses
 
 
 def busiest(database: str, servers: list[ServerProcess]) -> ServerProcess:

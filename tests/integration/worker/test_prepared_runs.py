@@ -156,7 +156,7 @@ async def _imported(worker: InProcessWorker, reporter: RecordingReporter) -> Non
     await reporter.wait_outcome(request.instance_id)
 
 
-async def test_a_prepared_processor_waits_at_its_gate_in_a_thread_of_its_own(
+async def test_a_prepared_processor_is_made_ahead_and_its_code_runs_when_submitted(
     worker: InProcessWorker, reporter: RecordingReporter
 ) -> None:
     await _imported(worker, reporter)

@@ -31,7 +31,7 @@ def test_calls_one_after_another_reuse_one_thread() -> None:
     assert pool.threads == 1 and len(names) == 1
 
 
-def test_a_stuck_call_never_holds_another() -> None:
+def test_a_stuck_call_holds_no_other_for_long() -> None:
     pool = DaemonThreads("t")
     release = threading.Event()
     stuck_running = threading.Event()
@@ -58,3 +58,40 @@ def test_idle_threads_end_after_the_idle_timeout() -> None:
     for thread in alive:
         thread.join(5)
     assert not [t for t in threading.enumerate() if t.name.startswith("idle-test-")]
+
+
+def test_calls_queued_together_are_taken_by_one_thread_not_a_herd() -> None:
+    """Many quick calls at once (fires due on the same second) go through a thread or two,
+    not one woken thread each."""
+    pool = DaemonThreads("herd")
+    names: set[str] = set()
+    done = threading.Semaphore(0)
+
+    def call() -> None:
+        names.add(threading.current_thread().name)
+        done.release()
+
+    for _ in range(500):
+        pool.run(call)
+    for _ in range(500):
+        assert done.acquire(timeout=5)
+    assert 1 <= len(names) <= 2, names
+
+
+def test_blocked_calls_make_the_pool_grow_until_the_queue_moves() -> None:
+    pool = DaemonThreads("grow")
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def blocked() -> None:
+        started.release()
+        release.wait(10)
+
+    try:
+        for _ in range(20):
+            pool.run(blocked)
+        for _ in range(20):  # every one runs, though each holds its thread
+            assert started.acquire(timeout=5)
+        assert pool.threads >= 20
+    finally:
+        release.set()

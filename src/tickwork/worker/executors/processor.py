@@ -224,32 +224,36 @@ def _in_thread(function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
 
 
 class _GatedCall:
-    """A blocking call made ready ahead of its run: a thread of its own waits at a gate and
-    makes the call the moment the gate opens, with no hop through the event loop."""
+    """A blocking call made ready ahead of its run: opening the gate queues it on the
+    processor threads (see ``worker/daemon_threads.py``) straight from the caller, with no
+    hop through the event loop. Each call is made at most once."""
 
     def __init__(self, function: Callable[..., Any], *args: Any) -> None:
-        loop = asyncio.get_running_loop()
-        self.future: asyncio.Future[Any] = loop.create_future()
-        self._gate = threading.Event()
-        self._dropped = False
-        context = contextvars.copy_context()
+        self._function, self._args = function, args
+        self._loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[Any] = self._loop.create_future()
+        self._context = contextvars.copy_context()
+        self._opened = False
+
+    def open(self) -> None:
+        if self._opened:
+            return
+        self._opened = True
+        loop, future = self._loop, self.future
 
         def settle(result: Any, error: BaseException | None) -> None:
-            if self.future.done():
+            if future.done():
                 return
             if error is not None:
-                self.future.set_exception(error)
+                future.set_exception(error)
             else:
-                self.future.set_result(result)
+                future.set_result(result)
 
         def target() -> None:
-            self._gate.wait()
-            if self._dropped:
-                return
             result: Any = None
             error: BaseException | None = None
             try:
-                result = context.run(function, *args)
+                result = self._context.run(self._function, *self._args)
             except BaseException as exc:  # handed over to the loop
                 error = exc
             try:
@@ -259,13 +263,9 @@ class _GatedCall:
 
         _threads.run(target)
 
-    def open(self) -> None:
-        self._gate.set()
-
     def drop(self) -> None:
-        """The run will not happen: the thread goes back to the pool without calling."""
-        self._dropped = True
-        self._gate.set()
+        """The run will not happen: the call is never made."""
+        self._opened = True
 
 
 async def _call(method: Callable[..., Any], *args: Any) -> Any:
@@ -290,10 +290,10 @@ class ProcessorExecution(Execution):
     _gated_method = ""
 
     def prepare(self) -> None:
-        """Shortly before a whole run is due: make its instance and context, and have a
-        thread wait at a gate to make its first blocking call (``pre_process`` if the class
-        has its own, else ``process``). ``open_gate_now`` or ``run`` opens it. A class not
-        imported yet, or one whose constructor fails, is left for ``run``."""
+        """Shortly before a whole run is due: make its instance and context, and hold its
+        first blocking call (``pre_process`` if the class has its own, else ``process``) at
+        a gate that ``open_gate_now`` or ``run`` opens. A class not imported yet, or one
+        whose constructor fails, is left for ``run``."""
         cls = _classes.get(self.request.class_name.strip())
         if cls is None or self.request.task is not None or self._instance is not None:
             return
