@@ -510,6 +510,9 @@ class RoutingWorker:
                 return parked[instance_id][0]
         return None
 
+    def let_start(self, timeout: float) -> None:
+        self.local.let_start(timeout)  # agents start their runs on their own time
+
     def kill(self, instance_id: int, reason: str) -> bool:
         waiting = self._find_parked(instance_id)
         if waiting is not None:

@@ -27,6 +27,7 @@ from tickwork.domain.models import (
 )
 from tickwork.engine.agents import AgentHub, RoutingWorker
 from tickwork.engine.clock import now_ms
+from tickwork.engine.collector import CollectionPacer
 from tickwork.engine.creator import InstanceCreator
 from tickwork.engine.leases import LeaseKeeper
 from tickwork.engine.metrics import EngineMetrics
@@ -103,6 +104,7 @@ class Engine:
         self.job_listeners: list[Callable[[int], None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self._retention: asyncio.Task[None] | None = None
+        self._collections = CollectionPacer(self.runs.fires_busy)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -119,10 +121,12 @@ class Engine:
             }
         )
         self.scheduler.start()
+        self._collections.start()
         self._retention = asyncio.create_task(self._retention_loop(), name="tickwork-retention")
 
     async def stop(self) -> None:
         self._stop_listening()
+        await self._collections.stop()
         await self.creator.close()
         await self.scheduler.stop()
         if self._retention is not None:

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 RESULT_LIMIT = 1000
 FENCE_RETRY_S = 0.2  # a fire held back while the lease is in doubt is tried again this often
 
+BURST_START_WAIT_S = 0.02
+"""How long the loop may wait, after handing a batch of due runs to the worker, for their
+code to start before it goes on (their bookkeeping would otherwise compete for the GIL)."""
+
 ENDED_REMEMBERED = 100_000
 """How many ended runs a manager remembers (so that a stale read never restarts one)."""
 
@@ -82,6 +86,7 @@ class RunManager:
         self._prepare_ahead_ms = prepare_ahead_ms
         self._runs: dict[int, Run] = {}
         self._due: dict[int, list[Run]] = {}  # due instant (ms) -> its scheduled fires
+        self._last_batch_at = 0  # when the last batch was released (epoch ms)
         self._ended: dict[int, None] = {}  # the last runs ended here, oldest first
         self._active: dict[int, set[int]] = {}  # job id -> released instance ids
         self._listeners: list[FinalListener] = []
@@ -117,6 +122,15 @@ class RunManager:
         any: work that would hold the loop (planning) waits until it is out."""
         soon = [due for due, runs in self._due.items() if now <= due <= now + span_ms and runs]
         return min(soon) if soon else None
+
+    def fires_busy(self, around_ms: int) -> bool:
+        """Are fires due within ``around_ms``, or was a batch released less than half that
+        long ago (its runs still starting)?"""
+        now = now_ms()
+        return (
+            now - self._last_batch_at < around_ms // 2
+            or self.next_batch_within(now, around_ms) is not None
+        )
 
     def planned_count(self) -> int:
         return sum(1 for run in self._runs.values() if not run.released)
@@ -276,6 +290,7 @@ class RunManager:
         runs = [run for run in self._due.pop(due, ()) if run.due_pending]
         for run in runs:
             run.due_pending = False
+        self._last_batch_at = now_ms()
         at = now_ms()
         admitted: list[tuple[Run, bool]] = []
         for run in runs:
@@ -287,6 +302,8 @@ class RunManager:
                 run.stop_reason = None
                 self._worker.submit(self._request(run))
             admitted.append((run, standalone))
+        if admitted:
+            self._worker.let_start(BURST_START_WAIT_S)
         for run, submitted in admitted:
             self._launch(run, at, submitted=submitted)
 

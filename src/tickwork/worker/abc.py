@@ -149,6 +149,11 @@ class Worker(Protocol):
     def submit(self, request: RunRequest) -> None:
         """Start the run now (never blocks)."""
 
+    def let_start(self, timeout: float) -> None:
+        """After a batch of ``submit``: give the runs just submitted up to ``timeout``
+        seconds to start their code before the caller goes on (a worker in this process
+        blocks for it; others return at once)."""
+
     def kill(self, instance_id: int, reason: str) -> bool:
         """Kill a run (and its process tree). False if this worker is not running it."""
 

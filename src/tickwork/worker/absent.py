@@ -45,6 +45,9 @@ class AbsentWorker:
                 now_ms(),
             )
 
+    def let_start(self, timeout: float) -> None:
+        return None
+
     def kill(self, instance_id: int, reason: str) -> bool:
         return False
 

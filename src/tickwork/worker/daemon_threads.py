@@ -35,7 +35,9 @@ class DaemonThreads:
         self._name = name
         self._idle_timeout = idle_timeout
         self._calls: deque[Callable[[], None]] = deque()
-        self._cond = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # a call was queued
+        self._drained = threading.Condition(lock)  # the queue was emptied
         # each thread counts itself idle (waiting for a call) or busy (not waiting)
         self._idle = 0
         self._busy = 0  # a thread started counts as busy until it first waits
@@ -71,6 +73,12 @@ class DaemonThreads:
                 self._watcher.start()
         self._pending.set()
 
+    def wait_taken(self, timeout: float) -> bool:
+        """Block the caller (releasing the GIL) until every queued call has been taken by a
+        thread, at most ``timeout`` seconds. True if they all were."""
+        with self._cond:
+            return self._drained.wait_for(lambda: not self._calls, timeout)
+
     def _put_to_work(self, count: int) -> None:
         """Wake ``count`` idle threads, starting new ones for those missing (lock held)."""
         woken = max(0, min(count, self._idle - self._signalled))
@@ -100,6 +108,8 @@ class DaemonThreads:
                         return
                 call = self._calls.popleft()
                 self._last_take = time.monotonic()
+                if not self._calls:
+                    self._drained.notify_all()
             call()  # never raises: callers wrap their work
 
     def _watch(self) -> None:

@@ -25,13 +25,18 @@ from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
 from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
 from tickwork.worker.executors.base import clip, now_ms
 from tickwork.worker.executors.process import ProcessExecution
-from tickwork.worker.executors.processor import ProcessorExecution
+from tickwork.worker.executors.processor import ProcessorExecution, wait_calls_taken
 from tickwork.worker.slots import Slots
 
 __all__ = ["DEFAULT_KILL_GRACE_S", "InProcessWorker"]
 
 DEFAULT_KILL_GRACE_S = 3.0
 """Seconds between SIGTERM and SIGKILL when a process tree is killed."""
+
+PREPARED_PROCESSES_MAX = 256
+"""At most this many processes held at their gates at once (each is a live shell, about a
+megabyte): runs past it start their process when they are due. Prepared processor runs are
+only objects, and go up to the worker's concurrency."""
 
 _log = logging.getLogger("tickwork.worker")
 
@@ -100,6 +105,8 @@ class InProcessWorker:
         self._runs: dict[tuple[int, int], _Run] = {}  # by RunRequest.run_key
         self._task_slots: dict[int, _TaskSlots] = {}  # by instance id
         self._prepared: dict[int, _Prepared] = {}
+        self._prepared_processes = 0  # of them, processes held at a gate
+        self._opened_since_wait = False  # gates opened since the last let_start
         self._killers: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -160,14 +167,15 @@ class InProcessWorker:
                 )
                 return
             self._kill_run(current, f"superseded by attempt {request.attempt}")
-        prepared = self._prepared.pop(request.instance_id, None) if request.task is None else None
+        prepared = self._take_prepared(request.instance_id) if request.task is None else None
         if prepared is not None and prepared.request is not request and prepared.request != request:
             self._background(prepared.execution.discard())  # prepared for an older version
             prepared = None
         run = _Run(request, prepared)
         if prepared is not None and self._slots.try_take():
             run.slot_taken = True
-            prepared.execution.open_gate_now()  # the job's code starts now, not a few hops on
+            if prepared.execution.open_gate_now():  # the code starts now, not a few hops on
+                self._opened_since_wait = True
         self._runs[key] = run
         run.task = self._loop.create_task(
             self._execute(run, self._reporter, self._slots_for(request), self._http),
@@ -206,16 +214,26 @@ class InProcessWorker:
             execution = create_execution(request, env)
         except TickworkError:
             return  # submit reports it
-        if not isinstance(execution, ProcessExecution | ProcessorExecution):
+        if isinstance(execution, ProcessExecution):
+            if self._prepared_processes >= PREPARED_PROCESSES_MAX:
+                return
+            self._prepared_processes += 1
+        elif not isinstance(execution, ProcessorExecution):
             return
         execution.prepare()
         self._prepared[request.instance_id] = _Prepared(request, execution, sink)
 
     def discard(self, instance_id: int) -> None:
         """Give up what ``prepare`` made for a run that will not be submitted."""
-        prepared = self._prepared.pop(instance_id, None)
+        prepared = self._take_prepared(instance_id)
         if prepared is not None and self._loop is not None:
             self._background(prepared.execution.discard())
+
+    def _take_prepared(self, instance_id: int) -> _Prepared | None:
+        prepared = self._prepared.pop(instance_id, None)
+        if prepared is not None and isinstance(prepared.execution, ProcessExecution):
+            self._prepared_processes -= 1
+        return prepared
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         if self._loop is None:
@@ -223,6 +241,14 @@ class InProcessWorker:
         task = self._loop.create_task(work)
         self._killers.add(task)
         task.add_done_callback(self._killers.discard)
+
+    def let_start(self, timeout: float) -> None:
+        """Wait (blocking, the GIL released) until the processor calls of the runs just
+        submitted have started, so that a burst of due runs starts before the event loop
+        goes on with their bookkeeping. Other runs start without the loop's help."""
+        if self._opened_since_wait:
+            self._opened_since_wait = False
+            wait_calls_taken(timeout)
 
     def kill(self, instance_id: int, reason: str) -> bool:
         """Kill every run of the instance here (the whole run, or its tasks)."""

@@ -40,6 +40,8 @@ class Local:
     def submit(self, request: RunRequest) -> None:
         self.submitted.append(request.instance_id)
 
+    def let_start(self, timeout: float) -> None: ...
+
     def kill(self, instance_id: int, reason: str) -> bool:
         return False
 

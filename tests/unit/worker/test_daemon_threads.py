@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 
@@ -93,5 +94,30 @@ def test_blocked_calls_make_the_pool_grow_until_the_queue_moves() -> None:
         for _ in range(20):  # every one runs, though each holds its thread
             assert started.acquire(timeout=5)
         assert pool.threads >= 20
+    finally:
+        release.set()
+
+
+def test_wait_taken_returns_once_every_queued_call_has_started() -> None:
+    pool = DaemonThreads("drain")
+    started: list[int] = []
+    for n in range(100):
+        pool.run(functools.partial(started.append, n))
+    assert pool.wait_taken(5)
+    assert len(started) >= 99  # the last may still be on its way into its call
+
+    release = threading.Event()
+    blocked = threading.Event()
+
+    def hold() -> None:
+        blocked.set()
+        release.wait(5)
+
+    pool.run(hold)
+    assert blocked.wait(5)
+    pool.run(functools.partial(started.append, 100))
+    try:
+        # queued behind a blocked call: taken once the stall watcher adds a thread
+        assert pool.wait_taken(5)
     finally:
         release.set()

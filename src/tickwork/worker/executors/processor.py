@@ -268,6 +268,12 @@ class _GatedCall:
         self._opened = True
 
 
+def wait_calls_taken(timeout: float) -> bool:
+    """Block (releasing the GIL) until the queued processor calls have all started, at most
+    ``timeout`` seconds: lets a burst of due runs start before the loop carries on."""
+    return _threads.wait_taken(timeout)
+
+
 async def _call(method: Callable[..., Any], *args: Any) -> Any:
     """Await an ``async def`` method; run a plain one in a thread."""
     if inspect.iscoroutinefunction(method):
