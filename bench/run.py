@@ -176,8 +176,9 @@ def main() -> int:
         else:
             rows += got
             print(f"    done in {took:.0f} s", file=sys.stderr, flush=True)
-    (OUT / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (OUT / "failures.json").write_text(json.dumps(failures, indent=1) + "\n")
+        # written after every script: an interrupted run keeps what it measured
+        (OUT / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
+        (OUT / "failures.json").write_text(json.dumps(failures, indent=1) + "\n")
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     machine = (
         f"{platform.node()}: {platform.machine()}, {os.cpu_count()} cores, "
