@@ -53,9 +53,10 @@ acceptance: $(STAMP)
 	TW_TEST_BACKEND=postgres $(BIN)/pytest tests/acceptance $(PYTEST_ARGS)
 
 # Every scenario for tickwork (SQLite, PostgreSQL) and the peers, side by side: writes
-# bench/out/results.json and a markdown table (docs/benchmarks.md). QUICK=1: a short version.
+# bench/out/results.json and a markdown table (docs/benchmarks.md). QUICK=1: a short version;
+# SCALE_JOBS=N: the scale scenario with N jobs instead of 100,000.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py $(if $(QUICK),--quick,)
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick,) $(if $(SCALE_JOBS),--scale-jobs $(SCALE_JOBS),)
 
 # tickwork alone: runs through one worker agent, and a map-reduce over three (docs/workers.md)
 bench-agents: $(STAMP)

@@ -1,7 +1,7 @@
 """``make bench``: every scenario for tickwork (SQLite and PostgreSQL) and for the peers, one
 after the other on this machine; ``bench/out/results.json`` and a markdown table.
 
-    .venv/bin/python bench/run.py [--quick] [--only precision,throughput,...]
+    .venv/bin/python bench/run.py [--quick] [--only precision,throughput,...] [--scale-jobs N]
                                   [--systems tickwork,apscheduler,celery,procrastinate]
 
 Each scenario of each system is a script (``bench/tickwork/<scenario>.py``,
@@ -87,9 +87,13 @@ def interpreter(run: Run) -> Path:
     return envs.python_of(run.system)
 
 
-def measure(run: Run, quick: bool) -> tuple[list[dict[str, object]], str | None]:
+def measure(
+    run: Run, quick: bool, scale_jobs: int | None = None
+) -> tuple[list[dict[str, object]], str | None]:
     """The rows a script printed, or the reason it gave none."""
     command = [str(interpreter(run)), str(run.script), *run.args, *(["--quick"] if quick else [])]
+    if scale_jobs is not None and run.scenario == "scale":
+        command += ["--jobs", str(scale_jobs)]
     try:
         done = subprocess.run(
             command, stdout=subprocess.PIPE, stderr=None, text=True, timeout=TIMEOUT_S
@@ -157,6 +161,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a short version of everything")
     parser.add_argument("--only", default="", help="scenarios, comma-separated")
     parser.add_argument("--systems", default="", help="systems, comma-separated")
+    parser.add_argument(
+        "--scale-jobs", type=int, help="jobs of the scale scenario (default 100,000; QUICK 3,000)"
+    )
     args = parser.parse_args()
     only = {s for s in args.only.split(",") if s} or set(SCENARIOS)
     systems = {s for s in args.systems.split(",") if s} or set(SYSTEMS)
@@ -168,7 +175,7 @@ def main() -> int:
     for n, run in enumerate(chosen, start=1):
         print(f"[{n}/{len(chosen)}] {run.label} ...", file=sys.stderr, flush=True)
         begun = time.monotonic()
-        got, why = measure(run, args.quick)
+        got, why = measure(run, args.quick, args.scale_jobs)
         took = time.monotonic() - begun
         if why is not None:
             failures[run.label] = why
@@ -183,6 +190,7 @@ def main() -> int:
     machine = (
         f"{platform.node()}: {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {'QUICK' if args.quick else 'full'} run "
+        f"{'' if args.scale_jobs is None else f'(scale: {args.scale_jobs} jobs) '}"
         f"of {(time.time() - started) / 60:.0f} min, {when}"
     )
     text = f"{machine}\n\n{table(rows, failures)}"
