@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 MISSED_HAND_OFF_AFTER_MS = 5000
 """An instance handed here and still not taken up after this long lost its notification."""
+PRUNE_STEP = 20
+"""Jobs whose history is pruned between two chances for due fires to go first."""
+STEP_ASIDE_MS = 50
+"""Housekeeping waits out a batch of fires due this soon, until this long after it."""
 
 
 class Engine:
@@ -580,12 +584,22 @@ class Engine:
             except Exception:  # the store is away: try again next time
                 log.exception("applying the history bound failed")
 
+    async def _step_aside(self) -> None:
+        """Between steps of long housekeeping: let due timers run, and wait out a batch of
+        fires due in the next moments. On SQLite a transaction runs on the loop's thread, so
+        without this, pruning the history of 10,000 jobs held every fire for ~2.6 s."""
+        now = now_ms()
+        due = self.runs.next_batch_within(now, STEP_ASIDE_MS)
+        await asyncio.sleep(0 if due is None else (due + STEP_ASIDE_MS - now) / 1000)
+
     async def prune_now(self) -> int:
         """Apply the history bound to every job that had an instance finish lately."""
         await self.writer.flush()
         due, self._prune_due = self._prune_due, set()
         deleted = 0
-        for job_id in due:
+        for n, job_id in enumerate(due):
+            if n % PRUNE_STEP == 0:
+                await self._step_aside()
             job = self._jobs.get(job_id) or await self.store.get_job(job_id)
             if job is None:
                 continue

@@ -212,3 +212,46 @@ async def test_history_is_bounded_per_job(runtime: Runtime) -> None:
     assert deleted == 3
     left = await instances(runtime, job.id)
     assert len(left) == 3 and left[-1].id == inst.id
+
+
+async def test_pruning_many_jobs_lets_the_event_loop_run_between_steps(runtime: Runtime) -> None:
+    """On SQLite each prune is a transaction on the loop's thread: pruning many jobs in one
+    go must still let due callbacks run between its steps (it held fires for seconds)."""
+    jobs = [
+        await runtime.services.jobs.create(shell_job("true", history_limit=1)) for _ in range(45)
+    ]
+    for job in jobs:
+        await runtime.services.jobs.trigger(job.id)
+        await runtime.services.jobs.trigger(job.id)
+
+    async def all_done() -> bool:
+        for job in jobs:
+            for inst in await instances(runtime, job.id):
+                if not InstanceStatus(inst.status).is_final:
+                    return False
+        return True
+
+    await wait_for(all_done, within=30)
+    order: list[str] = []
+    store = runtime.engine.store
+    prune_history = store.prune_history
+
+    async def recorded(job_id: int, keep: int) -> int:
+        order.append("prune")
+        return await prune_history(job_id, keep)
+
+    store.prune_history = recorded  # type: ignore[method-assign]
+    loop = asyncio.get_running_loop()
+    pruning = True
+
+    def tick() -> None:  # a callback that wants the loop as often as it can get it
+        if pruning:
+            order.append("tick")
+            loop.call_soon(tick)
+
+    loop.call_soon(tick)
+    deleted = await runtime.engine.prune_now()
+    pruning = False
+    assert deleted == 45 and order.count("prune") == 45
+    first, last = order.index("prune"), len(order) - 1 - order[::-1].index("prune")
+    assert "tick" in order[first:last], "the loop ran nothing else while pruning"
