@@ -70,7 +70,11 @@ class BatchWriter:
                 return
 
     async def _write_all(self) -> None:
+        first = True
         while self._updates or self._logs:
+            if not first:  # on SQLite a batch holds the loop's thread: let timers in between
+                await asyncio.sleep(0)
+            first = False
             updates, self._updates = self._updates[:MAX_BATCH], self._updates[MAX_BATCH:]
             logs, self._logs = self._logs[:MAX_BATCH], self._logs[MAX_BATCH:]
             try:
