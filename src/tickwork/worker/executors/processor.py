@@ -195,38 +195,16 @@ def map_dispatcher(sink: RunSink) -> Any:
 
 def _in_thread(function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
     """Run ``function(*args)`` in a daemon thread (with the caller's context)."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
-    context = contextvars.copy_context()
-
-    def settle(result: Any, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    def target() -> None:
-        result: Any = None
-        error: BaseException | None = None
-        try:
-            result = context.run(function, *args)
-        except BaseException as exc:  # handed over to the loop
-            error = exc
-        try:
-            loop.call_soon_threadsafe(settle, result, error)
-        except RuntimeError:  # the loop is closed: nobody waits any more
-            pass
-
-    _threads.run(target)
-    return future
+    call = _GatedCall(function, *args)
+    call.open()
+    return call.future
 
 
 class _GatedCall:
-    """A blocking call made ready ahead of its run: opening the gate queues it on the
-    processor threads (see ``worker/daemon_threads.py``) straight from the caller, with no
-    hop through the event loop. Each call is made at most once."""
+    """A blocking call for the processor threads (``worker/daemon_threads.py``): ``open``
+    queues it straight from the caller, with no hop through the event loop, and ``future``
+    gets its outcome on the loop. A prepared run's first call is made ahead and opened at
+    its due instant. Each call is made at most once."""
 
     def __init__(self, function: Callable[..., Any], *args: Any) -> None:
         self._function, self._args = function, args
