@@ -123,6 +123,15 @@ class RunManager:
         soon = [due for due, runs in self._due.items() if now <= due <= now + span_ms and runs]
         return min(soon) if soon else None
 
+    async def wait_out_fires(self, within_ms: int, after_ms: int) -> None:
+        """Work that holds the loop for a while (a planning round, a step of pruning; SQLite
+        writes on the loop's thread) calls this first: when a batch of fires is due within
+        ``within_ms``, sleep until ``after_ms`` past it, so its release is not held up.
+        Otherwise yield once, letting due timers run."""
+        now = now_ms()
+        due = self.next_batch_within(now, within_ms)
+        await asyncio.sleep(0 if due is None else (due + after_ms - now) / 1000.0)
+
     def fires_busy(self, around_ms: int) -> bool:
         """Are fires due within ``around_ms``, or was a batch released less than half that
         long ago (its runs still starting)?"""

@@ -80,7 +80,14 @@ class Scheduler:
         poked = True
         while not self._stopping:
             if not poked:
-                await self._stay_clear_of_fires()
+                # A periodic round holds the loop while it computes and writes: when fires
+                # are due in the next moments, plan just after them instead. Rounds asked
+                # for (a job created or changed) go at once; the wait stays well inside
+                # the look-ahead window.
+                quarter = self._settings.lookahead_ms // 4
+                await self._runs.wait_out_fires(
+                    min(QUIET_BEFORE_MS, quarter), min(QUIET_AFTER_MS, quarter)
+                )
             try:
                 full = await self.plan_round()
             except Exception:
@@ -95,18 +102,6 @@ class Scheduler:
             except TimeoutError:
                 poked = False
             self._wake.clear()
-
-    async def _stay_clear_of_fires(self) -> None:
-        """A periodic round holds the event loop while it computes and writes (SQLite writes
-        on the loop's thread): when fires are due in the next moments, plan just after
-        them instead, so that their release is not held up. Rounds asked for (a job created
-        or changed) go at once; the wait is bounded well inside the look-ahead window."""
-        now = now_ms()
-        span = min(QUIET_BEFORE_MS, self._settings.lookahead_ms // 4)
-        due = self._runs.next_batch_within(now, span)
-        if due is not None:
-            after = min(QUIET_AFTER_MS, self._settings.lookahead_ms // 4)
-            await asyncio.sleep((due + after - now) / 1000.0)
 
     async def plan_round(self) -> bool:
         """Claim due jobs once. True if the batch was full (more may be due)."""
