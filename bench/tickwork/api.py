@@ -76,13 +76,19 @@ async def connection(
         writer.close()
 
 
-async def load(port: int, job_id: int, seconds: float) -> tuple[list[float], list[str], float]:
+async def load(
+    ports: list[int], job_id: int, seconds: float
+) -> tuple[list[float], list[str], float]:
+    """CONNECTIONS keep-alive connections, spread over the servers, for ``seconds``."""
     latencies: list[float] = []
     errors: list[str] = []
     started = time.monotonic()
     until = started + seconds
     await asyncio.gather(
-        *(connection(port, job_id, until, latencies, errors) for _ in range(CONNECTIONS))
+        *(
+            connection(ports[n % len(ports)], job_id, until, latencies, errors)
+            for n in range(CONNECTIONS)
+        )
     )
     return latencies, errors, time.monotonic() - started
 
@@ -99,20 +105,20 @@ def main() -> None:
             [{"name": "api", "job_type": "processor", "class_name": "tw_bench_processors:Noop",
               "time_type": "api", "max_concurrency": 1000, "history_limit": 1_000_000}]
         )  # fmt: skip
-        common.say(f"tickwork/{args.backend}: signed ExecuteJob for {seconds:g} s")
-        latencies, errors, took = asyncio.run(load(server.port, job_id, seconds))
+        common.say(f"tickwork/{server.label}: signed ExecuteJob for {seconds:g} s")
+        latencies, errors, took = asyncio.run(load(server.ports, job_id, seconds))
     if errors:
         common.say(f"  {len(errors)} calls failed, e.g. {errors[0]}")
     ok = len(latencies) - len(errors)
     common.say(f"  {ok} calls answered in {took:.1f} s")
     common.emit(
         [
-            common.row("api", SYSTEM, args.backend, "requests_per_s", ok / took, "req/s"),
-            common.row("api", SYSTEM, args.backend, "latency_p50",
+            common.row("api", SYSTEM, server.label, "requests_per_s", ok / took, "req/s"),
+            common.row("api", SYSTEM, server.label, "latency_p50",
                        common.percentile(latencies, 0.5), "ms"),
-            common.row("api", SYSTEM, args.backend, "latency_p99",
+            common.row("api", SYSTEM, server.label, "latency_p99",
                        common.percentile(latencies, 0.99), "ms"),
-            common.row("api", SYSTEM, args.backend, "errors", len(errors), "count"),
+            common.row("api", SYSTEM, server.label, "errors", len(errors), "count"),
         ]
     )  # fmt: skip
 

@@ -1,6 +1,8 @@
-"""A ``tickwork server`` for a benchmark: the embedded default (in-process worker) in a fresh
-home, on SQLite or on a fresh PostgreSQL database; its native API, its database read directly,
-its process for memory and CPU. The bench scripts of this folder share it."""
+"""``tickwork server`` for a benchmark, with its defaults (in-process worker) in a fresh home:
+on SQLite one server (one server per SQLite file), on a fresh PostgreSQL database one server
+per core (``BENCH_PG_SERVERS`` to change), all on that database, each on its own port, which
+is how tickwork is run past one core (docs/multi-server.md). Their native API, their database
+read directly, their processes for memory and CPU. The bench scripts of this folder share it."""
 
 from __future__ import annotations
 
@@ -54,8 +56,15 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+def pg_servers() -> int:
+    """How many servers share the PostgreSQL database: one per core unless told."""
+    return int(os.environ.get("BENCH_PG_SERVERS") or os.cpu_count() or 1)
+
+
 class Server:
-    """Start with ``with Server(backend) as server:``; it stops (and drops its database)."""
+    """Start with ``with Server(backend) as server:``; it stops (and drops its database).
+    On PostgreSQL it is ``pg_servers()`` server processes; ``port`` is the first one's,
+    ``ports`` all of theirs (a load generator spreads its connections over them)."""
 
     def __init__(self, backend: str, *extra_args: str, **env: str) -> None:
         if backend not in ("sqlite", "postgresql"):
@@ -67,7 +76,9 @@ class Server:
         if backend == "postgresql":
             self.database = f"tw_bench_{secrets.token_hex(4)}"
             asyncio.run(_pg_admin(f'CREATE DATABASE "{self.database}"'))
-        self.port = common.free_port()
+        count = pg_servers() if self.database else 1
+        self.ports = [common.free_port() for _ in range(count)]
+        self.port = self.ports[0]
         self.url = f"http://127.0.0.1:{self.port}"
         settings = dict(
             os.environ,
@@ -84,17 +95,39 @@ class Server:
             )
         exe = Path(sys.executable).with_name("tickwork")
         self.log = (self.home / "server.log").open("wb")
-        self.process = subprocess.Popen(
-            [str(exe), "server", "--port", str(self.port), *extra_args],
-            env=settings,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.api = httpx.Client(base_url=self.url, auth=KEY, timeout=120)
+        self.processes = [
+            subprocess.Popen(
+                [str(exe), "server", "--port", str(port), *extra_args],
+                env=settings,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
+            for port in self.ports
+        ]
+        self.apis = [
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=KEY, timeout=120)
+            for port in self.ports
+        ]
+        self.api = self.apis[0]
+
+    @property
+    def label(self) -> str:
+        """The backend, and how many servers share it when more than one."""
+        many = len(self.ports) > 1
+        return f"{self.backend} ({len(self.ports)} servers)" if many else self.backend
+
+    def cpu_seconds(self) -> float:
+        """CPU all the servers used so far, seconds."""
+        return sum(common.cpu_seconds(p.pid) for p in self.processes)
+
+    def rss_mib(self) -> float:
+        """Resident memory of all the servers together, MiB."""
+        return sum(common.rss_mib(p.pid) for p in self.processes)
 
     def __enter__(self) -> Server:
         try:
-            common.wait_until(lambda: self.api.get("/healthz").status_code == 200, 60)
+            for api in self.apis:
+                common.wait_until(lambda api=api: api.get("/healthz").status_code == 200, 60)
         except BaseException:
             self.close()
             raise
@@ -104,14 +137,17 @@ class Server:
         self.close()
 
     def close(self) -> None:
-        self.api.close()
-        if self.process.poll() is None:
-            self.process.terminate()
+        for api in self.apis:
+            api.close()
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
             try:
-                self.process.wait(60)
+                process.wait(60)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                process.kill()
+                process.wait()
         self.log.close()
         if self.database:
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
@@ -138,7 +174,7 @@ class Server:
         body's ``name`` must be its own)."""
         encoded = (json.dumps(body).encode() for body in bodies)
         headers = {"Authorization": basic_auth(), "Content-Type": "application/json"}
-        answers = asyncio.run(post_many(self.port, "/api/v1/jobs", encoded, connections, headers))
+        answers = asyncio.run(post_many(self.ports, "/api/v1/jobs", encoded, connections, headers))
         ids: dict[str, int] = {}
         for status, answer, _ in answers:
             if status != 201:
@@ -163,16 +199,16 @@ def stamp_fires(server: Server, window: tuple[int, int]) -> list[tuple[Any, int,
 
 
 async def post_many(
-    port: int, path: str, bodies: Any, connections: int, headers: dict[str, str]
+    ports: list[int], path: str, bodies: Any, connections: int, headers: dict[str, str]
 ) -> list[tuple[int, bytes, float]]:
     """POST each body of the iterator ``bodies`` (bytes) to ``path`` over ``connections``
-    keep-alive HTTP/1.1 connections, each sending its next when the last was answered: a
-    load generator light enough not to be the bottleneck (httpx spent ~3 ms of CPU a call).
-    Returns (status, body, seconds) per call."""
+    keep-alive HTTP/1.1 connections (spread over the servers' ``ports``), each sending its
+    next when the last was answered: a load generator light enough not to be the bottleneck
+    (httpx spent ~3 ms of CPU a call). Returns (status, body, seconds) per call."""
     answers: list[tuple[int, bytes, float]] = []
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
 
-    async def connection() -> None:
+    async def connection(port: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             for body in bodies:
@@ -192,7 +228,7 @@ async def post_many(
         finally:
             writer.close()
 
-    await asyncio.gather(*(connection() for _ in range(connections)))
+    await asyncio.gather(*(connection(ports[n % len(ports)]) for n in range(connections)))
     return answers
 
 

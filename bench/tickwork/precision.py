@@ -23,7 +23,7 @@ def main() -> None:
     jobs = args.jobs or (100 if args.quick else 1000)
     seconds = args.seconds or (10 if args.quick else 60)
     with Server(args.backend) as server:
-        common.say(f"tickwork/{args.backend}: {jobs} jobs firing every second for {seconds} s")
+        common.say(f"tickwork/{server.label}: {jobs} jobs firing every second for {seconds} s")
         ids = server.create_jobs(
             [
                 {"name": f"tick-{n}", "job_type": "processor",
@@ -40,7 +40,7 @@ def main() -> None:
             server.api.post(f"/api/v1/jobs/{job_id}/disable").raise_for_status()
         starts = stamp_fires(server, (first, last))
     common.emit(
-        common.precision_rows("precision", SYSTEM, args.backend, starts, ids, (first, last))
+        common.precision_rows("precision", SYSTEM, server.label, starts, ids, (first, last))
     )
 
 

@@ -43,7 +43,7 @@ def main() -> None:
     jobs = args.jobs or (3000 if args.quick else 100_000)
     minutes = args.minutes or (1 if args.quick else 3)
     with Server(args.backend) as server:
-        common.say(f"tickwork/{args.backend}: {jobs} jobs firing once a minute, {minutes} min")
+        common.say(f"tickwork/{server.label}: {jobs} jobs firing once a minute, {minutes} min")
         bodies = [
             {"name": f"minute-{n}", "job_type": "processor",
              "class_name": "tw_bench_processors:Stamp", "time_type": "cron",
@@ -58,13 +58,13 @@ def main() -> None:
         last = first + minutes * 60_000 - 1000
         while time.time() * 1000 < first:
             time.sleep(0.2)
-        cpu_before = common.cpu_seconds(server.process.pid)
+        cpu_before = server.cpu_seconds()
         while time.time() * 1000 < last + 1000:
             common.say(f"  {(last + 1000) / 1000 - time.time():5.0f} s left")
             check_keeping_up(server)
             time.sleep(min(15.0, max(0.1, (last + 1000) / 1000 - time.time())))
-        cpu = common.cpu_seconds(server.process.pid) - cpu_before
-        rss = common.rss_mib(server.process.pid)
+        cpu = server.cpu_seconds() - cpu_before
+        rss = server.rss_mib()
         time.sleep(3)  # the last fires finish and are stored
         starts = stamp_fires(server, (first, last))
     seen = Counter((job, due) for job, due, _ in starts)
@@ -76,7 +76,7 @@ def main() -> None:
     late = [started - due for _, due, started in starts]
     missed = sum(1 for key in expected if seen[key] == 0)
     doubled = sum(v - 1 for v in seen.values() if v > 1)
-    b = args.backend
+    b = server.label
     common.emit(
         [
             common.row("scale", SYSTEM, b, "lateness_p99", common.percentile(late, 0.99), "ms"),

@@ -1,6 +1,7 @@
 """throughput, tickwork: R runs of an API-only job triggered through the native API
-(``POST /api/v1/jobs/{id}/run``, 32 keep-alive connections from one client), run by the embedded
-default's in-process worker; runs/s from the first trigger to the last final status stored.
+(``POST /api/v1/jobs/{id}/run``, 32 keep-alive connections from one client, spread over the
+servers), run by the embedded default's in-process worker; runs/s from the first trigger to
+the last final status stored.
 The job is a no-op processor, or with --shell a shell job running ``true``.
 
     .venv/bin/python bench/tickwork/throughput.py --backend sqlite|postgresql [--quick] [--shell]
@@ -18,11 +19,11 @@ IN_FLIGHT = 32
 FINAL = "(4, 5, 6, 9, 11, 12, 99)"
 
 
-async def trigger(port: int, job_id: int, runs: int) -> float:
+async def trigger(ports: list[int], job_id: int, runs: int) -> float:
     """Send the triggers; the epoch ms of the first."""
     first = time.time() * 1000
     answers = await post_many(
-        port,
+        ports,
         f"/api/v1/jobs/{job_id}/run",
         (b"{}" for _ in range(runs)),
         IN_FLIGHT,
@@ -53,17 +54,17 @@ def main() -> None:
         (job_id,) = server.create_jobs(
             [{"name": "throughput", "time_type": "api", "history_limit": 1_000_000, **job}]
         )
-        common.say(f"tickwork/{args.backend}: {runs} runs of a {scenario} job")
-        cpu = common.cpu_seconds(server.process.pid)
+        common.say(f"tickwork/{server.label}: {runs} runs of a {scenario} job")
+        cpu = server.cpu_seconds()
         client_cpu = time.process_time()
-        first = asyncio.run(trigger(server.port, job_id, runs))
+        first = asyncio.run(trigger(server.ports, job_id, runs))
         count = f"SELECT count(*) AS n FROM instances WHERE job_id = {job_id} AND status IN {FINAL}"
         common.wait_until(lambda: server.query(count)[0]["n"] >= runs, within=1800, every=0.5)
         found = server.query(
             f"SELECT max(end_time) AS last, sum(CASE WHEN status = 4 THEN 1 ELSE 0 END) AS ok "
             f"FROM instances WHERE job_id = {job_id}"
         )[0]
-        cpu = common.cpu_seconds(server.process.pid) - cpu
+        cpu = server.cpu_seconds() - cpu
         common.say(
             f"  server CPU {cpu:.1f} s ({cpu / runs * 1000:.2f} ms a run), "
             f"client CPU {time.process_time() - client_cpu:.1f} s"
@@ -72,9 +73,9 @@ def main() -> None:
     common.say(f"  {found['ok']} of {runs} succeeded in {seconds:.1f} s")
     common.emit(
         [
-            common.row(scenario, SYSTEM, args.backend, "runs_per_s", runs / seconds, "runs/s"),
-            common.row(scenario, SYSTEM, args.backend, "runs", runs, "count"),
-            common.row(scenario, SYSTEM, args.backend, "failed", runs - found["ok"], "count"),
+            common.row(scenario, SYSTEM, server.label, "runs_per_s", runs / seconds, "runs/s"),
+            common.row(scenario, SYSTEM, server.label, "runs", runs, "count"),
+            common.row(scenario, SYSTEM, server.label, "failed", runs - found["ok"], "count"),
         ]
     )
 
