@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -375,6 +376,16 @@ async def test_v1_tampered_form_body() -> None:
     )
     assert tampered.body != request.body
     assert (await refused(tampered)).code == "SignatureDoesNotMatch"
+
+
+async def test_v1_checks_the_form_pairs_the_endpoint_already_parsed() -> None:
+    """The endpoint hands over the form it parsed: those pairs are what is checked."""
+    request = v1_request(create_job)
+    pairs = parse_qsl(request.body.decode(), keep_blank_values=True)
+    parsed = replace(request, form=pairs)
+    assert (await verifier().verify(parsed)).key_id == KEY.key_id
+    changed = [(k, "ns-2" if k == "Namespace" else v) for k, v in pairs]
+    assert (await refused(replace(request, form=changed))).code == "SignatureDoesNotMatch"
 
 
 async def test_v1_tampered_query() -> None:

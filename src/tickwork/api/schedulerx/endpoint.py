@@ -85,6 +85,7 @@ async def rpc(request: Request) -> Response:
             query=query,
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
+            form=form,
         )
         key = await _verifier(request, services).verify(signed)
         handler = ACTIONS.get(action)

@@ -51,6 +51,8 @@ class SignedRequest:
     query: list[tuple[str, str]]  # decoded query pairs as received (order kept)
     headers: Mapping[str, str]  # lower-case names
     body: bytes  # raw body
+    # the body's form pairs when the caller already parsed them (else they are parsed here)
+    form: list[tuple[str, str]] | None = None
 
 
 class NonceCache:
@@ -320,5 +322,9 @@ def _v1_params(request: SignedRequest) -> list[tuple[str, str]]:
     params = list(request.query)
     content_type = request.headers.get("content-type", "")
     if request.method.upper() == "POST" and content_type.startswith(FORM) and request.body:
-        params += parse_qsl(request.body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        if request.form is not None:
+            params += request.form
+        else:
+            text = request.body.decode("utf-8", errors="replace")
+            params += parse_qsl(text, keep_blank_values=True)
     return params
