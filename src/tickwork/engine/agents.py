@@ -396,6 +396,13 @@ class RoutingWorker:
         else:
             agent.send({"op": "discard", "instance_id": instance_id})
 
+    def start_prepared(self, requests: list[RunRequest]) -> None:
+        # Agents start their runs on "run"; only those going to the local worker start
+        # here (and it starts only those it prepared: with no agent connected, all of them).
+        if self.hub.all():
+            requests = [r for r in requests if self._target(r) is self.local]
+        self.local.start_prepared(requests)
+
     def submit(self, request: RunRequest) -> None:
         target = self._target(request)
         if isinstance(target, Agent):

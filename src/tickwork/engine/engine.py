@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import replace
 from typing import Any
 
 from tickwork.domain.enums import (
@@ -144,6 +145,14 @@ class Engine:
         await self.leases.stop()  # after the last write: the others adopt what is left
 
     def _remember(self, job: Job) -> None:
+        """Keep the job's latest definition for its runs. A version that differs only in its
+        next fire time (each planning round claims the job anew) keeps the object held, so
+        that runs prepared from it are known unchanged by identity at their due instant,
+        not by rebuilding and comparing their requests then (the cache's next fire time is
+        not used)."""
+        held = self._jobs.get(job.id)
+        if held is not None and replace(job, next_fire_time=held.next_fire_time) == held:
+            return
         self._jobs[job.id] = job
 
     async def recover(self) -> None:

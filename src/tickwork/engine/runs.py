@@ -301,28 +301,33 @@ class RunManager:
             run.due_pending = False
         self._last_batch_at = now_ms()
         at = now_ms()
-        admitted: list[tuple[Run, bool]] = []
+        admitted: list[tuple[Run, RunRequest | None]] = []
         for run in runs:
-            if not self._admit(run):
+            if not self._admit(run, at, observe=False):  # observed once the code started
                 continue
             standalone = run.job.execute_mode == ExecuteMode.STANDALONE
-            if standalone:
+            admitted.append((run, self._request(run) if standalone else None))
+        if admitted:  # first the code of the prepared ones, together; the hand-over after
+            self._worker.start_prepared([request for _, request in admitted if request])
+            self._worker.let_start(BURST_START_WAIT_S)
+        for run, _ in admitted:
+            self._observe_release(run, at)
+        for run, request in admitted:
+            if request is not None:
                 run.launched = True
                 run.stop_reason = None
-                self._worker.submit(self._request(run))
-            admitted.append((run, standalone))
-        if admitted:
-            self._worker.let_start(BURST_START_WAIT_S)
-        for run, submitted in admitted:
-            self._launch(run, at, submitted=submitted)
+                self._worker.submit(request)
+        for run, request in admitted:
+            self._launch(run, at, submitted=request is not None)
 
     def _release(self, run: Run) -> None:
         if self._admit(run):
             self._launch(run)
 
-    def _admit(self, run: Run) -> bool:
-        """At the due instant: may the fire start (True: it holds a slot of its job now)?
-        Else it ends here, or waits (the lease is in doubt)."""
+    def _admit(self, run: Run, now: int | None = None, *, observe: bool = True) -> bool:
+        """At the due instant (``now``): may the fire start (True: it holds a slot of its
+        job now)? Else it ends here, or waits (the lease is in doubt). ``observe``: record an
+        admitted release in the metrics now (else the caller does, ``_observe_release``)."""
         run.timer = None
         if run.prepare_timer is not None:  # due before its preparing time came
             run.prepare_timer.cancel()
@@ -333,18 +338,15 @@ class RunManager:
         instance = run.instance
         job = self._job_lookup(instance.job_id) or run.job
         run.job = job
+        now = now_ms() if now is None else now
         if not job.enabled and instance.trigger_type == TriggerType.SCHEDULED:
             self._finish(
-                run, InstanceStatus.REMOVED, "job disabled before its fire", now_ms(), notify=False
+                run, InstanceStatus.REMOVED, "job disabled before its fire", now, notify=False
             )
             return False
-        now = now_ms()
-        if run.misfire:
-            self._metrics.misfired.inc()
-        else:
-            self._metrics.observe_release(now - instance.schedule_time)
         active = self.active_count(job.id)
         if active >= job.max_concurrency:
+            self._observe_release(run, now)
             self._metrics.rejected.inc()
             self._finish(
                 run,
@@ -355,8 +357,16 @@ class RunManager:
                 start=now,
             )
             return False
+        if observe:
+            self._observe_release(run, now)
         self._take_slot(run)
         return True
+
+    def _observe_release(self, run: Run, now: int) -> None:
+        if run.misfire:
+            self._metrics.misfired.inc()
+        else:
+            self._metrics.observe_release(now - run.instance.schedule_time)
 
     def _take_slot(self, run: Run) -> None:
         run.released = True

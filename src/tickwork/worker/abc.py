@@ -146,6 +146,12 @@ class Worker(Protocol):
     def discard(self, instance_id: int) -> None:
         """Drop what ``prepare`` made for a run that will not be submitted."""
 
+    def start_prepared(self, requests: list[RunRequest]) -> None:
+        """These runs are due now, and ``submit`` of each follows in the same step: start
+        the code of those prepared here at once, all together, before the hand-over's
+        bookkeeping (so a burst of due runs starts its code first). Never blocks; a worker
+        may ignore it."""
+
     def submit(self, request: RunRequest) -> None:
         """Start the run now (never blocks)."""
 

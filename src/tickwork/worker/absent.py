@@ -45,6 +45,9 @@ class AbsentWorker:
                 now_ms(),
             )
 
+    def start_prepared(self, requests: list[RunRequest]) -> None:
+        return None
+
     def let_start(self, timeout: float) -> None:
         return None
 

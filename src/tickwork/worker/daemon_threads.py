@@ -60,10 +60,16 @@ class DaemonThreads:
     def run(self, call: Callable[[], None]) -> None:
         """Queue ``call()``: a thread takes it at once if none is busy, else when a busy one
         is free, or another one once the queue has not moved for ``STALL_S``."""
+        self.run_all([call])
+
+    def run_all(self, calls: list[Callable[[], None]]) -> None:
+        """Queue several calls at once (one lock, one wake-up), as ``run`` does each."""
+        if not calls:
+            return
         with self._cond:
             if not self._calls:
-                self._last_take = time.monotonic()  # the wait for a stall starts now
-            self._calls.append(call)
+                self._last_take = time.monotonic()
+            self._calls.extend(calls)
             if self._busy == 0 and self._signalled == 0:
                 self._put_to_work(1)
             if self._watcher is None:

@@ -25,7 +25,11 @@ from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
 from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
 from tickwork.worker.executors.base import clip, now_ms
 from tickwork.worker.executors.process import ProcessExecution
-from tickwork.worker.executors.processor import ProcessorExecution, wait_calls_taken
+from tickwork.worker.executors.processor import (
+    ProcessorExecution,
+    gates_opened_together,
+    wait_calls_taken,
+)
 from tickwork.worker.slots import Slots
 
 __all__ = ["DEFAULT_KILL_GRACE_S", "InProcessWorker"]
@@ -48,6 +52,7 @@ class _Prepared:
     request: RunRequest
     execution: ProcessExecution | ProcessorExecution
     sink: RunSink
+    started: bool = False  # its slot taken and its gate opened by ``start_prepared``
 
 
 @dataclass(slots=True)
@@ -172,7 +177,7 @@ class InProcessWorker:
             self._background(prepared.execution.discard())  # prepared for an older version
             prepared = None
         run = _Run(request, prepared)
-        if prepared is not None and self._slots.try_take():
+        if prepared is not None and (prepared.started or self._slots.try_take()):
             run.slot_taken = True
             if prepared.execution.open_gate_now():  # the code starts now, not a few hops on
                 self._opened_since_wait = True
@@ -181,6 +186,32 @@ class InProcessWorker:
             self._execute(run, self._reporter, self._slots_for(request), self._http),
             name=f"tickwork-run-{request.instance_id}-{request.attempt}",
         )
+
+    def start_prepared(self, requests: list[RunRequest]) -> None:
+        """Open the gates of the runs prepared with these requests, taking their slots, in
+        one go once all are checked, their calls queued together (a thread takes a call as
+        soon as it is queued, and the GIL it then holds would slow the checks and openings
+        of the next ones); the ``submit`` that follows each finds it started. Anything else
+        is left to ``submit``."""
+        if self._stopping or self._slots is None:
+            return
+        ready: list[_Prepared] = []
+        for request in requests:
+            prepared = self._prepared.get(request.instance_id)
+            if (
+                prepared is None
+                or prepared.started
+                or (prepared.request is not request and prepared.request != request)
+                or request.run_key in self._runs
+                or not self._slots.try_take()
+            ):
+                continue
+            prepared.started = True
+            ready.append(prepared)
+        with gates_opened_together():
+            for prepared in ready:
+                if prepared.execution.open_gate_now():
+                    self._opened_since_wait = True
 
     def _slots_for(self, request: RunRequest) -> Slots:
         """A task with ``consumers`` runs under its instance's own bound on this worker."""

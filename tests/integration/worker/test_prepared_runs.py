@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
-from worker_support import RecordingReporter, is_alive, make_request
+from worker_support import SUCCESS, RecordingReporter, is_alive, make_request
 
 from tickwork.domain.enums import InstanceStatus, JobType
 from tickwork.processor import JobContext, Processor, ProcessResult
@@ -181,6 +181,67 @@ async def test_a_prepared_processor_is_made_ahead_and_its_code_runs_when_submitt
         ("process", request.instance_id),
     ]
     assert all(c[1].startswith("tickwork-job") for c in Traced.calls)
+
+
+async def test_start_prepared_starts_the_code_of_the_prepared_runs_before_their_submit(
+    worker: InProcessWorker, reporter: RecordingReporter
+) -> None:
+    """A burst: the code of runs prepared with these very requests starts at once; a run
+    whose request changed, or one never prepared, waits for its submit; each runs once."""
+    await _imported(worker, reporter)
+    Traced.calls.clear()
+    kind = {"job_type": JobType.PROCESSOR, "class_name": f"{__name__}:Traced"}
+    same = [make_request(**kind) for _ in range(3)]
+    changed = make_request(**kind)
+    unprepared = make_request(**kind)
+    for request in [*same, changed]:
+        worker.prepare(request)
+    changed = replace(changed, job_parameters="changed since it was prepared")
+    burst = [*same, changed, unprepared]
+
+    worker.start_prepared(burst)
+    worker.let_start(5.0)
+    await reporter.until(lambda: len(Traced.calls) >= 3, "the prepared runs' code started")
+    await asyncio.sleep(0.1)
+    assert sorted(c[2] for c in Traced.calls) == sorted(r.instance_id for r in same)
+
+    for request in burst:
+        worker.submit(request)
+    for request in burst:
+        outcome = await reporter.wait_outcome(request.instance_id)
+        assert (outcome.status, outcome.result) == (SUCCESS, f"ran {request.instance_id}")
+    for request in burst:  # pre_process and process once each, whatever started it
+        assert [c[0] for c in Traced.calls if c[2] == request.instance_id] == ["pre", "process"]
+
+
+async def test_start_prepared_keeps_the_concurrency_bound(reporter: RecordingReporter) -> None:
+    """Two slots, four prepared runs due together: two start, the others at their submit
+    wait for a slot."""
+    worker = InProcessWorker(concurrency=2)
+    await worker.start(reporter)
+    try:
+        kind = {"job_type": JobType.PROCESSOR, "class_name": f"{__name__}:Blocking"}
+        Blocking.gate.set()  # one run first, so that the class is imported (and prepared)
+        first = make_request(**kind)
+        worker.submit(first)
+        assert (await reporter.wait_outcome(first.instance_id)).status == SUCCESS
+        Blocking.gate.clear()
+        Blocking.running = Blocking.most = 0
+        requests = [make_request(**kind) for _ in range(4)]
+        for request in requests:
+            worker.prepare(request)
+        worker.start_prepared(requests)
+        await reporter.until(lambda: Blocking.running == 2, "two runs going")
+        for request in requests:
+            worker.submit(request)
+        await asyncio.sleep(0.2)
+        assert Blocking.running == 2
+        Blocking.gate.set()
+        for request in requests:
+            assert (await reporter.wait_outcome(request.instance_id)).status == SUCCESS
+        assert Blocking.most == 2
+    finally:
+        await worker.stop(grace=1)
 
 
 async def test_a_discarded_prepared_processor_never_runs(

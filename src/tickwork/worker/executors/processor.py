@@ -21,7 +21,8 @@ import logging
 import re
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from tickwork.worker.executors.base import Execution, RunSink, clip, failed
 __all__ = [
     "KILL_CALL_TIMEOUT_S",
     "ProcessorExecution",
+    "gates_opened_together",
     "load_processor_class",
     "make_context",
     "validate_class_name",
@@ -51,6 +53,24 @@ _DOTTED = re.compile(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*")
 _classes: dict[str, type[Any]] = {}
 _threads = DaemonThreads()
 _classes_lock = threading.Lock()
+_opening: list[Callable[[], None]] | None = None  # calls of gates opened together, to queue
+
+
+@contextmanager
+def gates_opened_together() -> Iterator[None]:
+    """Gates opened inside (on the loop's thread) queue their calls for the threads at the
+    end, together: queued one by one, the first would wake a thread, whose hold on the GIL
+    slows the opening of the next ones."""
+    global _opening
+    if _opening is not None:  # already inside: the outer one queues them
+        yield
+        return
+    _opening = []
+    try:
+        yield
+    finally:
+        calls, _opening = _opening, None
+        _threads.run_all(calls)
 
 
 def validate_class_name(name: str) -> tuple[str, str]:
@@ -207,17 +227,11 @@ class _GatedCall:
     its due instant. Each call is made at most once."""
 
     def __init__(self, function: Callable[..., Any], *args: Any) -> None:
-        self._function, self._args = function, args
-        self._loop = asyncio.get_running_loop()
-        self.future: asyncio.Future[Any] = self._loop.create_future()
-        self._context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        context = contextvars.copy_context()
+        self.future = future
         self._opened = False
-
-    def open(self) -> None:
-        if self._opened:
-            return
-        self._opened = True
-        loop, future = self._loop, self.future
 
         def settle(result: Any, error: BaseException | None) -> None:
             if future.done():
@@ -231,7 +245,7 @@ class _GatedCall:
             result: Any = None
             error: BaseException | None = None
             try:
-                result = self._context.run(self._function, *self._args)
+                result = context.run(function, *args)
             except BaseException as exc:  # handed over to the loop
                 error = exc
             try:
@@ -239,7 +253,16 @@ class _GatedCall:
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
 
-        _threads.run(target)
+        self._target = target  # made here, ahead: opening a gate is only queueing it
+
+    def open(self) -> None:
+        if self._opened:
+            return
+        self._opened = True
+        if _opening is not None:
+            _opening.append(self._target)
+        else:
+            _threads.run(self._target)
 
     def drop(self) -> None:
         """The run will not happen: the call is never made."""
