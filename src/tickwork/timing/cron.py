@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from tickwork.timing.cron_parser import CronFields, parse_cron
 from tickwork.timing.cron_search import time_after
 from tickwork.timing.zones import zone_rules
@@ -18,7 +20,7 @@ class QuartzCron:
         self.expression = expression
         self.timezone = timezone
         self._rules = zone_rules(timezone)
-        self._fields: CronFields = parse_cron(expression)
+        self._fields: CronFields = _parsed(expression)
 
     def next_after(self, after_ms: int) -> int | None:
         """The first fire strictly after ``after_ms`` (UTC epoch ms); None if it never fires."""
@@ -26,3 +28,11 @@ class QuartzCron:
 
     def __repr__(self) -> str:
         return f"QuartzCron({self.expression!r}, {self.timezone!r})"
+
+
+@lru_cache(maxsize=4096)
+def _parsed(expression: str) -> CronFields:
+    """One parsed form per expression, shared by the schedules that use it (only read): a
+    parsed expression holds some 160 objects (its years alone are 130 ints), 5 KiB, and
+    100,000 jobs on 60 expressions held 480 MiB of copies."""
+    return parse_cron(expression)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from tickwork.engine.collector import NEVER, CollectionPacer
+from tickwork.engine.collector import FULL_EVERY_S, NEVER, SPACING, CollectionPacer, wait_after
 
 
 async def test_full_collections_are_paced_while_engines_run_and_restored_after() -> None:
@@ -24,3 +24,9 @@ async def test_full_collections_are_paced_while_engines_run_and_restored_after()
         await first.stop()
         await second.stop()
         gc.set_threshold(*before)
+
+
+def test_full_collections_are_spaced_by_how_long_the_last_took() -> None:
+    assert wait_after(0.02) == FULL_EVERY_S  # a small heap: every 10 s
+    assert wait_after(1.0) == 1.0 * SPACING  # a second each: at most 2 % of the time
+    assert wait_after(1.0) / 1.0 >= 50
