@@ -151,7 +151,9 @@ class Engine:
         not by rebuilding and comparing their requests then (the cache's next fire time is
         not used)."""
         held = self._jobs.get(job.id)
-        if held is not None and replace(job, next_fire_time=held.next_fire_time) == held:
+        if held is job or (
+            held is not None and replace(job, next_fire_time=held.next_fire_time) == held
+        ):
             return
         self._jobs[job.id] = job
 
