@@ -68,7 +68,7 @@ class DaemonThreads:
             return
         with self._cond:
             if not self._calls:
-                self._last_take = time.monotonic()
+                self._last_take = time.monotonic()  # the wait for a stall starts now
             self._calls.extend(calls)
             if self._busy == 0 and self._signalled == 0:
                 self._put_to_work(1)

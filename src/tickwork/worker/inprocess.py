@@ -75,6 +75,12 @@ class _TaskSlots:
     tasks: int = 0  # its tasks here (running or waiting)
 
 
+def _prepared_for(prepared: _Prepared, request: RunRequest) -> bool:
+    """The run was prepared with this very request (by identity first: the scheduler hands
+    over the object it prepared with, and comparing whole requests costs more)."""
+    return prepared.request is request or prepared.request == request
+
+
 def _same_task(a: RunRequest, b: RunRequest) -> bool:
     return (a.task is None and b.task is None) or (
         a.task is not None and b.task is not None and a.task.attempt == b.task.attempt
@@ -173,7 +179,7 @@ class InProcessWorker:
                 return
             self._kill_run(current, f"superseded by attempt {request.attempt}")
         prepared = self._take_prepared(request.instance_id) if request.task is None else None
-        if prepared is not None and prepared.request is not request and prepared.request != request:
+        if prepared is not None and not _prepared_for(prepared, request):
             self._background(prepared.execution.discard())  # prepared for an older version
             prepared = None
         run = _Run(request, prepared)
@@ -201,7 +207,7 @@ class InProcessWorker:
             if (
                 prepared is None
                 or prepared.started
-                or (prepared.request is not request and prepared.request != request)
+                or not _prepared_for(prepared, request)
                 or request.run_key in self._runs
                 or not self._slots.try_take()
             ):
