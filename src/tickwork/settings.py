@@ -27,7 +27,8 @@ class Settings:
     admin_key_secret: str = ""
     # engine
     lookahead_ms: int = 3000  # due fires are claimed this far ahead
-    claim_batch: int = 2000  # at most this many jobs claimed per round
+    # at most this many jobs claimed per round; a round holds the loop ~0.1 ms a job
+    claim_batch: int = 500
     misfire_threshold_ms: int = 5000  # a fire later than this is a misfire
     # runs are made ready (process started) this early; 0: never. Fires fall on whole seconds,
     # so half a second keeps preparing away from the instants when runs start.

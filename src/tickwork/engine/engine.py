@@ -100,7 +100,7 @@ class Engine:
         self._stop_listening: Callable[[], None] = lambda: None
         self.runs.on_final(self._on_final)
         self.scheduler = Scheduler(
-            store, self.runs, self.schedules, self.metrics, settings, self._remember
+            store, self.runs, self.schedules, self.metrics, settings, self._remember, self._jobs.get
         )
         self.scheduler.hand_off_target = self.hand_off_target
         self.scheduler.planning = self.planning

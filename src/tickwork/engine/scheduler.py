@@ -47,6 +47,7 @@ class Scheduler:
         metrics: EngineMetrics,
         settings: Settings,
         remember_job: Callable[[Job], None],
+        known_job: Callable[[int], Job | None],
     ) -> None:
         self._store = store
         self._runs = runs
@@ -54,6 +55,7 @@ class Scheduler:
         self._metrics = metrics
         self._settings = settings
         self._remember_job = remember_job
+        self._known_job = known_job  # the definitions held: claims do not read them again
         self.planning = asyncio.Lock()  # the engine shares its own
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -95,7 +97,10 @@ class Scheduler:
                 full = False
                 await asyncio.sleep(0.5)
             if full:
-                continue  # more due jobs than one batch: go on at once
+                # more due jobs than one batch: go on at once, but after any fires due now
+                # (on SQLite a round holds the loop's thread while it writes)
+                poked = False
+                continue
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=period)
                 poked = True
@@ -112,7 +117,9 @@ class Scheduler:
         now = now_ms()
         horizon = now + self._settings.lookahead_ms
         misfire_releases: set[tuple[int, int]] = set()
-        async with self._store.claim_due_jobs(horizon, self._settings.claim_batch) as claim:
+        async with self._store.claim_due_jobs(
+            horizon, self._settings.claim_batch, self._known_job
+        ) as claim:
             jobs = claim.jobs
             if not jobs:
                 return False
@@ -121,7 +128,9 @@ class Scheduler:
             for job in jobs:
                 self._remember_job(job)
                 try:
-                    job_fires, next_time, late = await self._fires_for(job, now, horizon)
+                    job_fires, next_time, late = await self._fires_for(
+                        job, claim.next_fire[job.id], now, horizon
+                    )
                 except Exception:
                     log.exception("computing the fires of job %s failed; it will not fire", job.id)
                     next_times.append((job.id, None))
@@ -157,20 +166,19 @@ class Scheduler:
         return handed
 
     async def _fires_for(
-        self, job: Job, now: int, horizon: int
+        self, job: Job, next_fire: int, now: int, horizon: int
     ) -> tuple[list[Instance], int | None, int | None]:
-        """The fires of one job up to the horizon, its next fire time after them, and the
-        schedule time of a misfire released late on purpose (if any)."""
+        """The fires of one job from its stored ``next_fire`` up to the horizon, its next fire
+        time after them, and the schedule time of a misfire released late on purpose (if
+        any)."""
         schedule = await self._schedules.get(job)
-        t: int | None = job.next_fire_time
-        if t is None:  # due_jobs returns only jobs with one; nothing to do otherwise
-            return [], None, None
+        t: int | None = next_fire
         fires: list[Instance] = []
         late_fire: int | None = None
         threshold = self._settings.misfire_threshold_ms
         chained = job.time_type in (TimeType.SECOND_DELAY, TimeType.ONE_TIME)
 
-        if t is not None and t < now - threshold:
+        if next_fire < now - threshold:
             missed: list[int] = []
             count = 0
             keep = self._history_limit(job)

@@ -99,6 +99,9 @@ class DueClaim:
     plan: Callable[
         [Sequence[Instance], Sequence[tuple[int, int | None]]], Awaitable[list[Instance]]
     ]
+    next_fire: Mapping[int, int]
+    """Each claimed job's stored next fire time: a job given back from ``known`` may hold
+    an older one in its ``next_fire_time``."""
 
 
 class Store(Protocol):
@@ -215,8 +218,13 @@ class Store(Protocol):
     async def due_jobs(self, before: int, limit: int) -> list[Job]:
         """Enabled jobs whose next_fire_time is not null and <= before, earliest first."""
 
-    def claim_due_jobs(self, before: int, limit: int) -> AbstractAsyncContextManager[DueClaim]:
+    def claim_due_jobs(
+        self, before: int, limit: int, known: Callable[[int], Job | None] | None = None
+    ) -> AbstractAsyncContextManager[DueClaim]:
         """Claim the due jobs of a planning round (as ``due_jobs``) until the context ends.
+
+        ``known(job_id)`` offers a definition the caller holds: when its ``updated_at`` is
+        the stored one, that very object is claimed and the row is not read again.
 
         On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED`` in one transaction that
         ``DueClaim.plan`` writes in and the end of the context commits: servers planning at

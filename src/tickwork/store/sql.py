@@ -8,7 +8,7 @@ calendars, jobs); ``sql_runs`` holds instances and logs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from functools import partial
@@ -36,6 +36,9 @@ from tickwork.store.sql_servers import SqlServers
 from tickwork.store.tables import access_keys, app_groups, calendars, jobs, namespaces
 
 __all__ = ["SqlStore"]
+
+READ_CHUNK = 500
+"""Whole job rows read per statement when a planning round claims jobs it does not hold."""
 
 
 class SqlStore(SqlRuns, SqlExtras, SqlServers):
@@ -332,18 +335,22 @@ class SqlStore(SqlRuns, SqlExtras, SqlServers):
 
     async def update_job(self, job: Job) -> Job:
         """Writes every field as given, except: a ``created_at`` of 0 keeps the stored one,
-        and ``updated_at`` is set to now."""
+        and ``updated_at`` is set to now (one past the stored one if that is not earlier)."""
         row = codec.job_row(job)
         row["updated_at"] = now_ms()
         if not job.created_at:
             del row["created_at"]
-        stmt = sa.update(jobs).where(jobs.c.id == job.id).values(row).returning(*jobs.c)
         async with self._write() as conn:
             found = await conn.execute(
-                sa.select(jobs.c.id).where(jobs.c.id == job.id).with_for_update()
+                sa.select(jobs.c.updated_at).where(jobs.c.id == job.id).with_for_update()
             )
-            if found.first() is None:
+            before = found.scalar()
+            if before is None:
                 raise JobNotFound(f"job {job.id} does not exist", field="job_id")
+            # ``updated_at`` is the version of the definition that caches compare: two
+            # changes within one millisecond still make two versions
+            row["updated_at"] = max(row["updated_at"], before + 1)
+            stmt = sa.update(jobs).where(jobs.c.id == job.id).values(row).returning(*jobs.c)
             await self._lock_group(conn, job.namespace, job.group_id)
             stored = (await conn.execute(stmt)).mappings().one()
         return codec.job_from(stored)
@@ -356,9 +363,9 @@ class SqlStore(SqlRuns, SqlExtras, SqlServers):
             raise JobNotFound(f"job {job_id} does not exist", field="job_id")
 
     @staticmethod
-    def _due_jobs_query(before: int, limit: int) -> sa.Select[Any]:
+    def _due_jobs_query(before: int, limit: int, *columns: Any) -> sa.Select[Any]:
         return (
-            sa.select(jobs)
+            sa.select(*(columns or (jobs,)))
             .where(
                 jobs.c.status == int(JobStatus.ENABLED),
                 jobs.c.next_fire_time.is_not(None),
@@ -376,16 +383,47 @@ class SqlStore(SqlRuns, SqlExtras, SqlServers):
         return [codec.job_from(r) for r in rows]
 
     @asynccontextmanager
-    async def claim_due_jobs(self, before: int, limit: int) -> AsyncIterator[DueClaim]:
-        if self.dialect != "postgresql":
-            yield DueClaim(await self.due_jobs(before, limit), self.plan_fires)
-            return
+    async def claim_due_jobs(
+        self, before: int, limit: int, known: Callable[[int], Job | None] | None = None
+    ) -> AsyncIterator[DueClaim]:
         check_not_negative(limit, "limit")
-        stmt = self._due_jobs_query(before, limit).with_for_update(skip_locked=True)
+        keys = self._due_jobs_query(
+            before, limit, jobs.c.id, jobs.c.updated_at, jobs.c.next_fire_time
+        )
+        if self.dialect != "postgresql":
+            async with self._read() as conn:
+                claimed, next_fire = await self._due_in(conn, keys, known)
+            yield DueClaim(claimed, self.plan_fires, next_fire)
+            return
         async with self._write() as conn:
-            rows = (await conn.execute(stmt)).mappings().all()
-            claimed = [codec.job_from(r) for r in rows]
-            yield DueClaim(claimed, partial(self._plan_fires_in, conn))
+            claimed, next_fire = await self._due_in(
+                conn, keys.with_for_update(skip_locked=True), known
+            )
+            yield DueClaim(claimed, partial(self._plan_fires_in, conn), next_fire)
+
+    async def _due_in(
+        self,
+        conn: AsyncConnection,
+        keys: sa.Select[Any],
+        known: Callable[[int], Job | None] | None,
+    ) -> tuple[list[Job], dict[int, int]]:
+        """The due jobs (reading whole rows only of those ``known`` lacks at their version)
+        and their stored next fire times."""
+        due = (await conn.execute(keys)).all()
+        claimed: dict[int, Job] = {}
+        unknown: list[int] = []
+        for job_id, updated_at, _ in due:
+            held = None if known is None else known(job_id)
+            if held is not None and held.updated_at == updated_at:
+                claimed[job_id] = held
+            else:
+                unknown.append(job_id)
+        for start in range(0, len(unknown), READ_CHUNK):
+            chunk = unknown[start : start + READ_CHUNK]
+            rows = await conn.execute(sa.select(jobs).where(jobs.c.id.in_(chunk)))
+            for row in rows.mappings():
+                claimed[row["id"]] = codec.job_from(row)
+        return [claimed[job_id] for job_id, _, _ in due], {r[0]: r[2] for r in due}
 
     async def set_next_fire_times(self, changes: Sequence[tuple[int, int | None]]) -> None:
         if not changes:

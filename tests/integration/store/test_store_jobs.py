@@ -27,6 +27,7 @@ from tickwork.domain.models import (
 )
 from tickwork.store.abc import InstanceFilter, JobFilter, LogQuery, Store
 from tickwork.store.sql import SqlStore
+from tickwork.store.sql_base import now_ms
 
 
 def _full_job() -> Job:
@@ -196,6 +197,35 @@ async def test_claim_due_jobs_plans_inside_the_claim(store: Store, seed: Seed) -
     assert [(i.job_id, i.schedule_time) for i in planned] == [(early.id, 100)]
     assert [j.id for j in await store.due_jobs(300, 10)] == [early.id]  # next at 200 now
     assert (await store.get_job(late.id)).next_fire_time is None  # type: ignore[union-attr]
+
+
+async def test_a_claim_takes_held_definitions_at_their_version(store: Store, seed: Seed) -> None:
+    """A definition the caller holds at the stored version is claimed as that very object
+    (its row is not read again); one held at an older version, or not held, is read. The
+    stored next fire times come with the claim, whatever the held objects say."""
+    same = await seed.job("same", next_fire_time=100)
+    stale = await seed.job("stale", next_fire_time=150)
+    fresh = await seed.job("fresh", next_fire_time=200)
+    held = {same.id: replace(same, next_fire_time=5), stale.id: stale}
+    changed = await store.update_job(replace(stale, description="changed"))
+    async with store.claim_due_jobs(300, 10, held.get) as claim:
+        assert [j.id for j in claim.jobs] == [same.id, stale.id, fresh.id]
+        assert claim.jobs[0] is held[same.id]
+        assert claim.jobs[1] == changed and claim.jobs[1].description == "changed"
+        assert claim.jobs[2] == fresh
+        assert claim.next_fire == {same.id: 100, stale.id: 150, fresh.id: 200}
+        await claim.plan([], [])
+
+
+async def test_each_change_of_a_job_is_a_new_version(store: Store, seed: Seed) -> None:
+    """``updated_at`` versions a definition for the caches that compare it: changes made
+    within one millisecond still differ, and so do changes after one stamped by a clock
+    ahead of this one."""
+    job = await seed.job("j", updated_at=now_ms() + 3_600_000)
+    versions = [job.updated_at]
+    for n in range(5):
+        versions.append((await store.update_job(replace(job, description=str(n)))).updated_at)
+    assert versions == sorted(set(versions))
 
 
 @pytest.mark.postgres
