@@ -8,6 +8,10 @@ import pytest
 
 from tickwork.domain.errors import InvalidTimeExpression
 from tickwork.timing import QuartzCron
+from tickwork.timing.cron import RECENT_ANSWERS
+from tickwork.timing.cron_parser import parse_cron
+from tickwork.timing.cron_search import time_after
+from tickwork.timing.zones import zone_rules
 
 
 def _ms(text: str) -> int:
@@ -151,3 +155,18 @@ def test_invalid_expressions(expression: str, position: int, words: str) -> None
     assert caught.value.position == position
     assert caught.value.field == "time_expression"
     assert words in caught.value.message
+
+
+def test_answers_shared_by_jobs_on_one_expression_are_the_searched_ones() -> None:
+    """Jobs on one expression in one zone share its recent answers; another zone has its
+    own, and answers forgotten when the memory fills are searched again, the same."""
+    expression = "7 0 12 * * ?"
+    afters = [_ms("2026-03-01T00:00:00Z") + n * 3_600_000 for n in range(RECENT_ANSWERS * 3)]
+    for zone in ("UTC", "Asia/Shanghai", "America/New_York"):
+        searched = [time_after(parse_cron(expression), zone_rules(zone), t) for t in afters]
+        first, second = QuartzCron(expression, zone), QuartzCron(expression, zone)
+        assert [first.next_after(t) for t in afters] == searched
+        assert [second.next_after(t) for t in reversed(afters)] == searched[::-1]
+    utc, shanghai = QuartzCron(expression, "UTC"), QuartzCron(expression, "Asia/Shanghai")
+    assert utc.next_after(afters[0]) == _ms("2026-03-01T12:00:07Z")
+    assert shanghai.next_after(afters[0]) == _ms("2026-03-01T04:00:07Z")
