@@ -30,6 +30,23 @@ class Hello(Processor):
         return ProcessResult(True, f"hello {ctx.job_parameters}")
 
 
+class LogsOddly(Processor):
+    """A log call whose arguments do not fit its format, and a handler of its own."""
+
+    kept: ClassVar[list[str]] = []
+
+    def process(self, ctx: JobContext) -> ProcessResult:
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                LogsOddly.kept.append(record.getMessage())
+
+        ctx.logger.addHandler(Keep(logging.WARNING))
+        ctx.logger.info("%d rows", "many")
+        ctx.logger.info("info: not for the handler")
+        ctx.logger.warning("for both")
+        return ProcessResult(True, "logged")
+
+
 class SaysNo(Processor):
     def process(self, ctx: JobContext) -> ProcessResult:
         return ProcessResult(False, "the upstream file is missing")
@@ -157,6 +174,18 @@ async def test_processor_success_with_logger_lines_and_progress(
     assert (ctx.attempt, ctx.max_attempt, ctx.instance_parameters) == (2, 3, "extra")
     assert (ctx.sharding_id, ctx.sharding_num, ctx.sharding_parameter) == (1, 4, "east")
     assert ctx.is_root_task
+
+
+async def test_a_log_call_that_fails_to_format_is_a_log_line_and_handlers_get_records(
+    worker: Any, reporter: RecordingReporter
+) -> None:
+    LogsOddly.kept.clear()
+    outcome, lines = await _run(worker, reporter, "LogsOddly")
+    assert (outcome.status, outcome.result) == (SUCCESS, "logged")
+    assert lines[0].startswith("ERROR a log call of the job failed to format: TypeError(")
+    assert "'%d rows'" in lines[0]
+    assert lines[1:] == ["INFO info: not for the handler", "WARNING for both"]
+    assert LogsOddly.kept == ["for both"]
 
 
 async def test_logger_records_after_the_run_are_dropped(

@@ -136,27 +136,36 @@ def _aware(epoch_ms: int) -> datetime:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
 
 
-class _SinkHandler(logging.Handler):
-    def __init__(self, sink: RunSink) -> None:
-        super().__init__()
-        self._sink = sink
-        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+_LINE_FORMAT = logging.Formatter("%(levelname)s %(message)s")
 
-    def emit(self, record: logging.LogRecord) -> None:
+
+class _RunLogger(logging.Logger):
+    """A run's logger: its records become the instance's log lines. It hands them to the
+    sink itself rather than through a ``logging.Handler``: a handler per run registers
+    with the logging module under its lock and leaves a weak reference that is removed
+    from a list of every handler alive (thousands of runs in flight made that 5 % of the
+    server's CPU). Handlers the job's code adds get the records too."""
+
+    def __init__(self, name: str, sink: RunSink) -> None:
+        super().__init__(name, logging.INFO)
+        self._sink = sink
+
+    def callHandlers(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
         try:
-            text = self.format(record)
-        except Exception:  # a bad format string must not kill the run
-            self.handleError(record)
-            return
+            text = _LINE_FORMAT.format(record)
+        except Exception as exc:  # a bad format string must not kill the run
+            text = f"ERROR a log call of the job failed to format: {exc!r} ({record.msg!r})"
         at = int(record.created * 1000)
         for line in text.splitlines() or [""]:
             self._sink.log_threadsafe(line, at)
+        for handler in self.handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
 
 
 def make_context(request: RunRequest, sink: RunSink) -> JobContext:
     """The processor's view of a run; its logger and progress go to ``sink``."""
-    logger = logging.Logger(f"tickwork.job.{request.job_id}.{request.instance_id}", logging.INFO)
-    logger.addHandler(_SinkHandler(sink))
+    logger = _RunLogger(f"tickwork.job.{request.job_id}.{request.instance_id}", sink)
     task = request.task
     task_fields: dict[str, Any] = {}
     if task is not None:
