@@ -47,12 +47,26 @@ class SqlRuns(SqlBase):
             found.update((await conn.execute(stmt)).scalars())
         return found
 
+    def _as_new(self, instance: Instance, now: int) -> Instance:
+        """A copy of ``instance`` to insert: no id yet, stamped ``now`` where it has no
+        times, owned by this server (``SqlServers``) where it names no owner. One copy:
+        copying an instance costs more than building its row."""
+        owner = instance.owner if instance.owner is not None else getattr(self, "server_id", None)
+        return replace(
+            instance,
+            id=0,
+            created_at=instance.created_at or now,
+            updated_at=instance.updated_at or now,
+            owner=owner,
+        )
+
     async def _insert_instances(
         self, conn: AsyncConnection, rows: Sequence[Instance]
     ) -> list[Instance]:
         """Insert in batches, skipping rows whose fire_key or idempotency_key is taken.
 
-        ``rows`` must not repeat a key. Returns the inserted rows with ids, in order.
+        ``rows`` are copies made by ``_as_new`` and must not repeat a key. Returns the
+        inserted ones, their ids set, in order.
         """
         if not rows:
             return []
@@ -67,10 +81,6 @@ class SqlRuns(SqlBase):
                 sort_by_parameter_order=True,
             )
         )
-        owner = getattr(self, "server_id", None)  # SqlServers: this server owns what it makes
-        rows = [
-            r if r.owner is not None or owner is None else replace(r, owner=owner) for r in rows
-        ]
         result = (await conn.execute(stmt, [codec.instance_row(r) for r in rows])).all()
         # The returned rows are in parameter order with the skipped ones missing; a skipped
         # row has a key, and no two rows share one, so matching by keys in order is exact.
@@ -83,7 +93,8 @@ class SqlRuns(SqlBase):
                 and pending.fire_key == row.fire_key
                 and pending.idempotency_key == row.idempotency_key
             ):
-                inserted.append(replace(row, id=pending.id))
+                row.id = pending.id
+                inserted.append(row)
                 pending = next(returned, None)
         return inserted
 
@@ -116,14 +127,7 @@ class SqlRuns(SqlBase):
                 fire_keys.add(fire_key)
             if idem_key is not None:
                 idempotency_keys.add(idem_key)
-            rows.append(
-                replace(
-                    fire,
-                    id=0,
-                    created_at=fire.created_at or now,
-                    updated_at=fire.updated_at or now,
-                )
-            )
+            rows.append(self._as_new(fire, now))
         inserted = await self._insert_instances(conn, rows)
         await self._set_next_fire_times(conn, next_fire_times)
         return inserted
@@ -138,10 +142,7 @@ class SqlRuns(SqlBase):
         self, batch: Sequence[Instance]
     ) -> list[tuple[Instance, bool] | None]:
         now = now_ms()
-        rows = [
-            replace(i, id=0, created_at=i.created_at or now, updated_at=i.updated_at or now)
-            for i in batch
-        ]
+        rows = [self._as_new(i, now) for i in batch]
         results: list[tuple[Instance, bool] | None] = [None] * len(rows)
         async with self._write() as conn:
             live = await self._existing_ids(conn, jobs.c.id, [r.job_id for r in rows])
@@ -312,7 +313,7 @@ class SqlRuns(SqlBase):
                 .order_by(instances.c.id)
                 .with_for_update()
             )
-            found.update({row.id: row.status for row in await conn.execute(stmt)})
+            found.update({i: status for i, status in await conn.execute(stmt)})
         return found
 
     async def _write_changes(

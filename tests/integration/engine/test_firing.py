@@ -214,6 +214,30 @@ async def test_history_is_bounded_per_job(runtime: Runtime) -> None:
     assert len(left) == 3 and left[-1].id == inst.id
 
 
+async def test_history_is_pruned_once_a_tenth_of_its_bound_has_finished(runtime: Runtime) -> None:
+    """A job is pruned once a tenth of its bound finished since the last prune: its stored
+    history exceeds the bound by that much at most, and most jobs cost no statement."""
+    job = await runtime.services.jobs.create(shell_job("true", history_limit=20))
+
+    async def run(times: int) -> None:
+        for _ in range(times):
+            await runtime.services.jobs.trigger(job.id)
+
+        async def all_done() -> bool:
+            return all(InstanceStatus(i.status).is_final for i in await instances(runtime, job.id))
+
+        await wait_for(all_done, within=30)
+
+    await run(22)
+    assert await runtime.engine.prune_now() == 2
+    await run(1)
+    assert await runtime.engine.prune_now() == 0  # one finished: under a tenth of 20
+    assert len(await instances(runtime, job.id)) == 21
+    await run(1)
+    assert await runtime.engine.prune_now() == 2
+    assert len(await instances(runtime, job.id)) == 20
+
+
 async def test_pruning_many_jobs_lets_the_event_loop_run_between_steps(runtime: Runtime) -> None:
     """On SQLite each prune is a transaction on the loop's thread: pruning many jobs in one
     go must still let due callbacks run between its steps (it held fires for seconds)."""
