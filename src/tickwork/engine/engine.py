@@ -606,7 +606,7 @@ class Engine:
         due: list[int] = []
         for job_id, finished in self._finished_unpruned.items():
             job = self._jobs.get(job_id)
-            if job is None or finished >= max(1, self._history_limit(job) // PRUNE_SLACK):
+            if job is None or finished >= max(1, self.scheduler.history_limit(job) // PRUNE_SLACK):
                 due.append(job_id)
         for job_id in due:
             del self._finished_unpruned[job_id]
@@ -619,11 +619,8 @@ class Engine:
             job = self._jobs.get(job_id) or await self.store.get_job(job_id)
             if job is None:
                 continue
-            deleted += await self.store.prune_history(job_id, self._history_limit(job))
+            deleted += await self.store.prune_history(job_id, self.scheduler.history_limit(job))
         return deleted
-
-    def _history_limit(self, job: Job) -> int:
-        return job.history_limit if job.history_limit is not None else self.settings.history_limit
 
 
 def _newest_planned(leftovers: list[Instance], job_id: int, *, before: int) -> int:

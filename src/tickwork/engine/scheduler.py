@@ -181,7 +181,7 @@ class Scheduler:
         if next_fire < now - threshold:
             missed: list[int] = []
             count = 0
-            keep = self._history_limit(job)
+            keep = self.history_limit(job)
             while t is not None and t < now - threshold and count < MAX_MISSED_COUNTED:
                 count += 1
                 missed.append(t)
@@ -209,7 +209,8 @@ class Scheduler:
             t = None if chained else schedule.next_fire(t)
         return fires, t, late_fire
 
-    def _history_limit(self, job: Job) -> int:
+    def history_limit(self, job: Job) -> int:
+        """Finished instances kept of the job: its own bound, else the server's."""
         return job.history_limit if job.history_limit is not None else self._settings.history_limit
 
     @staticmethod

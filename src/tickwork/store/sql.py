@@ -29,16 +29,13 @@ from tickwork.domain.errors import (
 from tickwork.domain.models import AccessKey, AppGroup, Calendar, Job, Namespace, Page
 from tickwork.store import codec
 from tickwork.store.abc import DueClaim, JobFilter
-from tickwork.store.sql_base import check_not_negative, check_page, now_ms
+from tickwork.store.sql_base import check_not_negative, check_page, chunks, now_ms
 from tickwork.store.sql_extras import SqlExtras
 from tickwork.store.sql_runs import SqlRuns
 from tickwork.store.sql_servers import SqlServers
 from tickwork.store.tables import access_keys, app_groups, calendars, jobs, namespaces
 
 __all__ = ["SqlStore"]
-
-READ_CHUNK = 500
-"""Whole job rows read per statement when a planning round claims jobs it does not hold."""
 
 
 class SqlStore(SqlRuns, SqlExtras, SqlServers):
@@ -418,8 +415,7 @@ class SqlStore(SqlRuns, SqlExtras, SqlServers):
                 claimed[job_id] = held
             else:
                 unknown.append(job_id)
-        for start in range(0, len(unknown), READ_CHUNK):
-            chunk = unknown[start : start + READ_CHUNK]
+        for chunk in chunks(unknown):
             rows = await conn.execute(sa.select(jobs).where(jobs.c.id.in_(chunk)))
             for row in rows.mappings():
                 claimed[row["id"]] = codec.job_from(row)
