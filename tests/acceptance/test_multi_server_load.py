@@ -120,18 +120,19 @@ def api_job(api: httpx.Client) -> int:
 
 
 def wait_agents(servers: list[ServerProcess], count: int) -> None:
-    """Until ``count`` agents are connected (each server lists the agents connected to it)."""
+    """Until every server lists ``count`` agents: its own, and those of the others as their
+    lease rows say. Only then does a server without agents hand its fires to one with them
+    (a fixed second after the agents connected was sometimes too short: two heartbeats)."""
     path = "/api/v1/namespaces/default/groups/default/workers"
 
-    def connected() -> int:
-        total = 0
+    def everyone_knows() -> bool:
         for server in servers:
             listed = httpx.get(server.url + path, auth=KEY, timeout=30).json()["items"]
-            total += len([w for w in listed if not w["in_process"]])
-        return total
+            if len([w for w in listed if not w["in_process"]]) < count:
+                return False
+        return True
 
-    until(lambda: connected() >= count)
-    time.sleep(1)  # every server learns where they are from the others' lease rows
+    until(everyone_knows)
 
 
 def drain(database: str, api: httpx.Client, job_ids: list[int]) -> None:
