@@ -4,6 +4,7 @@ not start. The worker is the real in-process worker, with its calls recorded."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -40,9 +41,8 @@ class RecordingWorker(InProcessWorker):
         super().submit(request)
 
 
-@pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[tuple[Services, RecordingWorker]]:
-    settings = replace(settings, prepare_ahead_ms=500)
+@contextlib.asynccontextmanager
+async def engine_services(settings: Settings) -> AsyncIterator[tuple[Services, RecordingWorker]]:
     settings.home_path.mkdir(parents=True, exist_ok=True)
     store = await open_store(settings.effective_database_url)
     worker = RecordingWorker()
@@ -55,6 +55,12 @@ async def services(settings: Settings) -> AsyncIterator[tuple[Services, Recordin
     finally:
         await engine.stop()
         await store.close()
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[tuple[Services, RecordingWorker]]:
+    async with engine_services(replace(settings, prepare_ahead_ms=500)) as built:
+        yield built
 
 
 async def test_scheduled_runs_are_prepared_before_they_are_submitted(
@@ -81,25 +87,37 @@ async def test_scheduled_runs_are_prepared_before_they_are_submitted(
         assert order.index("prepare") < order.index("submit")
 
 
-async def test_withdrawn_fires_are_discarded(services: tuple[Services, RecordingWorker]) -> None:
-    svc, worker = services
-    job = await svc.jobs.create(shell_job("echo ok", TimeType.CRON, "* * * * * ?"))
+async def test_withdrawn_fires_are_discarded(settings: Settings) -> None:
+    """Disabling a job withdraws its planned fires: one the worker had prepared is discarded
+    there, and its row is deleted (it never started). Runs are prepared two seconds ahead
+    here so the first one seen prepared is still far from due when the job is disabled (a
+    fire that reached its due instant before the withdrawal runs as usual)."""
+    async with engine_services(replace(settings, prepare_ahead_ms=2000)) as (svc, worker):
+        job = await svc.jobs.create(shell_job("echo ok", TimeType.CRON, "* * * * * ?"))
 
-    def prepared_not_submitted() -> set[int]:
-        prepared = {i for kind, i, _ in worker.calls if kind == "prepare"}
-        return prepared - {i for kind, i, _ in worker.calls if kind == "submit"}
+        def prepared_not_submitted() -> set[int]:
+            prepared = {i for kind, i, _ in worker.calls if kind == "prepare"}
+            return prepared - {i for kind, i, _ in worker.calls if kind == "submit"}
 
-    async def one_waiting() -> set[int]:
-        return prepared_not_submitted()
+        async def one_waiting() -> set[int]:
+            return prepared_not_submitted()
 
-    waiting = await wait_for(one_waiting, within=15, interval=0.01)
-    await svc.jobs.set_enabled(job.id, False)  # withdraws the planned fires
-    discarded = {i for kind, i, _ in worker.calls if kind == "discard"}
-    assert waiting <= discarded
-    await svc.engine.flush()
-    for inst in await instances_of(svc, job.id):
-        if inst.id in waiting:
-            assert inst.status == InstanceStatus.REMOVED
+        waiting = await wait_for(one_waiting, within=15, interval=0.01)
+        planned = {i.id for i in await instances_of(svc, job.id)}
+        assert waiting <= planned, "a prepared fire has its row, written when it was planned"
+        await svc.jobs.set_enabled(job.id, False)  # withdraws the planned fires
+        order = [(kind, i) for kind, i, _ in worker.calls if i in waiting]
+        withdrawn = {
+            i
+            for i in waiting
+            if ("discard", i) in order and ("submit", i) not in order[: order.index(("discard", i))]
+        }
+        assert withdrawn, f"a fire prepared 2 s ahead was discarded before its start: {order}"
+        await svc.engine.flush()
+        started = {i for kind, i, _ in worker.calls if kind == "submit"}
+        assert not withdrawn & started, "a discarded fire is never submitted afterwards"
+        stored = {i.id for i in await instances_of(svc, job.id)}
+        assert not withdrawn & stored, "a withdrawn fire never started: its row is deleted"
 
 
 async def instances_of(svc: Services, job_id: int) -> list[Instance]:
