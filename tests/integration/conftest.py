@@ -3,8 +3,6 @@ and the real HTTP app on loopback."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -12,11 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pg_support import create_pg_database, drop_pg_database, pg_url, reset_pg_schema
-from runtime_support import ADMIN_ID, ADMIN_SECRET
+from runtime_support import ADMIN_ID, ADMIN_SECRET, served
 
-from tickwork.api.app import create_app
 from tickwork.server import Runtime
 from tickwork.settings import Settings
 
@@ -72,32 +68,11 @@ def restart(settings: Settings) -> Callable[..., Awaitable[Runtime]]:
     return start
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client, authenticated as the admin, of the real app served on loopback."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime.services),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", auth=(ADMIN_ID, ADMIN_SECRET), timeout=30
-    ) as client:
+    async with (
+        served(runtime) as base_url,
+        httpx.AsyncClient(base_url=base_url, auth=(ADMIN_ID, ADMIN_SECRET), timeout=30) as client,
+    ):
         yield client
-    server.should_exit = True
-    await task

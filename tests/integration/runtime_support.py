@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import uvicorn
+
+from tickwork.api.app import create_app
 from tickwork.domain.enums import InstanceStatus, JobType, TimeType
 from tickwork.domain.models import Instance, Job
 from tickwork.server import Runtime
@@ -52,3 +57,29 @@ async def instances(rt: Runtime, job_id: int) -> list[Instance]:
 async def final(rt: Runtime, instance_id: int) -> Instance | None:
     inst = await rt.services.instances.get(instance_id)
     return inst if InstanceStatus(inst.status).is_final else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def served(rt: Runtime) -> AsyncIterator[str]:
+    """Serve the real app of ``rt`` on a loopback port; its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(rt.services), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

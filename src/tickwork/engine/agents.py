@@ -505,6 +505,18 @@ class RoutingWorker:
                 f"{request.group_id} came within {self.wait_s:g} s",
             )
 
+    def parked(self) -> list[RunRequest]:
+        """The runs waiting here for a worker of their app group."""
+        return [request for parked in self._parked.values() for request, _ in parked.values()]
+
+    def take_parked(self, instance_ids: list[int]) -> list[RunRequest]:
+        """Stop waiting for a worker for these runs, without a word to the engine (it hands
+        them to another server); the requests of those that were waiting."""
+        taken = [r for r in map(self._find_parked, instance_ids) if r is not None]
+        for request in taken:
+            self._unpark(request)
+        return taken
+
     def _agent_joined(self, agent: Agent) -> None:
         waiting = self._parked.pop((agent.namespace, agent.group_id), {})
         for request, handle in waiting.values():

@@ -99,6 +99,7 @@ class Engine:
             groups_here=self.worker.groups_here,
             agents_here=self.worker.agents_here,
             sweep=self.take_missed_hand_offs,
+            learned=self.pass_on_parked,
         )
         self._stop_listening: Callable[[], None] = lambda: None
         self.runs.on_final(self._on_final)
@@ -202,7 +203,8 @@ class Engine:
                         )
                     )
                     self._on_final(job, instance, now)
-            elif instance.attempt > 0:
+            elif instance.attempt > 0 or instance.end_time is not None:
+                # an attempt ended and a retry was due (attempt 0 too: it has an end time)
                 self.runs.resume_retry(instance, job, 0.0)
             elif instance.trigger_type != TriggerType.SCHEDULED:
                 self.runs.start_now(instance, job)
@@ -255,7 +257,7 @@ class Engine:
         self._skip(
             instance,
             now,
-            f"skipped by the misfire policy: its server stopped before the fire; {why}",
+            f"skipped by the misfire policy: overdue when this server took it over; {why}",
         )
 
     async def _next_regular_fire(self, job: Job, now: int) -> int | None:
@@ -423,6 +425,39 @@ class Engine:
             if target is not None:
                 return target
         return self.leases.server_for(ns, group)
+
+    async def pass_on_parked(self) -> None:
+        """Runs waiting here for a worker of their group (none is connected here) go to a
+        server that has one, once this server learns of it (each lease beat): they would
+        otherwise wait here and fail, retries included, while that server's workers idle."""
+        by_target: dict[str, list[int]] = {}
+        for request in self.worker.parked():
+            job = self._jobs.get(request.job_id)
+            target = None if job is None else self.hand_off_target(job, request.designation)
+            if target is not None:
+                by_target.setdefault(target, []).append(request.instance_id)
+        for target, ids in by_target.items():
+            taken = self.worker.take_parked(ids)
+            moved: set[int] = set()
+            try:
+                await self.writer.flush()  # their RUNNING rows, which the hand-over reverts
+                moved = set(
+                    await self.store.hand_over(
+                        [r.instance_id for r in taken], target, unstarted=True
+                    )
+                )
+            except Exception as exc:
+                log.warning("could not hand runs waiting for a worker to %s: %s", target, exc)
+            self.runs.give_away(moved)
+            for request in taken:
+                if request.instance_id not in moved:
+                    self.worker.submit(request)  # waits here again (or runs, if one joined)
+            if moved:
+                log.info(
+                    "handed %d run(s) waiting for a worker to server %s, which has one",
+                    len(moved),
+                    target,
+                )
 
     def workers_of(self, namespace: str, group_id: str) -> list[WorkerInfo]:
         """The live workers of an app group: here, and the agents on the other servers."""

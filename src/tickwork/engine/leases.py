@@ -44,6 +44,7 @@ class LeaseKeeper:
         groups_here: Callable[[], list[str]] = list,
         agents_here: Callable[[], dict[str, list[WorkerInfo]]] = dict,
         sweep: Callable[[], Awaitable[None]] | None = None,
+        learned: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.server_id = server_id
@@ -55,6 +56,7 @@ class LeaseKeeper:
         self._groups_here = groups_here
         self._agents_here = agents_here
         self._sweep = sweep
+        self._learned = learned  # called after each beat has read the others' workers
         # "namespace/group" -> the other live servers with worker agents of that group
         self.elsewhere: dict[str, list[str]] = {}
         # "namespace/group" -> (server id, agent) of the agents connected to the other servers
@@ -161,6 +163,8 @@ class LeaseKeeper:
         self._beats += 1
         expired = await self.store.expire_servers(self.lease_ms, keep=self.server_id)
         await self.refresh()
+        if self._learned is not None:
+            await self._learned()
         if expired:
             log.warning("server(s) %s expired; adopting what they held", ", ".join(expired))
         if expired or self._beats % ADOPT_EVERY == 0:

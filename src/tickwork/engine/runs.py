@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, TriggerType
@@ -275,11 +275,20 @@ class RunManager:
             if run.prepared:
                 self._worker.discard(run.instance.id)
             del self._runs[run.instance.id]
-            active = self._active.get(run.instance.job_id)
-            if active is not None:
-                active.discard(run.instance.id)
-                if not active:
-                    del self._active[run.instance.job_id]
+            self._free_slot(run)
+
+    def give_away(self, instance_ids: Iterable[int]) -> None:
+        """These runs are another server's now (handed over before any worker took them):
+        forget them without a word to the store."""
+        for instance_id in instance_ids:
+            run = self._runs.pop(instance_id, None)
+            if run is None:
+                continue
+            self._cancel_timers(run)
+            if run.launched:
+                run.launched = False
+                self._metrics.running.dec()
+            self._free_slot(run)
 
     def kill_job_runs(self, job_id: int, reason: str) -> None:
         for run in list(self._runs.values()):
@@ -371,6 +380,15 @@ class RunManager:
     def _take_slot(self, run: Run) -> None:
         run.released = True
         self._active.setdefault(run.instance.job_id, set()).add(run.instance.id)
+
+    def _free_slot(self, run: Run) -> None:
+        """The run no longer counts under its job's MaxConcurrency."""
+        job_id = run.instance.job_id
+        active = self._active.get(job_id)
+        if active is not None:
+            active.discard(run.instance.id)
+            if not active:
+                del self._active[job_id]
 
     def _launch(self, run: Run, at: int | None = None, *, submitted: bool = False) -> None:
         """Hand the run to the worker (unless ``submitted`` already) and record its start."""
@@ -620,11 +638,7 @@ class RunManager:
         self._ended[instance.id] = None
         if len(self._ended) > ENDED_REMEMBERED:
             del self._ended[next(iter(self._ended))]
-        active = self._active.get(instance.job_id)
-        if active is not None:
-            active.discard(instance.id)
-            if not active:
-                del self._active[instance.job_id]
+        self._free_slot(run)
         self._writer.update(
             InstanceUpdate(
                 instance_id=instance.id,

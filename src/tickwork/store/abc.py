@@ -295,8 +295,12 @@ class Store(Protocol):
     async def live_servers(self) -> list[ServerRow]:
         """The registered servers, oldest first."""
 
-    async def hand_over(self, instance_ids: Sequence[int], to_server: str) -> list[int]:
-        """Give instances this server owns to ``to_server`` and notify it; the ids moved."""
+    async def hand_over(
+        self, instance_ids: Sequence[int], to_server: str, *, unstarted: bool = False
+    ) -> list[int]:
+        """Give instances this server owns to ``to_server`` and notify it; the ids moved.
+        ``unstarted``: runs released here that no worker took go back to waiting (the new
+        owner starts that attempt)."""
 
     async def notify_owner(self, server_id: str, instance_ids: Sequence[int]) -> None:
         """Tell ``server_id`` that it owns these instances (PostgreSQL NOTIFY)."""

@@ -116,25 +116,33 @@ class SqlServers(SqlBase):
             for r in rows
         ]
 
-    async def hand_over(self, instance_ids: Sequence[int], to_server: str) -> list[int]:
+    async def hand_over(
+        self, instance_ids: Sequence[int], to_server: str, *, unstarted: bool = False
+    ) -> list[int]:
         """Give unfinished instances this server owns to ``to_server`` (and tell it); the ids
-        that moved (one that ended, or moved, meanwhile stays)."""
+        that moved (one that ended, or moved, meanwhile stays). ``unstarted``: they are runs
+        released here that no worker took (each waited for a worker of its group), stored
+        RUNNING: they go back to waiting as the attempt before theirs left them (attempt 0:
+        not started; attempt n: attempt n-1 ended, a retry is due), so the new owner runs that
+        very attempt."""
         if not instance_ids:
             return []
+        done = [int(x) for x in FINAL_STATUSES]
+        update = sa.update(instances).where(
+            instances.c.id.in_(list(instance_ids)),
+            instances.c.owner == self.server_id,
+            instances.c.status.not_in(done),
+        )
+        if unstarted:
+            first = instances.c.attempt == 0
+            update = update.where(instances.c.status == int(InstanceStatus.RUNNING)).values(
+                status=int(InstanceStatus.WAITING),
+                attempt=sa.case((first, 0), else_=instances.c.attempt - 1),
+                start_time=sa.case((first, None), else_=instances.c.start_time),
+            )
         async with self._write() as conn:
             moved = (
-                (
-                    await conn.execute(
-                        sa.update(instances)
-                        .where(
-                            instances.c.id.in_(list(instance_ids)),
-                            instances.c.owner == self.server_id,
-                            instances.c.status.not_in([int(x) for x in FINAL_STATUSES]),
-                        )
-                        .values(owner=to_server)
-                        .returning(instances.c.id)
-                    )
-                )
+                (await conn.execute(update.values(owner=to_server).returning(instances.c.id)))
                 .scalars()
                 .all()
             )

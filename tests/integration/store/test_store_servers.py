@@ -338,6 +338,28 @@ async def test_hand_over_leaves_the_rest_of_the_instance(store: SqlStore, seed: 
     )
 
 
+async def test_hand_over_of_unstarted_runs_puts_them_back_to_waiting(
+    store: SqlStore, seed: Seed
+) -> None:
+    """Runs released here that no worker took go back to waiting as the attempt before theirs
+    left them, so the new owner starts that very attempt: a first attempt is unstarted again,
+    a retry (attempt n) reads as attempt n-1 ended with a retry due."""
+    job = await seed.job()
+    store.server_id = "me"
+    first = await plant(seed, job, 100, status=S.RUNNING, start_time=150)
+    retry = await plant(seed, job, 200, status=S.RUNNING, attempt=2, start_time=250, end_time=240)
+    planned = await plant(seed, job, 300)  # not released: not a run that waits for a worker
+    moved = await store.hand_over([first.id, retry.id, planned.id], "you", unstarted=True)
+    assert sorted(moved) == [first.id, retry.id]
+    got = {i.id: i for i in await store.get_instances([first.id, retry.id, planned.id])}
+    fields = [(i.owner, i.status, i.attempt, i.start_time, i.end_time) for i in got.values()]
+    assert fields == [
+        ("you", S.WAITING, 0, None, None),
+        ("you", S.WAITING, 1, 250, 240),
+        ("me", S.WAITING, 0, None, None),
+    ]
+
+
 # -- get_instances / owned_waiting -----------------------------------------------------------
 
 
