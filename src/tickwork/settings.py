@@ -35,7 +35,7 @@ class Settings:
     prepare_ahead_ms: int = 500
     history_limit: int = 1000  # finished instances kept per job unless the job says otherwise
     retention_interval_s: float = 30.0  # how often history is pruned
-    worker_concurrency: int = 1024  # runs at once on the in-process worker
+    worker_concurrency: int = 2048  # runs at once on the in-process worker
     worker_wait_s: float = 30.0  # a run with no live worker waits this long for one, then fails
     # servers on one database: a server silent this long is dead and what it owned is adopted
     lease_s: float = 10.0
