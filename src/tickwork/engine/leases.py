@@ -45,6 +45,7 @@ class LeaseKeeper:
         agents_here: Callable[[], dict[str, list[WorkerInfo]]] = dict,
         sweep: Callable[[], Awaitable[None]] | None = None,
         learned: Callable[[], Awaitable[None]] | None = None,
+        step_aside: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.server_id = server_id
@@ -57,6 +58,7 @@ class LeaseKeeper:
         self._agents_here = agents_here
         self._sweep = sweep
         self._learned = learned  # called after each beat has read the others' workers
+        self._step_aside = step_aside  # awaited before each beat (lets due fires go first)
         # "namespace/group" -> the other live servers with worker agents of that group
         self.elsewhere: dict[str, list[str]] = {}
         # "namespace/group" -> (server id, agent) of the agents connected to the other servers
@@ -141,6 +143,8 @@ class LeaseKeeper:
         while True:
             await asyncio.sleep(self.heartbeat_s)
             try:
+                if self._step_aside is not None:
+                    await self._step_aside()
                 await self.beat()
             except asyncio.CancelledError:
                 raise

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from runtime_support import shell_job, wait_for
@@ -148,3 +149,35 @@ async def test_periodic_planning_rounds_stay_clear_of_the_instants_fires_are_due
     # the first rounds plan the fires: only once they are armed is there anything to avoid
     phases = [t % 1000 for t in starts[2:]]
     assert all(not 750 <= phase < 1000 for phase in phases), phases
+
+
+async def test_housekeeping_writes_stay_clear_of_the_instants_fires_are_due(
+    services: tuple[Services, RecordingWorker],
+) -> None:
+    """On SQLite a batch of status changes or a lease beat holds the loop's thread while it
+    writes: each waits out a batch of fires due within 100 ms. A run that ends 50 ms before
+    a whole second, when another job fires every second, has its end written after that
+    second's fires, not in the moments before them."""
+    svc, _ = services
+    await svc.jobs.create(shell_job("true", TimeType.CRON, "* * * * * ?"))
+    await svc.jobs.create(shell_job("sleep 0.95", TimeType.CRON, "*/2 * * * * ?", name="late"))
+    store = svc.engine.store
+    writes: list[int] = []
+    update_instances, renew_server = store.update_instances, store.renew_server
+
+    async def updates_recorded(*args: Any) -> list[int]:
+        writes.append(now_ms())
+        return await update_instances(*args)
+
+    async def beats_recorded(*args: Any) -> bool:
+        writes.append(now_ms())
+        return await renew_server(*args)
+
+    store.update_instances = updates_recorded  # type: ignore[method-assign]
+    store.renew_server = beats_recorded  # type: ignore[method-assign]
+    await asyncio.sleep(3)  # the first fires are planned and armed
+    writes.clear()
+    await asyncio.sleep(6)
+    phases = sorted(t % 1000 for t in writes)
+    assert len(phases) >= 12, "runs end and leases are renewed every second"
+    assert all(not 930 <= phase < 1000 for phase in phases), phases
