@@ -7,18 +7,40 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from runtime_support import final, served, shell_job, wait_for
 from websockets.asyncio.client import connect
 
 from tickwork.domain.enums import InstanceStatus, TriggerType
-from tickwork.domain.models import Instance
+from tickwork.domain.models import Instance, Job
 from tickwork.engine.clock import now_ms
 from tickwork.server import Runtime
 from tickwork.settings import Settings
 from tickwork.store.abc import LogQuery
 from tickwork.worker.protocol import APP_KEY_HEADER, CONNECT_PATH, decode, encode
+
+
+async def handed_unnoticed(runtime: Runtime, job: Job, **fields: Any) -> Instance:
+    """An API instance as another server's hand-over leaves it when the NOTIFY is lost:
+    owned by this server, waiting, created 10 s ago, not held by its engine."""
+    ago = now_ms() - 10_000
+    stored, created = await runtime.store.create_instance(
+        Instance(
+            job_id=job.id,
+            namespace=job.namespace,
+            group_id=job.group_id,
+            trigger_type=TriggerType.API,
+            time_type=job.time_type,
+            schedule_time=ago,
+            created_at=ago,
+            owner=runtime.engine.server_id,
+            **fields,
+        )
+    )
+    assert created
+    return stored
 
 
 async def test_an_instance_handed_over_without_a_notification_still_runs(
@@ -27,21 +49,8 @@ async def test_an_instance_handed_over_without_a_notification_still_runs(
     runtime = await restart(heartbeat_s=0.1)  # the sweep runs every 5 heartbeats
     try:
         job = await runtime.services.jobs.create(shell_job("echo swept"))
-        # as another server's hand-over leaves it when the NOTIFY is lost: owned by this
-        # server, waiting, created a while ago, and not held by its engine
-        stored, created = await runtime.store.create_instance(
-            Instance(
-                job_id=job.id,
-                namespace=job.namespace,
-                group_id=job.group_id,
-                trigger_type=TriggerType.API,
-                time_type=job.time_type,
-                schedule_time=now_ms() - 10_000,
-                created_at=now_ms() - 10_000,
-                owner=runtime.engine.server_id,
-            )
-        )
-        assert created and not runtime.engine.runs.holds(stored.id)
+        stored = await handed_unnoticed(runtime, job)
+        assert not runtime.engine.runs.holds(stored.id)
         done = await wait_for(lambda: final(runtime, stored.id), within=15)
         assert (done.status, done.result, done.attempt) == (InstanceStatus.SUCCESS, "swept", 0)
     finally:
@@ -59,22 +68,9 @@ async def test_a_retry_due_after_a_first_attempt_is_taken_up_as_the_second(
             shell_job("echo retried", max_attempt=1, attempt_interval=0)
         )
         ago = now_ms() - 10_000
-        stored, created = await runtime.store.create_instance(
-            Instance(
-                job_id=job.id,
-                namespace=job.namespace,
-                group_id=job.group_id,
-                trigger_type=TriggerType.API,
-                time_type=job.time_type,
-                schedule_time=ago,
-                created_at=ago,
-                start_time=ago,
-                end_time=ago + 100,
-                result="exit code 1",
-                owner=runtime.engine.server_id,
-            )
+        stored = await handed_unnoticed(
+            runtime, job, start_time=ago, end_time=ago + 100, result="exit code 1"
         )
-        assert created
         done = await wait_for(lambda: final(runtime, stored.id), within=15)
         assert (done.status, done.result, done.attempt) == (InstanceStatus.SUCCESS, "retried", 1)
     finally:
