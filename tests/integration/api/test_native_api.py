@@ -83,6 +83,43 @@ async def test_job_crud_and_run(api: httpx.AsyncClient) -> None:
     assert (await api.get(f"/api/v1/instances/{instance_id}")).status_code == 404
 
 
+async def test_a_trigger_reads_its_parameters_as_the_declared_route_would(
+    api: httpx.AsyncClient,
+) -> None:
+    """The trigger's handler reads its key, path and body by hand (``_RunJobRoute``): each
+    bad part is refused in the native envelope, naming the field, and starts nothing."""
+    job = (await api.post("/api/v1/jobs", json=SHELL_JOB)).json()
+    run = f"/api/v1/jobs/{job['id']}/run"
+    json_type = {"content-type": "application/json"}
+    refused = {
+        "extra field": (await api.post(run, json={"bogus": 1}), 422, "bogus"),
+        "wrong type": (await api.post(run, json={"check_job_status": []}), 422, "check_job_status"),
+        "not JSON": (await api.post(run, content=b"{bad", headers=json_type), 422, "body"),
+        "not an object": (await api.post(run, content=b"[]", headers=json_type), 422, "body"),
+        "form body": (
+            await api.post(run, content=b"a=1", headers={"content-type": "text/plain"}),
+            422,
+            "body",
+        ),
+        "job id": (await api.post("/api/v1/jobs/abc/run"), 422, "job_id"),
+        "no such job": (await api.post("/api/v1/jobs/999999/run"), 404, "job_id"),
+    }
+    for case, (response, status, field) in refused.items():
+        assert response.status_code == status, (case, response.text)
+        assert response.json()["error"]["field"] == field, (case, response.text)
+    anonymous = await api.post(run, json={}, auth=("nobody", "wrong-secret-1"))
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "Unauthenticated"
+    listed = (await api.get("/api/v1/instances", params={"job_id": job["id"]})).json()
+    assert listed["total"] == 0
+
+    for accepted in (None, b"null", b"{}"):
+        started = await api.post(run, content=accepted, headers=json_type if accepted else {})
+        assert started.status_code == 201, started.text
+        assert started.json()["job_id"] == job["id"] and started.json()["executor"] == ADMIN_ID
+    spec = (await api.get("/openapi.json")).json()["paths"]["/api/v1/jobs/{job_id}/run"]
+    assert "RunIn" in str(spec["post"]["requestBody"])
+
+
 async def test_bad_input_names_the_field(api: httpx.AsyncClient) -> None:
     bad_cron = await api.post(
         "/api/v1/jobs", json={**SHELL_JOB, "time_type": "cron", "time_expression": "0 0 25 * * ?"}
