@@ -13,6 +13,7 @@ import httpx
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
+from tickwork.worker.loop_inbox import inbox_of
 
 __all__ = ["RESULT_LIMIT", "Execution", "ExecutionEnv", "RunSink", "clip", "failed", "now_ms"]
 
@@ -48,7 +49,7 @@ class RunSink:
         self._reporter = reporter
         self._instance_id = request.instance_id
         self._attempt = request.attempt
-        self._loop = loop
+        self._inbox = inbox_of(loop)  # lines logged by threads reach the loop in batches
         self._closed = False
         task = request.task
         self._task: TaskKey | None = None if task is None else task.key
@@ -81,7 +82,7 @@ class RunSink:
         if self._closed:
             return
         try:
-            self._loop.call_soon_threadsafe(method, *args)
+            self._inbox.put(method, *args)
         except RuntimeError:  # the loop is closed: the run is long over
             self._closed = True
 

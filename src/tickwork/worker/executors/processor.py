@@ -32,6 +32,7 @@ from tickwork.processor import ROOT_TASK_NAME, JobContext, Processor, ProcessRes
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskPhase
 from tickwork.worker.daemon_threads import DaemonThreads
 from tickwork.worker.executors.base import Execution, RunSink, clip, failed
+from tickwork.worker.loop_inbox import inbox_of
 
 __all__ = [
     "KILL_CALL_TIMEOUT_S",
@@ -237,6 +238,7 @@ class _GatedCall:
 
     def __init__(self, function: Callable[..., Any], *args: Any) -> None:
         loop = asyncio.get_running_loop()
+        inbox = inbox_of(loop)
         future: asyncio.Future[Any] = loop.create_future()
         context = contextvars.copy_context()
         self.future = future
@@ -258,7 +260,7 @@ class _GatedCall:
             except BaseException as exc:  # handed over to the loop
                 error = exc
             try:
-                loop.call_soon_threadsafe(settle, result, error)
+                inbox.put(settle, result, error)
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
 
