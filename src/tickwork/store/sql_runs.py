@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +33,17 @@ _UPDATE_FIELDS = (
 )
 
 
+def _update_statement(columns: tuple[str, ...]) -> sa.Update:
+    """UPDATE instances SET the columns (and updated_at) WHERE id: parameters v_<column>,
+    b_now, b_id."""
+    values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in columns}
+    return (
+        sa.update(instances)
+        .where(instances.c.id == sa.bindparam("b_id"))
+        .values(values | {"updated_at": sa.bindparam("b_now")})
+    )
+
+
 class SqlRuns(SqlBase):
     """Instance and log methods of the store."""
 
@@ -39,12 +51,17 @@ class SqlRuns(SqlBase):
         self, conn: AsyncConnection, column: sa.Column[int], ids: Sequence[int]
     ) -> set[int]:
         """Which of ``ids`` exist; on PostgreSQL those rows cannot be deleted until commit."""
+        stmt = self._statement(
+            ("existing", column.table.name, column.name),
+            lambda: (
+                sa.select(column)
+                .where(column.in_(sa.bindparam("ids", expanding=True)))
+                .with_for_update(read=True, key_share=True)
+            ),
+        )
         found: set[int] = set()
         for part in chunks(sorted(set(ids))):
-            stmt = (
-                sa.select(column).where(column.in_(part)).with_for_update(read=True, key_share=True)
-            )
-            found.update((await conn.execute(stmt)).scalars())
+            found.update((await conn.execute(stmt, {"ids": list(part)})).scalars())
         return found
 
     def _as_new(self, instance: Instance, now: int) -> Instance:
@@ -70,16 +87,19 @@ class SqlRuns(SqlBase):
         """
         if not rows:
             return []
-        stmt = (
-            self._insert(instances)
-            .on_conflict_do_nothing()
-            .returning(
-                instances.c.id,
-                instances.c.job_id,
-                instances.c.fire_key,
-                instances.c.idempotency_key,
-                sort_by_parameter_order=True,
-            )
+        stmt = self._statement(
+            "insert instances",
+            lambda: (
+                self._insert(instances)
+                .on_conflict_do_nothing()
+                .returning(
+                    instances.c.id,
+                    instances.c.job_id,
+                    instances.c.fire_key,
+                    instances.c.idempotency_key,
+                    sort_by_parameter_order=True,
+                )
+            ),
         )
         result = (await conn.execute(stmt, [codec.instance_row(r) for r in rows])).all()
         # The returned rows are in parameter order with the skipped ones missing; a skipped
@@ -305,15 +325,18 @@ class SqlRuns(SqlBase):
         return applied
 
     async def _lock_statuses(self, conn: AsyncConnection, ids: Sequence[int]) -> dict[int, int]:
-        found: dict[int, int] = {}
-        for part in chunks(sorted(set(ids))):
-            stmt = (
+        stmt = self._statement(
+            "lock statuses",
+            lambda: (
                 sa.select(instances.c.id, instances.c.status)
-                .where(instances.c.id.in_(part))
+                .where(instances.c.id.in_(sa.bindparam("ids", expanding=True)))
                 .order_by(instances.c.id)
                 .with_for_update()
-            )
-            found.update({i: status for i, status in await conn.execute(stmt)})
+            ),
+        )
+        found: dict[int, int] = {}
+        for part in chunks(sorted(set(ids))):
+            found.update({i: status for i, status in await conn.execute(stmt, {"ids": list(part)})})
         return found
 
     async def _write_changes(
@@ -326,12 +349,11 @@ class SqlRuns(SqlBase):
             columns = tuple(sorted(values))
             params = {f"v_{name}": values[name] for name in columns}
             params["b_id"] = instance_id
+            params["b_now"] = now
             groups.setdefault(columns, []).append(params)
         for columns, batch in groups.items():
-            stmt = (
-                sa.update(instances)
-                .where(instances.c.id == sa.bindparam("b_id"))
-                .values({name: sa.bindparam(f"v_{name}") for name in columns} | {"updated_at": now})
+            stmt = self._statement(
+                ("update instances", columns), partial(_update_statement, columns)
             )
             await conn.execute(stmt, batch)
 
