@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from tickwork.domain.errors import InvalidParameter
@@ -10,8 +11,9 @@ from tickwork.domain.errors import InvalidParameter
 def to_iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    seconds, millis = divmod(ms, 1000)
+    # time.gmtime is a third of datetime's cost, and a trigger's answer holds four instants
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds)) + f"{millis:03d}Z"
 
 
 def from_datetime(value: datetime | None, field: str) -> int | None:

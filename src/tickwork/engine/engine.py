@@ -160,7 +160,9 @@ class Engine:
         not used)."""
         held = self._jobs.get(job.id)
         if held is job or (
-            held is not None and replace(job, next_fire_time=held.next_fire_time) == held
+            held is not None
+            # the same definition, read again (a trigger's cached copy): no copy to compare
+            and (held == job or replace(job, next_fire_time=held.next_fire_time) == held)
         ):
             return
         self._jobs[job.id] = job
