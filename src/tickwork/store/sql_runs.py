@@ -33,6 +33,20 @@ _UPDATE_FIELDS = (
 )
 
 
+# The columns of an instance row, id first, and the statements that write them on SQLite.
+_INSERT_COLUMNS = ("id", *(name for name in instances.c.keys() if name != "id"))
+_LAST_INSTANCE_ID = sa.text(
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'instances'), 0), "
+    "coalesce((SELECT max(id) FROM instances), 0))"
+)
+
+
+def _sqlite_insert_sql() -> str:
+    names = ", ".join(_INSERT_COLUMNS)
+    marks = ", ".join("?" for _ in _INSERT_COLUMNS)
+    return f"INSERT INTO instances ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+
+
 def _update_statement(columns: tuple[str, ...]) -> sa.Update:
     """UPDATE instances SET the columns (and updated_at) WHERE id: parameters v_<column>,
     b_now, b_id."""
@@ -87,6 +101,8 @@ class SqlRuns(SqlBase):
         """
         if not rows:
             return []
+        if self.dialect == "sqlite":
+            return await self._insert_instances_sqlite(conn, rows)
         stmt = self._statement(
             "insert instances",
             lambda: (
@@ -117,6 +133,34 @@ class SqlRuns(SqlBase):
                 inserted.append(row)
                 pending = next(returned, None)
         return inserted
+
+    async def _insert_instances_sqlite(
+        self, conn: AsyncConnection, rows: Sequence[Instance]
+    ) -> list[Instance]:
+        """``_insert_instances`` on SQLite, in one executemany: SQLAlchemy sends an ordered
+        RETURNING insert there one row at a time (a statement and a result a row, most of a
+        trigger's insert). The ids are given here instead: the transaction holds SQLite's
+        only write lock, so the ids after the highest ever used (``sqlite_sequence``, which
+        AUTOINCREMENT keeps) are free, and a row whose key was taken leaves its id unused."""
+        base = (await conn.execute(_LAST_INSTANCE_ID)).scalar_one()
+        for offset, row in enumerate(rows, start=1):
+            row.id = base + offset
+        columns = _INSERT_COLUMNS
+        values = [
+            (row.id, *[fields[name] for name in columns[1:]])
+            for row in rows
+            for fields in (codec.instance_row(row),)
+        ]
+        sql = self._statement("insert instances, sqlite", _sqlite_insert_sql)
+        written = await conn.run_sync(lambda sync: sync.exec_driver_sql(sql, values).rowcount)
+        if written == len(rows):
+            return list(rows)
+        # Some keys were taken: which of the ids were written.
+        found = await self._existing_ids(conn, instances.c.id, [row.id for row in rows])
+        for row in rows:
+            if row.id not in found:
+                row.id = 0  # as a row the insert skipped has elsewhere: none given
+        return [row for row in rows if row.id]
 
     async def plan_fires(
         self, fires: Sequence[Instance], next_fire_times: Sequence[tuple[int, int | None]]

@@ -81,6 +81,25 @@ async def test_plan_fires_mixes_keyed_and_unkeyed(store: Store, seed: Seed) -> N
         (200, "e2"),
     ]
     assert len({i.id for i in planned}) == 4
+    for instance in planned:  # each id given back is the row with those keys
+        stored = await store.get_instance(instance.id)
+        assert stored is not None
+        assert (stored.fire_key, stored.idempotency_key) == (
+            instance.fire_key,
+            instance.idempotency_key,
+        )
+
+
+async def test_an_instance_id_is_never_given_twice(store: Store, seed: Seed) -> None:
+    """Not even after the newest rows are deleted (withdrawn fires are): a worker or a log
+    line may still name the old one."""
+    job = await seed.job()
+    first = await store.plan_fires([seed.fire(job, 1), seed.fire(job, 2)], [])
+    assert await store.delete_unstarted([i.id for i in first]) == 2
+    (again,) = await store.plan_fires([seed.fire(job, 1)], [])
+    assert again.id > max(i.id for i in first)
+    created, _ = await store.create_instance(seed.api_run(job, 3))
+    assert created.id > again.id
 
 
 async def test_plan_fires_nothing(store: Store, seed: Seed) -> None:
