@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from tickwork.api.auth import require_key, services_of
 from tickwork.api.errors import install_error_handlers
 from tickwork.api.native import groups, instances, jobs, keys, route_strategies
 from tickwork.api.schedulerx.endpoint import rpc
+from tickwork.api.shortcuts import Shortcut, ShortcutMiddleware
 from tickwork.service.services import Services
 from tickwork.worker.protocol import CONNECT_PATH
 
@@ -83,4 +85,11 @@ def create_app(
     app.include_router(route_strategies.router)
     app.include_router(keys.router)
     app.add_api_websocket_route(CONNECT_PATH, workers.connect)
+    app.add_middleware(
+        ShortcutMiddleware,
+        shortcuts=[
+            Shortcut(frozenset({"GET", "POST"}), re.compile("/"), rpc),
+            Shortcut(frozenset({"POST"}), jobs.RUN_PATH, jobs.parse_and_run_job),
+        ],
+    )
     return app

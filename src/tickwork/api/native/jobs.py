@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -16,6 +17,8 @@ from tickwork.api.native.schemas import JobFields, JobIn, RunIn, instance_out, j
 from tickwork.store.abc import JobFilter
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+# The trigger's path, for the shortcut to its handler (api/shortcuts.py)
+RUN_PATH = re.compile(r"/api/v1/jobs/(?P<job_id>[^/]+)/run")
 
 
 async def run_job(
@@ -41,7 +44,7 @@ def _invalid(loc: tuple[str | int, ...], message: str, kind: str) -> RequestVali
     return RequestValidationError([{"type": kind, "loc": loc, "msg": message, "input": None}])
 
 
-async def _parse_and_run_job(request: Request) -> Response:
+async def parse_and_run_job(request: Request) -> Response:
     """``run_job`` with its parameters read by hand: the key (first, as the dependency is),
     the job id, the JSON body. Errors are the ones FastAPI raises, so the app's handlers
     answer them in the native envelope."""
@@ -72,7 +75,7 @@ class _RunJobRoute(APIRoute):
     parameters by hand; the declared ``run_job`` still describes it in the OpenAPI spec."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        return _parse_and_run_job
+        return parse_and_run_job
 
 
 # First: the router tries routes in order, and a trigger is the call made most often.
