@@ -39,6 +39,7 @@ V1_VERSION = "1.0"
 FORM = "application/x-www-form-urlencoded"
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 _V3_HEADERS = ("x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
 
 
@@ -310,6 +311,8 @@ class SignatureVerifier:
 
 def _encode(text: str) -> str:
     """RFC 3986 percent-encoding (unreserved characters kept), as both signatures use it."""
+    if _UNRESERVED.fullmatch(text):  # most names and values: a quarter of quote's cost
+        return text
     return quote(text, safe="~", encoding="utf-8")
 
 
