@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from pg_support import create_pg_database, drop_pg_database, pg_url
+from pg_support import create_pg_database, drop_pg_database, pg_admin, pg_url
 from store_support import checked_out
 
 from tickwork.domain.errors import InvalidParameter, Unavailable
 from tickwork.domain.models import Namespace
+from tickwork.store import engine as store_engine
 from tickwork.store.abc import Store
 from tickwork.store.engine import normalize_url
 from tickwork.store.factory import open_store
@@ -190,3 +191,27 @@ async def test_a_schema_newer_than_this_tickwork_is_refused_and_left_alone(
         assert head_revision() != "9999"
     finally:
         await set_version(head_revision())  # the database is shared with later tests
+
+
+@pytest.mark.postgres
+async def test_an_idle_connection_cut_by_the_database_is_replaced_before_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pooled connections are pinged when taken after sitting idle (store/engine.py), so a
+    database restarted while the server was quiet costs no failed call."""
+    monkeypatch.setattr(store_engine, "PING_IDLE_S", 0.05)
+    name = create_pg_database("tickwork_idle")
+    try:
+        store = await open_store(pg_url(name))
+        try:
+            await store.create_namespace(Namespace(id="a", name="a"))
+            await pg_admin(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+            await asyncio.sleep(0.2)
+            assert [n.id for n in await store.list_namespaces()] == ["a"]
+        finally:
+            await store.close()
+    finally:
+        drop_pg_database(name)
