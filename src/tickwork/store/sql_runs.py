@@ -47,6 +47,14 @@ def _sqlite_insert_sql() -> str:
     return f"INSERT INTO instances ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
 
 
+def _names_missing_job(exc: Conflict) -> bool:
+    """The conflict is a foreign key violation: a row names a job that is gone."""
+    cause = exc.__cause__
+    return isinstance(cause, sa.exc.IntegrityError) and (
+        getattr(cause.orig, "sqlstate", None) == "23503"  # foreign_key_violation
+    )
+
+
 def _update_statement(columns: tuple[str, ...]) -> sa.Update:
     """UPDATE instances SET the columns (and updated_at) WHERE id: parameters v_<column>,
     b_now, b_id."""
@@ -207,9 +215,29 @@ class SqlRuns(SqlBase):
     ) -> list[tuple[Instance, bool] | None]:
         now = now_ms()
         rows = [self._as_new(i, now) for i in batch]
+        if self.dialect == "postgresql":
+            # Their jobs are taken to exist: the foreign key checks it (and holds the job rows
+            # until commit, as the check's lock does). When one is gone, the batch is made
+            # again with the check, which answers None for its rows. The check was a round
+            # trip in each batch of triggers.
+            try:
+                return await self._create_instances(rows, check_jobs=False)
+            except Conflict as exc:
+                if not _names_missing_job(exc):
+                    raise
+                for row in rows:
+                    row.id = 0
+        return await self._create_instances(rows, check_jobs=True)
+
+    async def _create_instances(
+        self, rows: list[Instance], *, check_jobs: bool
+    ) -> list[tuple[Instance, bool] | None]:
         results: list[tuple[Instance, bool] | None] = [None] * len(rows)
         async with self._write() as conn:
-            live = await self._existing_ids(conn, jobs.c.id, [r.job_id for r in rows])
+            if check_jobs:
+                live = await self._existing_ids(conn, jobs.c.id, [r.job_id for r in rows])
+            else:
+                live = {r.job_id for r in rows}
             first_with: dict[tuple[int, str, object], int] = {}  # a key -> the row that has it
             repeats: dict[int, int] = {}  # row -> the earlier row of the batch with its key
             fresh: list[int] = []

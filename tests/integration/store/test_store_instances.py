@@ -168,6 +168,30 @@ async def test_create_instance_of_missing_job(store: Store, seed: Seed) -> None:
         await store.create_instance(seed.api_run(job, 1))
 
 
+async def test_a_batch_with_a_missing_job_creates_the_others(store: Store, seed: Seed) -> None:
+    """A group commit of triggers where one job was deleted meanwhile: its rows are None,
+    the rest are created (on PostgreSQL after the foreign key refused the batch once)."""
+    job, gone = await seed.job(), await seed.job("gone")
+    await store.delete_job(gone.id)
+    results = await store.create_instances(
+        [
+            seed.api_run(job, 1, idempotency_key="a"),
+            seed.api_run(gone, 1),
+            seed.api_run(job, 2),
+            seed.api_run(job, 3, idempotency_key="a"),  # repeats the first's key
+        ]
+    )
+    first, missing, second, repeat = results
+    assert missing is None
+    assert first is not None and second is not None and repeat is not None
+    assert first[1] and second[1] and not repeat[1] and repeat[0].id == first[0].id
+    for instance, _ in (first, second):
+        stored = await store.get_instance(instance.id)
+        assert stored is not None and stored.schedule_time == instance.schedule_time
+    page = await store.list_instances(InstanceFilter(job_id=job.id))
+    assert page.total == 2
+
+
 # -- reading -------------------------------------------------------------------------------
 
 
