@@ -26,35 +26,43 @@ class BatchWriter:
         self._updates: list[InstanceUpdate] = []
         self._logs: list[LogLine] = []
         self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._after_flush: list[Callable[[], Awaitable[None]]] = []
+        # Counted since start, for flush: what was queued, and what was written (the queues
+        # are written in order, a failed batch going back to the front)
+        self._updates_queued = self._logs_queued = 0
+        self._updates_written = self._logs_written = 0
+        self._written = asyncio.Condition()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="tickwork-batch-writer")
 
     def update(self, update: InstanceUpdate) -> None:
         self._updates.append(update)
+        self._updates_queued += 1
         self._kick()
 
     def log(self, line: LogLine) -> None:
         self._logs.append(line)
+        self._logs_queued += 1
         self._kick()
 
     def _kick(self) -> None:
-        self._idle.clear()
         self._wake.set()
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is written."""
+        """Wait until everything queued so far is written; not what is queued meanwhile
+        (under a steady stream of runs the queue is never empty, and a lease beat that
+        waited for that missed its renewals until the server was taken for dead)."""
         if self._task is None:
             await self._write_all()
             return
-        while self._updates or self._logs or not self._idle.is_set():
-            self._wake.set()
-            await self._idle.wait()
+        updates, logs = self._updates_queued, self._logs_queued
+        self._wake.set()
+        async with self._written:
+            await self._written.wait_for(
+                lambda: self._updates_written >= updates and self._logs_written >= logs
+            )
 
     async def close(self) -> None:
         self._closing = True
@@ -69,8 +77,6 @@ class BatchWriter:
             await self._wake.wait()
             self._wake.clear()
             await self._write_all()
-            if not (self._updates or self._logs):
-                self._idle.set()
             if self._closing:
                 return
 
@@ -85,6 +91,10 @@ class BatchWriter:
                     await self._store.update_instances(updates)
                 if logs:
                     await self._store.append_logs(logs)
+                self._updates_written += len(updates)
+                self._logs_written += len(logs)
+                async with self._written:
+                    self._written.notify_all()
             except Exception:
                 # The store is down or refused the batch: put it back and retry shortly,
                 # so that no accepted change is lost.
