@@ -285,8 +285,14 @@ class _Operations(ABC, Generic[R, T]):
         *,
         app_name: str | None = None,
         description: str | None = None,
+        run_on_server: bool | None = None,
     ) -> R:
-        body = _body(group_id=group_id, app_name=app_name, description=description)
+        body = _body(
+            group_id=group_id,
+            app_name=app_name,
+            description=description,
+            run_on_server=run_on_server,
+        )
         return self._json("POST", f"/api/v1/namespaces/{_segment(namespace)}/groups", body=body)
 
     def get_group(self, namespace: str, group_id: str) -> R:
@@ -443,9 +449,21 @@ class _Operations(ABC, Generic[R, T]):
         return self._json("GET", f"/api/v1/access-keys/{_segment(key_id)}/permissions")
 
     def grant(
-        self, key_id: str, namespace: str, group_id: str = "", grant_option: bool = False
+        self,
+        key_id: str,
+        namespace: str,
+        group_id: str = "",
+        grant_option: bool = False,
+        *,
+        right: str,
     ) -> R:
-        body = {"namespace": namespace, "group_id": group_id, "grant_option": grant_option}
+        """``right``: read, run, edit or manage."""
+        body = {
+            "namespace": namespace,
+            "group_id": group_id,
+            "right": right,
+            "grant_option": grant_option,
+        }
         return self._json("POST", f"/api/v1/access-keys/{_segment(key_id)}/permissions", body=body)
 
     def revoke(self, key_id: str, namespace: str, group_id: str = "") -> R:

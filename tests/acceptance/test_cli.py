@@ -295,15 +295,19 @@ def test_access_keys_and_rights(server: Server) -> None:
     assert "access key secret:" in shown.stdout and "not shown again" in shown.stderr
     listed = cli(server, "key", "list").stdout
     assert key["key_id"] in listed and key["secret"] not in listed
-    cli(server, "key", "grant", key["key_id"], "--namespace", "default", "--group", "default")
-    rights = cli_json(server, "key", "rights", key["key_id"])
-    assert [(r["namespace"], r["group_id"]) for r in rights["items"]] == [("default", "default")]
-    # the scoped key is not an admin key: the native API refuses it, naming why
-    refused = cli(
-        server, "job", "list", code=1,
-        TICKWORK_ACCESS_KEY_ID=key["key_id"], TICKWORK_ACCESS_KEY_SECRET=key["secret"],
+    cli(
+        server, "key", "grant", key["key_id"], "--namespace", "default", "--group", "default",
+        "--right", "read",
     )  # fmt: skip
-    assert "not an admin key" in refused.stderr
+    rights = cli_json(server, "key", "rights", key["key_id"])
+    assert [(r["namespace"], r["group_id"], r["right"]) for r in rights["items"]] == [
+        ("default", "default", "read")
+    ]
+    # the key reads its group through the native API, and may not do more
+    as_key = {"TICKWORK_ACCESS_KEY_ID": key["key_id"], "TICKWORK_ACCESS_KEY_SECRET": key["secret"]}
+    cli(server, "job", "list", **as_key)
+    refused = cli(server, "key", "create", "--name", "mine", code=1, **as_key)
+    assert "only an admin access key may create access keys" in refused.stderr
     cli(server, "key", "revoke", key["key_id"], "--namespace", "default", "--group", "default")
     assert cli_json(server, "key", "rights", key["key_id"])["items"] == []
     cli(server, "key", "delete", key["key_id"])

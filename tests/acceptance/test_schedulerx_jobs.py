@@ -63,9 +63,9 @@ def sx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProces
     server = ServerProcess(home, free_port(), env)
     with httpx.Client(base_url=server.url, auth=SX_KEY, timeout=30) as native:
         native.post("/api/v1/namespaces", json={"id": NS, "name": "sx jobs"}).raise_for_status()
-        for group in (G, OTHER):
+        for group in (G, OTHER):  # their jobs run on the server's own worker
             native.post(
-                f"/api/v1/namespaces/{NS}/groups", json={"group_id": group}
+                f"/api/v1/namespaces/{NS}/groups", json={"group_id": group, "run_on_server": True}
             ).raise_for_status()
     yield server
     server.stop(signal.SIGINT)

@@ -14,6 +14,7 @@ from tickwork.api.app import create_app
 from tickwork.domain.enums import InstanceStatus, JobType, TimeType
 from tickwork.domain.models import Instance, Job
 from tickwork.server import Runtime
+from tickwork.service.rights import SYSTEM
 from tickwork.store.abc import InstanceFilter
 
 ADMIN_ID = "test-admin"
@@ -50,12 +51,12 @@ def shell_job(
 
 
 async def instances(rt: Runtime, job_id: int) -> list[Instance]:
-    page = await rt.services.instances.find(InstanceFilter(job_id=job_id, page_size=1000))
+    page = await rt.services.instances.find(SYSTEM, InstanceFilter(job_id=job_id, page_size=1000))
     return sorted(page.items, key=lambda i: i.id)
 
 
 async def final(rt: Runtime, instance_id: int) -> Instance | None:
-    inst = await rt.services.instances.get(instance_id)
+    inst = await rt.services.instances.get(SYSTEM, instance_id)
     return inst if InstanceStatus(inst.status).is_final else None
 
 

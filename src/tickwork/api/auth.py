@@ -1,4 +1,7 @@
-"""Native API authentication: HTTP Basic with an access key id and its secret."""
+"""Native API authentication: HTTP Basic with an access key id and its secret.
+
+Authentication only says who calls; what the caller may do is the services' to decide
+(service/rights.py), so every key, admin or not, reaches the routes it has rights for."""
 
 from __future__ import annotations
 
@@ -8,8 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from tickwork.domain.errors import Forbidden, Unauthenticated
-from tickwork.domain.models import AccessKey
+from tickwork.domain.errors import Unauthenticated
+from tickwork.service import rights
 from tickwork.service.services import Services
 
 
@@ -18,8 +21,8 @@ def services_of(request: Request) -> Services:
     return services
 
 
-async def require_key(request: Request) -> AccessKey:
-    """The caller's access key, or 401."""
+async def require_key(request: Request) -> rights.Caller:
+    """The caller (its access key and rights), or 401."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value:
@@ -35,19 +38,5 @@ async def require_key(request: Request) -> AccessKey:
     return await services_of(request).access.authenticate(key_id, secret)
 
 
-async def require_admin_key(request: Request) -> AccessKey:
-    """The caller's access key, which must be an admin key: the native API does not yet
-    scope keys to namespaces (keys with granted rights use the SchedulerX API)."""
-    key = await require_key(request)
-    if not key.is_admin:
-        raise Forbidden(
-            f"access key {key.key_id!r} is not an admin key; the native API needs one (keys "
-            "with rights on namespaces use the SchedulerX API)"
-        )
-    return key
-
-
-Admin = Annotated[AccessKey, Depends(require_admin_key)]
-
 # The authenticated caller of a native route, as a route parameter.
-Caller = Admin
+Caller = Annotated[rights.Caller, Depends(require_key)]

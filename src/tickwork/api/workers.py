@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -36,19 +35,15 @@ async def connect(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_BAD_REQUEST, "worker_id and address are required")
         return
     try:
-        group = await services.namespaces.get_group(namespace, group_id)
+        await services.namespaces.verify_app_key(
+            namespace, group_id, websocket.headers.get(APP_KEY_HEADER, "")
+        )
         concurrency = int(query.get("concurrency") or 1)
     except TickworkError as exc:
         await websocket.close(CLOSE_FORBIDDEN, exc.message[:120])
         return
     except ValueError:
         await websocket.close(CLOSE_BAD_REQUEST, "concurrency must be a whole number")
-        return
-    given = websocket.headers.get(APP_KEY_HEADER, "")
-    if not hmac.compare_digest(group.app_key.encode(), given.encode()):
-        await websocket.close(
-            CLOSE_FORBIDDEN, f"wrong AppKey for app group {namespace}/{group_id}"[:120]
-        )
         return
     labels = tuple(x.strip() for x in (query.get("labels") or "").split(",") if x.strip())
     agent = Agent(

@@ -1,7 +1,9 @@
-"""``tickwork key ...``: access keys and their rights on namespaces (admin keys only)."""
+"""``tickwork key ...``: access keys (admin keys only) and their rights on namespaces and app
+groups."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +12,7 @@ from tickwork.cli.common import JsonOption, open_client, out, print_json
 from tickwork.cli.render import simple_table
 
 key_app = typer.Typer(
-    help="Create access keys and give them rights on namespaces (for the SchedulerX API).",
+    help="Create access keys and give them rights on namespaces and app groups.",
     no_args_is_help=True,
 )
 
@@ -18,6 +20,24 @@ KeyId = Annotated[str, typer.Argument(help="Access key id.")]
 Namespace = Annotated[str, typer.Option("--namespace", metavar="NS", help="Namespace id.")]
 Group = Annotated[
     str, typer.Option("--group", metavar="G", help="App group (default: the whole namespace).")
+]
+
+
+class RightName(StrEnum):
+    READ = "read"
+    RUN = "run"
+    EDIT = "edit"
+    MANAGE = "manage"
+
+
+RightOption = Annotated[
+    RightName,
+    typer.Option(
+        "--right",
+        help="read: see jobs, instances, logs; run: also start, stop, rerun runs; edit: also "
+        "create, change, delete jobs; manage: also the group itself (its AppKey; on a whole "
+        "namespace, new groups).",
+    ),
 ]
 
 
@@ -70,16 +90,17 @@ def delete(key_id: KeyId) -> None:
 def grant(
     key_id: KeyId,
     namespace: Namespace,
+    right: RightOption,
     group: Group = "",
     grant_option: Annotated[
-        bool, typer.Option("--grant-option", help="The key may grant this right on.")
+        bool, typer.Option("--grant-option", help="The key may grant this right (or less) on.")
     ] = False,
 ) -> None:
     """Give a key a right on a namespace, or on one of its app groups."""
     with open_client() as client:
-        client.grant(key_id, namespace, group, grant_option)
+        client.grant(key_id, namespace, group, grant_option, right=right.value)
     where = f"app group {group} of namespace {namespace}" if group else f"namespace {namespace}"
-    typer.echo(f"access key {key_id} may now act on {where}")
+    typer.echo(f"access key {key_id} now holds {right.value!r} on {where}")
 
 
 @key_app.command("revoke")
@@ -99,7 +120,12 @@ def rights(key_id: KeyId, as_json: JsonOption = False) -> None:
         print_json(result)
         return
     rows = [
-        [p.get("namespace"), p.get("group_id") or "(all)", "yes" if p.get("grant_option") else "no"]
+        [
+            p.get("namespace"),
+            p.get("group_id") or "(all)",
+            p.get("right"),
+            "yes" if p.get("grant_option") else "no",
+        ]
         for p in _items(result)
     ]
-    out().print(simple_table(("NAMESPACE", "GROUP", "GRANT OPTION"), rows))
+    out().print(simple_table(("NAMESPACE", "GROUP", "RIGHT", "GRANT OPTION"), rows))

@@ -10,7 +10,7 @@ from tickwork.cli.common import JsonOption, open_client, out, print_json
 from tickwork.cli.render import detail_table, simple_table
 
 namespace_app = typer.Typer(help="List and create namespaces.", no_args_is_help=True)
-group_app = typer.Typer(help="List and create app groups.", no_args_is_help=True)
+group_app = typer.Typer(help="List, create and change app groups.", no_args_is_help=True)
 
 NamespaceOption = Annotated[str, typer.Option("--namespace", metavar="NS", help="Namespace id.")]
 Description = Annotated[str | None, typer.Option("--description")]
@@ -54,21 +54,75 @@ def list_groups(namespace: NamespaceOption = "default", as_json: JsonOption = Fa
     if as_json:
         print_json(result)
         return
-    rows = [[g.get("group_id"), g.get("app_name"), g.get("description")] for g in _items(result)]
-    out().print(simple_table(("GROUP", "APP NAME", "DESCRIPTION"), rows))
+    rows = [
+        [
+            g.get("group_id"),
+            g.get("app_name"),
+            "yes" if g.get("run_on_server") else "no",
+            g.get("description"),
+        ]
+        for g in _items(result)
+    ]
+    out().print(simple_table(("GROUP", "APP NAME", "RUNS ON SERVER", "DESCRIPTION"), rows))
+
+
+GroupArgument = Annotated[str, typer.Argument(help="Group id.")]
+RunOnServer = Annotated[
+    bool | None,
+    typer.Option(
+        "--run-on-server/--no-run-on-server",
+        help="Whether the server's own worker may run the group's jobs: code on the server's "
+        "host, so admin keys only (otherwise the runs wait for the group's worker agents).",
+        show_default=False,
+    ),
+]
 
 
 @group_app.command("create")
 def create_group(
-    group_id: Annotated[str, typer.Argument(help="Group id.")],
+    group_id: GroupArgument,
     namespace: NamespaceOption = "default",
     app_name: Annotated[str | None, typer.Option("--app-name")] = None,
     description: Description = None,
+    run_on_server: RunOnServer = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an app group; show its app key (the workers' credential)."""
     with open_client() as client:
-        group = client.create_group(namespace, group_id, app_name=app_name, description=description)
+        group = client.create_group(
+            namespace,
+            group_id,
+            app_name=app_name,
+            description=description,
+            run_on_server=run_on_server,
+        )
+    if as_json:
+        print_json(group)
+    else:
+        out().print(detail_table(group))
+
+
+@group_app.command("update")
+def update_group(
+    group_id: GroupArgument,
+    namespace: NamespaceOption = "default",
+    app_name: Annotated[str | None, typer.Option("--app-name")] = None,
+    description: Description = None,
+    run_on_server: RunOnServer = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change an app group (its name, description, whether it runs on the server)."""
+    changes = {
+        name: value
+        for name, value in (
+            ("app_name", app_name),
+            ("description", description),
+            ("run_on_server", run_on_server),
+        )
+        if value is not None
+    }
+    with open_client() as client:
+        group = client.update_group(namespace, group_id, changes)
     if as_json:
         print_json(group)
     else:

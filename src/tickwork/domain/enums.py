@@ -28,6 +28,29 @@ class ExecuteMode(StrEnum):
     SHARDING = "sharding"
 
 
+class Right(IntEnum):
+    """What an access key may do on an app group (or every group of a namespace); each
+    right includes the ones below it. Stored as its number; named by ``wire``."""
+
+    READ = 1  # see the group, its jobs, instances, logs, workers; the namespace's calendars
+    RUN = 2  # start runs (trigger, backfill), stop, rerun, retry, set an instance's success
+    EDIT = 3  # create, change, enable, disable, delete jobs (scripts, designation, routes)
+    MANAGE = 4  # the group itself (its AppKey, change, delete); namespace-wide: new groups
+
+    @property
+    def wire(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> Right:
+        """A right by its name (``read``, ``run``, ``edit``, ``manage``)."""
+        try:
+            return cls[value.strip().upper()]
+        except KeyError:
+            names = ", ".join(r.wire for r in cls)
+            raise ValueError(f"{value!r} is not a right; one of: {names}") from None
+
+
 class TimeType(IntEnum):
     CRON = 1
     FIXED_RATE = 3

@@ -14,6 +14,7 @@ from tickwork.domain.enums import (
     JobStatus,
     JobType,
     MisfirePolicy,
+    Right,
     TimeType,
     TriggerType,
 )
@@ -35,6 +36,9 @@ class AppGroup:
     app_name: str = ""
     description: str = ""
     created_at: int = 0
+    # the server's own (in-process) worker may run the group's jobs: code on the server's
+    # host, so only an admin turns it on (docs/security.md)
+    run_on_server: bool = False
 
 
 @dataclass(slots=True)
@@ -262,8 +266,9 @@ class Permission:
     key_id: str
     namespace: str
     group_id: str = ""  # "": every app group of the namespace
-    grant_option: bool = False  # may grant the same right to other keys
+    grant_option: bool = False  # may grant this right (or a lesser one) to other keys
     created_at: int = 0
+    right: Right = Right.MANAGE
 
 
 @dataclass(slots=True)

@@ -43,6 +43,7 @@ class Agent:
     outbox: list[Message] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     holds: dict[int, int] = field(default_factory=dict)  # instance id -> attempt
+    ignored: int = 0  # reports on what it does not hold
     # tasks of distributed runs: (instance id, task id) -> (attempt, task attempt)
     tasks: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
@@ -54,12 +55,32 @@ class Agent:
     def load(self) -> float:
         return (len(self.holds) + len(self.tasks) + 0.5) / max(self.concurrency, 1)
 
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """Who the agent is: a worker id within its app group (another group's worker
+        using the same id is another worker)."""
+        return (self.namespace, self.group_id, self.worker_id)
+
+    def speaks_for(
+        self, instance_id: int, attempt: int, task: TaskKey | None, *, or_its_tasks: bool = False
+    ) -> bool:
+        """Whether that attempt (or task attempt) was handed to this agent: a worker
+        reports only on what it was given. ``or_its_tasks``: a report naming no task (a log
+        line) may also come from a task of that attempt the agent holds."""
+        if task is not None:
+            return self.tasks.get((instance_id, task[0])) == (attempt, task[1])
+        if self.holds.get(instance_id) == attempt:
+            return True
+        return or_its_tasks and any(
+            k[0] == instance_id and v[0] == attempt for k, v in self.tasks.items()
+        )
+
 
 class AgentHub:
     def __init__(self, resume_grace_s: float = RESUME_GRACE_S) -> None:
         self.resume_grace_s = resume_grace_s
-        # agents whose connection closed while they held runs: worker id -> (agent, expiry)
-        self._detached: dict[str, tuple[Agent, asyncio.TimerHandle]] = {}
+        # agents whose connection closed while they held runs: identity -> (agent, expiry)
+        self._detached: dict[tuple[str, str, str], tuple[Agent, asyncio.TimerHandle]] = {}
         self._agents: dict[tuple[str, str], list[Agent]] = {}
         self._holder: dict[int, Agent] = {}
         self._prepared: dict[int, Agent] = {}
@@ -85,7 +106,7 @@ class AgentHub:
     # -- membership ----------------------------------------------------------------------------
     def add(self, agent: Agent) -> None:
         agent.connected_at = now_ms()
-        detached = self._detached.pop(agent.worker_id, None)
+        detached = self._detached.pop(agent.identity, None)
         if detached is not None:
             previous, expiry = detached
             expiry.cancel()
@@ -114,12 +135,12 @@ class AgentHub:
         expiry = asyncio.get_running_loop().call_later(
             self.resume_grace_s, self._expire, agent, reason
         )
-        self._detached[agent.worker_id] = (agent, expiry)
+        self._detached[agent.identity] = (agent, expiry)
 
     def _expire(self, agent: Agent, reason: str) -> None:
-        detached = self._detached.get(agent.worker_id)
+        detached = self._detached.get(agent.identity)
         if detached is not None and detached[0] is agent:
-            del self._detached[agent.worker_id]
+            del self._detached[agent.identity]
             self.remove(agent, f"{reason}; it did not come back within {self.resume_grace_s:g} s")
 
     def _adopt(self, agent: Agent, previous: Agent) -> None:
@@ -272,15 +293,31 @@ class AgentHub:
                 return
             iid, attempt = int(message["instance_id"]), int(message["attempt"])
             task = _task_key(message)
+            if not agent.speaks_for(iid, attempt, task, or_its_tasks=op == "log"):
+                agent.ignored += 1
+                if agent.ignored % 1000 == 1:  # the first, then every 1000th: a bounded log
+                    log.warning(
+                        "worker %s of %s/%s sent %r for instance %s attempt %s%s, which it "
+                        "does not hold; ignored (%d so far)",
+                        agent.address,
+                        agent.namespace,
+                        agent.group_id,
+                        op,
+                        iid,
+                        attempt,
+                        "" if task is None else f" task {task[0]}",
+                        agent.ignored,
+                    )
+                return
             if op == "log":
                 reporter.log(iid, attempt, int(message["at"]), str(message["line"]))
             elif op == "finished":
                 if task is not None:
-                    if agent.tasks.get((iid, task[0])) == (attempt, task[1]):
-                        del agent.tasks[(iid, task[0])]
-                elif self._holder.get(iid) is agent:
-                    del self._holder[iid]
-                    agent.holds.pop(iid, None)
+                    del agent.tasks[(iid, task[0])]
+                else:
+                    del agent.holds[iid]
+                    if self._holder.get(iid) is agent:
+                        del self._holder[iid]
                 status = InstanceStatus(int(message["status"]))
                 outcome = RunOutcome(
                     status, str(message.get("result", "")), lost=bool(message.get("lost"))
@@ -308,9 +345,10 @@ def _task_key(message: Message) -> TaskKey | None:
 
 
 class RoutingWorker:
-    """The engine's worker: agents of the run's app group first, else the server's own. A run
-    for which no worker is live waits (up to ``wait_s``) for an agent of its group to connect,
-    then fails saying so (and ``on_miss`` counts it)."""
+    """The engine's worker: agents of the run's app group first, else the server's own when
+    the group may run on it (``runs_here``: an admin allowed it, see engine/server_groups.py).
+    A run for which no worker is live waits (up to ``wait_s``) for an agent of its group to
+    connect, then fails saying so (and ``on_miss`` counts it)."""
 
     def __init__(
         self,
@@ -319,11 +357,13 @@ class RoutingWorker:
         *,
         wait_s: float = 30.0,
         on_miss: Callable[[], None] = lambda: None,
+        runs_here: Callable[[str, str], bool] = lambda namespace, group_id: True,
     ) -> None:
         self.local = local
         self.hub = hub
         self.wait_s = wait_s
         self._on_miss = on_miss
+        self._runs_here = runs_here
         self._parked: dict[tuple[str, str], dict[int, tuple[RunRequest, asyncio.TimerHandle]]] = {}
         hub.on_join(self._agent_joined)
 
@@ -335,9 +375,14 @@ class RoutingWorker:
         """A run gave up waiting for a worker (counted)."""
         self._on_miss()
 
+    def local_serves(self, namespace: str, group_id: str) -> bool:
+        """Whether the server's own worker may run the group's runs: it has one (not
+        --no-worker) and the group is allowed on it."""
+        return bool(self.local.address) and self._runs_here(namespace, group_id)
+
     def serves(self, namespace: str, group_id: str) -> bool:
         """Whether a run of the group can run here: the server's own worker, or a live agent."""
-        return bool(self.local.address) or bool(self.hub.live(namespace, group_id))
+        return self.local_serves(namespace, group_id) or bool(self.hub.live(namespace, group_id))
 
     def groups_here(self) -> list[str]:
         """ "namespace/group" of the live agents connected here."""
@@ -371,8 +416,8 @@ class RoutingWorker:
         if allowed:
             prepared = self.hub.prepared_on(request.instance_id)
             return prepared if prepared in allowed else min(allowed, key=lambda a: a.load)
-        if not self.local.address:  # no worker of its own (--no-worker)
-            return None
+        if not self.local_serves(request.namespace, request.group_id):
+            return None  # no worker of its own (--no-worker), or the group may not run on it
         if (
             designation is None
             or designation.transferable
@@ -480,7 +525,7 @@ class RoutingWorker:
 
     # -- runs waiting for a worker -------------------------------------------------------------
     def _anyone_live(self, request: RunRequest) -> bool:
-        return bool(self.local.address) or bool(self.hub.live(request.namespace, request.group_id))
+        return self.serves(request.namespace, request.group_id)
 
     def _park(self, request: RunRequest) -> None:
         handle = asyncio.get_running_loop().call_later(self.wait_s, self._give_up, request)
@@ -499,10 +544,16 @@ class RoutingWorker:
     def _give_up(self, request: RunRequest) -> None:
         if self._unpark(request):
             self._on_miss()
+            why = (
+                "; the server's own worker runs only the app groups an admin allowed on it "
+                "(tickwork group update --run-on-server)"
+                if self.local.address
+                else ""
+            )
             self.hub.refuse(
                 request,
                 f"no worker available: no live worker of app group {request.namespace}/"
-                f"{request.group_id} came within {self.wait_s:g} s",
+                f"{request.group_id} came within {self.wait_s:g} s{why}",
             )
 
     def parked(self) -> list[RunRequest]:
@@ -551,7 +602,7 @@ class RoutingWorker:
     def workers_of(self, namespace: str, group_id: str) -> list[WorkerInfo]:
         """The live workers of an app group: its agents, and the server's own worker."""
         found = [_info(a) for a in self.hub.live(namespace, group_id)]
-        if self.local.address:
+        if self.local_serves(namespace, group_id):
             found.append(
                 WorkerInfo(
                     self.local.address, "in-process", (), "", self.local.running(), 0, True, 0

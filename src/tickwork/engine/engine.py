@@ -36,6 +36,7 @@ from tickwork.engine.routing import designation_allows
 from tickwork.engine.runs import RunManager
 from tickwork.engine.scheduler import Scheduler
 from tickwork.engine.schedules import ScheduleCache
+from tickwork.engine.server_groups import ServerGroups
 from tickwork.engine.writer import BatchWriter
 from tickwork.settings import Settings
 from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, STOP_CHANNEL, Store
@@ -66,12 +67,15 @@ class Engine:
         self.server_id = uuid.uuid4().hex
         self.single_server = single_server  # SQLite: no other server can share the database
         self.agents = AgentHub()
+        self.server_groups = ServerGroups(store)
         # runs of app groups with connected worker agents go to them, others to ``worker``
+        # when an admin allowed the group on the server
         self.worker = RoutingWorker(
             worker,
             self.agents,
             wait_s=settings.worker_wait_s,
             on_miss=lambda: self.metrics.no_worker.inc(),
+            runs_here=self.server_groups.allows,
         )
         self.settings = settings
         self.metrics = EngineMetrics()
@@ -122,6 +126,7 @@ class Engine:
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self.store.server_id = self.server_id
+        await self.server_groups.start(periodic=not self.single_server)
         self.writer.start()
         self.creator.start()
         await self.worker.start(self.runs)
@@ -151,6 +156,7 @@ class Engine:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.writer.close()
         await self.leases.stop()  # after the last write: the others adopt what is left
+        await self.server_groups.stop()
 
     def _remember(self, job: Job) -> None:
         """Keep the job's latest definition for its runs. A version that differs only in its

@@ -1,12 +1,17 @@
-"""Instances: read them and their logs, stop, rerun, set success."""
+"""Instances: read them and their logs, stop, rerun, set success.
+
+Rights (service/rights.py), on the instance's own group: read to see it and its log, run to
+stop, rerun, retry or set it successful. An instance of a group the caller cannot see
+answers as if it did not exist."""
 
 from __future__ import annotations
 
-from tickwork.domain.enums import InstanceStatus, TriggerType
+from tickwork.domain.enums import InstanceStatus, Right, TriggerType
 from tickwork.domain.errors import InstanceNotFound, InvalidParameter, InvalidState
 from tickwork.domain.models import Instance, LogLine, Page
 from tickwork.engine.engine import Engine
-from tickwork.service.jobs import JobService
+from tickwork.service.jobs import JobService, restrict_to_readable
+from tickwork.service.rights import Caller, require
 from tickwork.store.abc import InstanceFilter, LogQuery, Store
 
 LOG_LIMIT = 10_000
@@ -18,14 +23,30 @@ class InstanceService:
         self._engine = engine
         self._jobs = jobs
 
-    async def get(self, instance_id: int, job_id: int | None = None) -> Instance:
+    async def get(
+        self,
+        caller: Caller,
+        instance_id: int,
+        job_id: int | None = None,
+        *,
+        right: Right = Right.READ,
+    ) -> Instance:
+        """The instance (of that job, when given), for a caller holding ``right`` on its
+        group."""
         await self._engine.flush()
         instance = await self._store.get_instance(instance_id)
-        if instance is None or (job_id is not None and instance.job_id != job_id):
+        if (
+            instance is None
+            or (job_id is not None and instance.job_id != job_id)
+            or caller.right_on(instance.namespace, instance.group_id) is None
+        ):
             raise InstanceNotFound(f"instance {instance_id} does not exist", field="instance_id")
+        require(caller, right, instance.namespace, instance.group_id)
         return instance
 
-    async def find(self, flt: InstanceFilter) -> Page[Instance]:
+    async def find(self, caller: Caller, flt: InstanceFilter) -> Page[Instance]:
+        """A page of the instances the filter matches, among those the caller may read."""
+        restrict_to_readable(caller, flt)
         if flt.page < 1:
             raise InvalidParameter("page starts at 1", field="page")
         if not 1 <= flt.page_size <= 1000:
@@ -39,25 +60,25 @@ class InstanceService:
         await self._engine.flush()
         return await self._store.list_instances(flt)
 
-    async def logs(self, query: LogQuery) -> tuple[list[LogLine], int]:
+    async def logs(self, caller: Caller, query: LogQuery) -> tuple[list[LogLine], int]:
         """The lines asked for, and how many lines the instance has in all."""
         if query.offset < 0:
             raise InvalidParameter("offset must be >= 0", field="offset")
         if not 1 <= query.limit <= LOG_LIMIT:
             raise InvalidParameter(f"limit must be in 1..{LOG_LIMIT}", field="limit")
-        await self.get(query.instance_id)
+        await self.get(caller, query.instance_id)
         lines = await self._store.read_logs(query)
         return lines, await self._store.count_logs(query.instance_id)
 
-    async def stop(self, instance_id: int, by: str) -> Instance:
-        instance = await self.get(instance_id)
-        await self._engine.stop_instance(instance, by)
-        return await self.get(instance_id)
+    async def stop(self, caller: Caller, instance_id: int) -> Instance:
+        instance = await self.get(caller, instance_id, right=Right.RUN)
+        await self._engine.stop_instance(instance, caller.key_id)
+        return await self.get(caller, instance_id)
 
-    async def rerun(self, instance_id: int, by: str) -> Instance:
+    async def rerun(self, caller: Caller, instance_id: int) -> Instance:
         """Run a finished instance again: a new instance of the job, trigger type manual
         rerun, with the original's schedule time, data time and instance parameters."""
-        original = await self.get(instance_id)
+        original = await self.get(caller, instance_id, right=Right.RUN)
         status = InstanceStatus(original.status)
         if not status.is_final:
             raise InvalidState(
@@ -66,23 +87,23 @@ class InstanceService:
                 field="instance_id",
             )
         instance, _ = await self._jobs.trigger(
+            caller,
             original.job_id,
             instance_parameters=original.instance_parameters,
-            executor=by,
             trigger_type=TriggerType.MANUAL_RERUN,
             schedule_time=original.schedule_time,
         )
         return instance
 
-    async def set_success(self, instance_id: int, by: str) -> Instance:
-        instance = await self.get(instance_id)
-        await self._engine.set_success(instance, by)
-        return await self.get(instance_id)
+    async def set_success(self, caller: Caller, instance_id: int) -> Instance:
+        instance = await self.get(caller, instance_id, right=Right.RUN)
+        await self._engine.set_success(instance, caller.key_id)
+        return await self.get(caller, instance_id)
 
-    async def retry(self, instance_id: int, by: str, job_id: int | None = None) -> Instance:
+    async def retry(self, caller: Caller, instance_id: int, job_id: int | None = None) -> Instance:
         """Run an unsuccessful finished instance again: the same instance, attempt + 1, now
         (as an automatic retry does, with the job's current definition)."""
-        instance = await self.get(instance_id, job_id)
+        instance = await self.get(caller, instance_id, job_id, right=Right.RUN)
         status = InstanceStatus(instance.status)
         if not status.is_final or status == InstanceStatus.SUCCESS:
             raise InvalidState(
@@ -90,17 +111,17 @@ class InstanceService:
                 "unsuccessful instance can be retried",
                 field="instance_id",
             )
-        job = await self._jobs.get(instance.job_id)
-        await self._engine.retry_instance(instance, job, by)
-        return await self.get(instance_id)
+        job = await self._jobs.get(caller, instance.job_id, right=Right.RUN)
+        await self._engine.retry_instance(instance, job, caller.key_id)
+        return await self.get(caller, instance_id)
 
     async def logs_between(
-        self, query: LogQuery, time_from: int | None, time_to: int | None
+        self, caller: Caller, query: LogQuery, time_from: int | None, time_to: int | None
     ) -> list[LogLine]:
         """Like ``logs``, keeping only lines written in [time_from, time_to] (ms, both
         included; None: no bound) before offset and limit apply."""
         if time_from is None and time_to is None:
-            return (await self.logs(query))[0]
+            return (await self.logs(caller, query))[0]
         whole = LogQuery(
             instance_id=query.instance_id,
             offset=0,
@@ -112,7 +133,7 @@ class InstanceService:
             raise InvalidParameter("offset must be >= 0", field="offset")
         if not 1 <= query.limit <= LOG_LIMIT:
             raise InvalidParameter(f"limit must be in 1..{LOG_LIMIT}", field="limit")
-        lines, _ = await self.logs(whole)
+        lines, _ = await self.logs(caller, whole)
         kept = [
             line
             for line in lines

@@ -1,4 +1,8 @@
-"""Jobs: create, change, enable, disable, delete, trigger."""
+"""Jobs: create, change, enable, disable, delete, trigger.
+
+Rights (service/rights.py), checked on the group of the job itself: read to see a job, run
+to start runs of it, edit to change it. A job in a group the caller cannot see answers as
+if it did not exist."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tickwork.domain.enums import JobStatus, JobType, TimeType, TriggerType
+from tickwork.domain.enums import JobStatus, JobType, Right, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
 from tickwork.domain.models import (
     ROUTE_BY_PERCENTAGE,
@@ -24,8 +28,9 @@ from tickwork.engine.engine import Engine
 from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS
 from tickwork.engine.schedules import calendar_years
 from tickwork.service.namespaces import NamespaceService
+from tickwork.service.rights import Caller, require
 from tickwork.service.validation import validate_job
-from tickwork.store.abc import JobFilter, Store
+from tickwork.store.abc import InstanceFilter, JobFilter, Store
 from tickwork.timing import fire_times
 from tickwork.timing.zones import MS_PER_DAY, zone_rules
 from tickwork.worker.executors import is_processor_job
@@ -60,8 +65,9 @@ class JobService:
         self._for_triggers: dict[int, tuple[Job, float]] = {}
         engine.job_listeners.append(self._forget_for_triggers)
 
-    async def create(self, job: Job) -> Job:
-        await self._namespaces.get_group(job.namespace, job.group_id)
+    async def create(self, caller: Caller, job: Job) -> Job:
+        require(caller, Right.EDIT, job.namespace, job.group_id)
+        await self._namespaces.stored_group(job.namespace, job.group_id)
         validate_job(job)
         await self._check_calendar(job)
         now = now_ms()
@@ -74,9 +80,20 @@ class JobService:
         return stored
 
     async def get(
-        self, job_id: int, namespace: str | None = None, group_id: str | None = None
+        self,
+        caller: Caller,
+        job_id: int,
+        namespace: str | None = None,
+        group_id: str | None = None,
+        *,
+        right: Right = Right.READ,
     ) -> Job:
-        return self._checked(await self._store.get_job(job_id), job_id, namespace, group_id)
+        """The job, which must be of the namespace and group when they are given (asked of
+        the caller first), for a caller holding ``right`` on its group."""
+        if namespace is not None and group_id is not None:
+            require(caller, Right.READ, namespace, group_id)
+        job = self._checked(await self._store.get_job(job_id), job_id, namespace, group_id)
+        return self._allowed(caller, job, right)
 
     @staticmethod
     def _checked(job: Job | None, job_id: int, namespace: str | None, group_id: str | None) -> Job:
@@ -86,14 +103,31 @@ class JobService:
             raise JobNotFound(f"jobid: {job_id} not match groupId: {group_id}", field="group_id")
         return job
 
+    @staticmethod
+    def _allowed(caller: Caller, job: Job, right: Right) -> Job:
+        """The job if the caller holds ``right`` on its group; not found when it holds none
+        there (the job's existence is not the caller's to learn), Forbidden when less."""
+        if caller.right_on(job.namespace, job.group_id) is None:
+            raise JobNotFound(f"job {job.id} does not exist", field="job_id")
+        require(caller, right, job.namespace, job.group_id)
+        return job
+
     def _forget_for_triggers(self, job_id: int) -> None:
         self._for_triggers.pop(job_id, None)
 
     async def job_for_trigger(
-        self, job_id: int, namespace: str | None = None, group_id: str | None = None
+        self,
+        caller: Caller,
+        job_id: int,
+        namespace: str | None = None,
+        group_id: str | None = None,
+        *,
+        right: Right = Right.READ,
     ) -> Job:
         """The job, as ``get`` gives it, read again only when it changed (or after
         TRIGGER_JOB_CACHE_S): what starting a run needs, without a read per call."""
+        if namespace is not None and group_id is not None:
+            require(caller, Right.READ, namespace, group_id)
         now = time.monotonic()
         cached = self._for_triggers.get(job_id)
         if cached is None or now - cached[1] >= TRIGGER_JOB_CACHE_S:
@@ -104,17 +138,19 @@ class JobService:
                 self._for_triggers[job_id] = (job, now)
         else:
             job = cached[0]
-        return self._checked(job, job_id, namespace, group_id)
+        return self._allowed(caller, self._checked(job, job_id, namespace, group_id), right)
 
-    async def find(self, flt: JobFilter) -> Page[Job]:
+    async def find(self, caller: Caller, flt: JobFilter) -> Page[Job]:
+        """A page of the jobs the filter matches, among those the caller may read."""
+        restrict_to_readable(caller, flt)
         if flt.page < 1:
             raise InvalidParameter("page starts at 1", field="page")
         if not 1 <= flt.page_size <= 1000:
             raise InvalidParameter("page_size must be in 1..1000", field="page_size")
         return await self._store.list_jobs(flt)
 
-    async def update(self, job_id: int, changes: Mapping[str, Any]) -> Job:
-        job = await self.get(job_id)
+    async def update(self, caller: Caller, job_id: int, changes: Mapping[str, Any]) -> Job:
+        job = await self.get(caller, job_id, right=Right.EDIT)
         unknown = set(changes) - UPDATABLE
         if unknown:
             name = sorted(unknown)[0]
@@ -136,52 +172,54 @@ class JobService:
         await self._check_calendar(updated)
         return await self._save(updated, reschedule=timing_changed)
 
-    async def set_enabled(self, job_id: int, enabled: bool) -> Job:
-        job = await self.get(job_id)
+    async def set_enabled(self, caller: Caller, job_id: int, enabled: bool) -> Job:
+        job = await self.get(caller, job_id, right=Right.EDIT)
         wanted = JobStatus.ENABLED if enabled else JobStatus.DISABLED
         if job.status == wanted:
             return job
         job.status = wanted
         return await self._save(job, reschedule=True)
 
-    async def delete(self, job_id: int) -> None:
-        await self.get(job_id)
+    async def delete(self, caller: Caller, job_id: int) -> None:
+        await self.get(caller, job_id, right=Right.EDIT)
         async with self._engine.planning:
             self._engine.job_deleted(job_id)
             await self._engine.flush()
             await self._store.delete_job(job_id)
         await self._engine.announce_job(job_id, schedule_changed=True)
 
-    async def delete_group_jobs(self, namespace: str, group_id: str) -> int:
+    async def delete_group_jobs(self, caller: Caller, namespace: str, group_id: str) -> int:
         """Delete every job of an app group (before the group itself); how many were."""
-        await self._namespaces.get_group(namespace, group_id)
+        require(caller, Right.EDIT, namespace, group_id)
+        await self._namespaces.stored_group(namespace, group_id)
         deleted = 0
         while True:
             page = await self.find(
-                JobFilter(namespace=namespace, group_id=group_id, page=1, page_size=1000)
+                caller, JobFilter(namespace=namespace, group_id=group_id, page=1, page_size=1000)
             )
             if not page.items:
                 return deleted
             for job in page.items:
-                await self.delete(job.id)
+                await self.delete(caller, job.id)
                 deleted += 1
 
     async def trigger(
         self,
+        caller: Caller,
         job_id: int,
         *,
         instance_parameters: str = "",
         idempotency_key: str | None = None,
         check_job_status: bool = False,
-        executor: str = "",
         trigger_type: TriggerType = TriggerType.API,
         schedule_time: int | None = None,
         namespace: str | None = None,
         group_id: str | None = None,
         designation: Designation | None = None,
     ) -> tuple[Instance, bool]:
-        """Run the job once now. Returns (instance, created)."""
-        job = await self.job_for_trigger(job_id, namespace, group_id)
+        """Run the job once now (the caller's key id is its executor). Returns (instance,
+        created)."""
+        job = await self.job_for_trigger(caller, job_id, namespace, group_id, right=Right.RUN)
         if check_job_status and not job.enabled:
             raise JobDisabled(f"job {job_id} is disabled", field="job_id")
         if len(instance_parameters) > PARAMETERS_LIMIT:
@@ -198,23 +236,24 @@ class JobService:
             trigger_type=trigger_type,
             instance_parameters=instance_parameters,
             idempotency_key=idempotency_key,
-            executor=executor,
+            executor=caller.key_id,
             schedule_time=schedule_time,
             designation=designation,
         )
 
     async def update_script(
         self,
+        caller: Caller,
         job_id: int,
         content: str,
         *,
         description: str = "",
-        creator: str = "",
         namespace: str | None = None,
         group_id: str | None = None,
     ) -> Job:
-        """Replace a script job's content and keep the new version in its script history."""
-        job = await self.get(job_id, namespace, group_id)
+        """Replace a script job's content and keep the new version in its script history
+        (the caller's key id its creator)."""
+        job = await self.get(caller, job_id, namespace, group_id, right=Right.EDIT)
         if job.job_type not in (JobType.SHELL, JobType.PYTHON) or is_processor_job(
             job.job_type, job.content, job.class_name
         ):
@@ -223,23 +262,27 @@ class JobService:
                 "to update",
                 field="job_id",
             )
-        updated = await self.update(job_id, {"content": content})
+        updated = await self.update(caller, job_id, {"content": content})
         await self._store.add_script_version(
             JobScriptVersion(
                 job_id=job_id,
                 content=content,
                 description=description,
-                creator=creator,
+                creator=caller.key_id,
                 created_at=now_ms(),
             )
         )
         return updated
 
     async def script_history(
-        self, job_id: int, namespace: str | None = None, group_id: str | None = None
+        self,
+        caller: Caller,
+        job_id: int,
+        namespace: str | None = None,
+        group_id: str | None = None,
     ) -> list[JobScriptVersion]:
         """The saved versions of a script job, newest first."""
-        await self.get(job_id, namespace, group_id)
+        await self.get(caller, job_id, namespace, group_id)
         return await self._store.list_script_versions(job_id)
 
     def run_designation(
@@ -271,12 +314,12 @@ class JobService:
 
     async def backfill(
         self,
+        caller: Caller,
         job_id: int,
         start_ms: int,
         end_ms: int,
         *,
         time_of_day_ms: int | None = None,
-        executor: str = "",
         namespace: str | None = None,
         group_id: str | None = None,
         limit: int = BACKFILL_LIMIT,
@@ -288,7 +331,7 @@ class JobService:
         Jobs whose schedule cannot be enumerated ahead (api, second_delay) run once a day
         instead, at ``time_of_day_ms`` after midnight in the job's time zone. More than
         ``limit`` fires are refused, and nothing is started."""
-        job = await self.get(job_id, namespace, group_id)
+        job = await self.get(caller, job_id, namespace, group_id, right=Right.RUN)
         if end_ms < start_ms:
             raise InvalidParameter(
                 f"end_date {end_ms} is before start_date {start_ms}", field="end_date"
@@ -325,13 +368,17 @@ class JobService:
         created: list[Instance] = []
         for fire in fires:
             instance, _ = await self._engine.trigger(
-                job, trigger_type=TriggerType.BACKFILL, executor=executor, schedule_time=fire
+                job,
+                trigger_type=TriggerType.BACKFILL,
+                executor=caller.key_id,
+                schedule_time=fire,
             )
             created.append(instance)
         return created
 
     async def designate(
         self,
+        caller: Caller,
         job_id: int,
         designation: Designation | None,
         *,
@@ -339,7 +386,7 @@ class JobService:
         group_id: str | None = None,
     ) -> Job:
         """Hold the job's runs to some workers (by address) or labels; None: any worker."""
-        await self.get(job_id, namespace, group_id)
+        await self.get(caller, job_id, namespace, group_id, right=Right.EDIT)
         if designation is not None:
             if designation.kind not in (DESIGNATE_WORKERS, DESIGNATE_LABELS):
                 raise InvalidParameter(
@@ -353,10 +400,11 @@ class JobService:
             what = "workers" if designation.kind == DESIGNATE_WORKERS else "labels"
             if not chosen or any(not item.strip() for item in chosen):
                 raise InvalidParameter(f"{what} must be a non-empty list of names", field=what)
-        return await self.update(job_id, {"designation": designation})
+        return await self.update(caller, job_id, {"designation": designation})
 
     async def set_route_strategy(
         self,
+        caller: Caller,
         job_id: int,
         strategy: RouteStrategy | None,
         *,
@@ -364,13 +412,14 @@ class JobService:
         group_id: str | None = None,
     ) -> Job:
         """Give the job a route strategy (replacing the one it had); None removes it."""
-        await self.get(job_id, namespace, group_id)
+        await self.get(caller, job_id, namespace, group_id, right=Right.EDIT)
         if strategy is not None:
             check_route_strategy(strategy)
-        return await self.update(job_id, {"route_strategy": strategy})
+        return await self.update(caller, job_id, {"route_strategy": strategy})
 
     async def copy_jobs(
         self,
+        caller: Caller,
         job_ids: list[int],
         *,
         from_namespace: str,
@@ -379,11 +428,14 @@ class JobService:
         to_group: str,
     ) -> list[Job]:
         """Copy jobs of one app group into another (new ids; same definitions), all or none
-        checked first: every job must belong to the source group."""
+        checked first: every job must belong to the source group, which the caller must
+        read, and the caller must edit the target group."""
         if not job_ids:
             raise InvalidParameter("the list of jobs to copy is empty", field="job_ids")
-        await self._namespaces.get_group(to_namespace, to_group)
-        sources = [await self.get(job_id, from_namespace, from_group) for job_id in job_ids]
+        require(caller, Right.READ, from_namespace, from_group)
+        require(caller, Right.EDIT, to_namespace, to_group)
+        await self._namespaces.stored_group(to_namespace, to_group)
+        sources = [await self.get(caller, job_id, from_namespace, from_group) for job_id in job_ids]
         copies = []
         for source in sources:
             copy = dataclasses.replace(
@@ -395,7 +447,7 @@ class JobService:
                 created_at=0,
                 updated_at=0,
             )
-            copies.append(await self.create(copy))
+            copies.append(await self.create(caller, copy))
         return copies
 
     # -- internals ---------------------------------------------------------------------------
@@ -439,6 +491,17 @@ class JobService:
                     "must fire in the future (use a run to start it now)",
                     field="time_expression",
                 )
+
+
+def restrict_to_readable(caller: Caller, flt: JobFilter | InstanceFilter) -> None:
+    """Narrow a listing to what the caller may read: the group it names (Forbidden without
+    the right), else the caller's groups (of the namespace it names, if any)."""
+    if flt.namespace is not None and flt.group_id is not None:
+        require(caller, Right.READ, flt.namespace, flt.group_id)
+        return
+    scopes = caller.scopes(Right.READ)
+    if scopes is not None:
+        flt.scopes = scopes
 
 
 def check_route_strategy(strategy: RouteStrategy) -> None:

@@ -1,22 +1,35 @@
-"""Namespaces, app groups and calendars."""
+"""Namespaces, app groups and calendars.
+
+Rights (service/rights.py): namespaces are made, changed and deleted by admins; a group is
+made by a key managing its whole namespace, and changed or deleted by one managing the group;
+only an admin lets a group run on the server's own worker. A group's AppKey is shown only to
+those who may manage it. Calendars belong to a namespace: read by anyone holding a right in
+it (those of ``default`` are shared: every key may read them), written by keys that may edit
+the whole namespace.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hmac
 import secrets
 import time
 import uuid
 
+from tickwork.domain.enums import Right
 from tickwork.domain.errors import (
     AlreadyExists,
     CalendarNotFound,
+    Forbidden,
     GroupNotFound,
     InvalidParameter,
     NamespaceNotFound,
 )
-from tickwork.domain.models import AppGroup, Calendar, CalendarMonth, Namespace
+from tickwork.domain.models import AppGroup, Calendar, CalendarMonth, Namespace, WorkerInfo
 from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
+from tickwork.service.rights import SYSTEM, Caller, require, require_admin
 from tickwork.store.abc import Store
 
 DEFAULT_NAMESPACE = "default"
@@ -53,8 +66,9 @@ class NamespaceService:
 
     # -- namespaces --------------------------------------------------------------------------
     async def create_namespace(
-        self, name: str, description: str = "", namespace_id: str | None = None
+        self, caller: Caller, name: str, description: str = "", namespace_id: str | None = None
     ) -> Namespace:
+        require_admin(caller, "create namespaces")
         if not name.strip():
             raise InvalidParameter("name must not be empty", field="name")
         ns_id = _check_id(namespace_id, "id") if namespace_id else str(uuid.uuid4())
@@ -62,7 +76,12 @@ class NamespaceService:
             Namespace(id=ns_id, name=name.strip(), description=description, created_at=now_ms())
         )
 
-    async def get_namespace(self, namespace_id: str) -> Namespace:
+    async def get_namespace(self, caller: Caller, namespace_id: str) -> Namespace:
+        """The namespace, for a caller holding any right in it."""
+        _require_in_namespace(caller, namespace_id)
+        return await self._namespace(namespace_id)
+
+    async def _namespace(self, namespace_id: str) -> Namespace:
         now = time.monotonic()
         seen = self._seen_namespaces.get(namespace_id)
         if seen is not None and now - seen[1] < NAMES_CACHE_S:
@@ -84,14 +103,20 @@ class NamespaceService:
         for key in [k for k in self._seen_groups if k[0] == namespace]:
             del self._seen_groups[key]
 
-    async def list_namespaces(self) -> list[Namespace]:
-        return await self._store.list_namespaces()
+    async def list_namespaces(self, caller: Caller) -> list[Namespace]:
+        """The namespaces the caller holds a right in (every one, for an admin)."""
+        return [n for n in await self._store.list_namespaces() if caller.sees_namespace(n.id)]
 
     async def update_namespace(
-        self, namespace_id: str, name: str | None = None, description: str | None = None
+        self,
+        caller: Caller,
+        namespace_id: str,
+        name: str | None = None,
+        description: str | None = None,
     ) -> Namespace:
+        require_admin(caller, "change namespaces")
         self._forget(namespace_id)  # the copy below is changed: not the one calls share
-        namespace = await self.get_namespace(namespace_id)
+        namespace = await self._namespace(namespace_id)
         if name is not None:
             if not name.strip():
                 raise InvalidParameter("name must not be empty", field="name")
@@ -103,7 +128,8 @@ class NamespaceService:
         finally:
             self._forget(namespace_id)
 
-    async def delete_namespace(self, namespace_id: str) -> None:
+    async def delete_namespace(self, caller: Caller, namespace_id: str) -> None:
+        require_admin(caller, "delete namespaces")
         try:
             await self._store.delete_namespace(namespace_id)
         finally:
@@ -112,15 +138,21 @@ class NamespaceService:
     # -- app groups --------------------------------------------------------------------------
     async def create_group(
         self,
+        caller: Caller,
         namespace: str,
         group_id: str,
         app_name: str = "",
         description: str = "",
         *,
         app_key: str | None = None,
+        run_on_server: bool = False,
     ) -> AppGroup:
-        """``app_key``: the workers' credential the creator chose (generated when None)."""
-        await self.get_namespace(namespace)
+        """``app_key``: the workers' credential the creator chose (generated when None).
+        ``run_on_server``: the server's own worker may run its jobs (admins only)."""
+        require(caller, Right.MANAGE, namespace)
+        if run_on_server:
+            _require_admin_for_server(caller)
+        await self._namespace(namespace)
         if app_key is not None:
             app_key = _check_id(app_key, "app_key")
             if len(app_key) < APP_KEY_MINIMUM:
@@ -136,11 +168,23 @@ class NamespaceService:
             app_name=app_name or group_id,
             description=description,
             created_at=now_ms(),
+            run_on_server=run_on_server,
         )
-        return await self._store.create_group(group)
+        created = await self._store.create_group(group)
+        if run_on_server:
+            await self._engine.server_groups.reload()
+        return created
 
-    async def get_group(self, namespace: str, group_id: str) -> AppGroup:
-        await self.get_namespace(namespace)
+    async def get_group(self, caller: Caller, namespace: str, group_id: str) -> AppGroup:
+        """The group, for a caller that may read it (its AppKey blank unless the caller may
+        manage the group)."""
+        require(caller, Right.READ, namespace, group_id)
+        return _as_seen_by(caller, await self.stored_group(namespace, group_id))
+
+    async def stored_group(self, namespace: str, group_id: str) -> AppGroup:
+        """The group as stored, AppKey included, for the services' own use: no rights are
+        checked here (GroupNotFound, or NamespaceNotFound, when it does not exist)."""
+        await self._namespace(namespace)
         now = time.monotonic()
         seen = self._seen_groups.get((namespace, group_id))
         if seen is not None and now - seen[1] < NAMES_CACHE_S:
@@ -155,57 +199,106 @@ class NamespaceService:
         self._seen_groups[(namespace, group_id)] = (group, now)
         return group
 
-    async def list_groups(self, namespace: str) -> list[AppGroup]:
-        await self.get_namespace(namespace)
-        return await self._store.list_groups(namespace)
+    async def list_groups(self, caller: Caller, namespace: str) -> list[AppGroup]:
+        """The groups of the namespace the caller may read (AppKeys as ``get_group``)."""
+        _require_in_namespace(caller, namespace)
+        await self._namespace(namespace)
+        return [
+            _as_seen_by(caller, g)
+            for g in await self._store.list_groups(namespace)
+            if caller.may(Right.READ, namespace, g.group_id)
+        ]
+
+    async def verify_app_key(self, namespace: str, group_id: str, app_key: str) -> AppGroup:
+        """The group whose workers hold ``app_key`` (compared in constant time): how a
+        worker agent authenticates. Forbidden when the key is wrong, and in the same words
+        when the group does not exist (an unauthenticated caller learns nothing)."""
+        try:
+            group = await self.stored_group(namespace, group_id)
+        except (NamespaceNotFound, GroupNotFound):
+            group = None
+        expected = group.app_key if group is not None else _NO_APP_KEY
+        if not hmac.compare_digest(expected.encode(), app_key.encode()) or group is None:
+            raise Forbidden(f"wrong AppKey for app group {namespace}/{group_id}")
+        return group
+
+    async def workers(self, caller: Caller, namespace: str, group_id: str) -> list[WorkerInfo]:
+        """The live workers of a group (its agents on every server, and this server's own
+        worker when the group may run on it)."""
+        require(caller, Right.READ, namespace, group_id)
+        await self.stored_group(namespace, group_id)
+        return self._engine.workers_of(namespace, group_id)
 
     async def update_group(
         self,
+        caller: Caller,
         namespace: str,
         group_id: str,
         app_name: str | None = None,
         description: str | None = None,
+        *,
+        run_on_server: bool | None = None,
     ) -> AppGroup:
+        require(caller, Right.MANAGE, namespace, group_id)
         self._forget(namespace, group_id)  # the copy below is changed: not the one calls share
-        group = await self.get_group(namespace, group_id)
+        group = dataclasses.replace(await self.stored_group(namespace, group_id))
         if app_name is not None:
             group.app_name = app_name
         if description is not None:
             group.description = description
+        if run_on_server is not None and run_on_server != group.run_on_server:
+            _require_admin_for_server(caller)
+            group.run_on_server = run_on_server
         try:
-            return await self._store.update_group(group)
+            updated = await self._store.update_group(group)
         finally:
             self._forget(group.namespace, group.group_id)
+        if run_on_server is not None:
+            await self._engine.server_groups.reload()
+        return _as_seen_by(caller, updated)
 
-    async def delete_group(self, namespace: str, group_id: str) -> None:
-        await self.get_group(namespace, group_id)
+    async def delete_group(self, caller: Caller, namespace: str, group_id: str) -> None:
+        require(caller, Right.MANAGE, namespace, group_id)
+        group = await self.stored_group(namespace, group_id)
         try:
             await self._store.delete_group(namespace, group_id)
         finally:
             self._forget(namespace, group_id)
+        if group.run_on_server:
+            await self._engine.server_groups.reload()
 
     async def ensure_defaults(self) -> None:
         """The ``default`` namespace and group, used when a caller names none. Servers
         starting at once on one database may both try: the one that loses finds them made."""
         if await self._store.get_namespace(DEFAULT_NAMESPACE) is None:
             with contextlib.suppress(AlreadyExists):
-                await self.create_namespace("default", "created on first start", DEFAULT_NAMESPACE)
+                await self.create_namespace(
+                    SYSTEM, "default", "created on first start", DEFAULT_NAMESPACE
+                )
         if await self._store.get_group(DEFAULT_NAMESPACE, DEFAULT_GROUP) is None:
             with contextlib.suppress(AlreadyExists):
+                # the embedded default's own group runs on the server with no setup
                 await self.create_group(
-                    DEFAULT_NAMESPACE, DEFAULT_GROUP, "default", "created on first start"
+                    SYSTEM,
+                    DEFAULT_NAMESPACE,
+                    DEFAULT_GROUP,
+                    "default",
+                    "created on first start",
+                    run_on_server=True,
                 )
 
     # -- calendars ---------------------------------------------------------------------------
     async def put_calendar(
         self,
+        caller: Caller,
         namespace: str,
         name: str,
         year: int,
         months: list[CalendarMonth],
         description: str = "",
     ) -> Calendar:
-        await self.get_namespace(namespace)
+        require(caller, Right.EDIT, namespace)
+        await self._namespace(namespace)
         _check_id(name, "name")
         if not 1970 <= year <= 2199:
             raise InvalidParameter(f"year {year} is outside 1970..2199", field="year")
@@ -236,6 +329,7 @@ class NamespaceService:
 
     async def create_calendar(
         self,
+        caller: Caller,
         namespace: str,
         name: str,
         year: int,
@@ -243,16 +337,18 @@ class NamespaceService:
         description: str = "",
     ) -> Calendar:
         """Like put_calendar, but AlreadyExists when that year of the calendar exists."""
-        await self.get_namespace(namespace)
+        require(caller, Right.EDIT, namespace)
+        await self._namespace(namespace)
         if await self._store.get_calendar(namespace, name, year) is not None:
             raise AlreadyExists(
                 f"calendar {name!r} already has year {year} in namespace {namespace!r}",
                 field="name",
             )
-        return await self.put_calendar(namespace, name, year, months, description)
+        return await self.put_calendar(caller, namespace, name, year, months, description)
 
     async def update_calendar(
         self,
+        caller: Caller,
         namespace: str,
         name: str,
         year: int,
@@ -262,14 +358,16 @@ class NamespaceService:
     ) -> Calendar:
         """Change an existing year of a calendar (CalendarNotFound if it has none): replace
         all its months, or with ``incremental`` only the months given, keeping the others."""
-        await self.get_namespace(namespace)
-        current = await self.get_calendar(namespace, name, year)
+        require(caller, Right.EDIT, namespace)
+        await self._namespace(namespace)
+        current = await self.get_calendar(caller, namespace, name, year)
         if incremental:
             given = {m.month for m in months}
             months = [m for m in current.months if m.month not in given] + months
-        return await self.put_calendar(namespace, name, year, months, current.description)
+        return await self.put_calendar(caller, namespace, name, year, months, current.description)
 
-    async def get_calendar(self, namespace: str, name: str, year: int) -> Calendar:
+    async def get_calendar(self, caller: Caller, namespace: str, name: str, year: int) -> Calendar:
+        _require_calendar_reader(caller, namespace)
         calendar = await self._store.get_calendar(namespace, name, year)
         if calendar is None:
             raise CalendarNotFound(
@@ -277,11 +375,15 @@ class NamespaceService:
             )
         return calendar
 
-    async def list_calendars(self, namespace: str) -> list[Calendar]:
-        await self.get_namespace(namespace)
+    async def list_calendars(self, caller: Caller, namespace: str) -> list[Calendar]:
+        _require_calendar_reader(caller, namespace)
+        await self._namespace(namespace)
         return await self._store.list_calendars(namespace)
 
-    async def delete_calendar(self, namespace: str, name: str, year: int | None) -> None:
+    async def delete_calendar(
+        self, caller: Caller, namespace: str, name: str, year: int | None
+    ) -> None:
+        require(caller, Right.EDIT, namespace)
         await self._store.delete_calendar(namespace, name, year)
         self._engine.calendars_changed()
 
@@ -290,3 +392,36 @@ def _days_in_month(year: int, month: int) -> int:
     import calendar as _calendar
 
     return _calendar.monthrange(year, month)[1]
+
+
+# Compared against when the group does not exist (never an AppKey: it holds a space).
+_NO_APP_KEY = "no such group " + secrets.token_urlsafe(24)
+
+
+def _as_seen_by(caller: Caller, group: AppGroup) -> AppGroup:
+    """The group as the caller may see it: its AppKey (the workers' credential, which lets
+    a worker take the group's runs) only for those who may manage it."""
+    if caller.may(Right.MANAGE, group.namespace, group.group_id):
+        return group
+    return dataclasses.replace(group, app_key="")
+
+
+def _require_in_namespace(caller: Caller, namespace: str) -> None:
+    if not caller.sees_namespace(namespace):
+        raise Forbidden(
+            f"access key {caller.key_id!r} has no right in namespace {namespace!r}",
+            field="namespace",
+        )
+
+
+def _require_calendar_reader(caller: Caller, namespace: str) -> None:
+    # the default namespace's calendars are shared by every namespace: any key reads them
+    if namespace != DEFAULT_NAMESPACE:
+        _require_in_namespace(caller, namespace)
+
+
+def _require_admin_for_server(caller: Caller) -> None:
+    require_admin(
+        caller,
+        "let an app group run on the server's own worker (its jobs would run on the server's host)",
+    )

@@ -1,4 +1,7 @@
-"""Notification policies: stored and read back; sending alerts is the alerting work."""
+"""Notification policies: stored and read back; sending alerts is the alerting work.
+
+Policies belong to the whole server (no namespace) and hold people's contacts: only admin
+keys read or change them."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 
 from tickwork.domain.errors import InvalidParameter, NotFound
 from tickwork.domain.models import NotificationPolicy
+from tickwork.service.rights import Caller, require_admin
 from tickwork.store.abc import Store
 
 NAME_LIMIT = 128
@@ -33,8 +37,9 @@ class PolicyService:
         self._store = store
 
     async def create(
-        self, name: str, channel_time_range: str = "", description: str = ""
+        self, caller: Caller, name: str, channel_time_range: str = "", description: str = ""
     ) -> NotificationPolicy:
+        require_admin(caller, "manage notification policies")
         _check(name, channel_time_range)
         return await self._store.create_notification_policy(
             NotificationPolicy(
@@ -43,9 +48,13 @@ class PolicyService:
         )
 
     async def update(
-        self, name: str, channel_time_range: str | None = None, description: str | None = None
+        self,
+        caller: Caller,
+        name: str,
+        channel_time_range: str | None = None,
+        description: str | None = None,
     ) -> NotificationPolicy:
-        current = await self.get(name)
+        current = await self.get(caller, name)
         if channel_time_range is not None:
             current.channel_time_range = channel_time_range
         if description is not None:
@@ -53,15 +62,18 @@ class PolicyService:
         _check(current.name, current.channel_time_range)
         return await self._store.update_notification_policy(current)
 
-    async def get(self, name: str) -> NotificationPolicy:
+    async def get(self, caller: Caller, name: str) -> NotificationPolicy:
+        require_admin(caller, "read notification policies")
         policy = await self._store.get_notification_policy(name)
         if policy is None:
             raise NotFound(f"notification policy {name!r} does not exist", field="name")
         return policy
 
-    async def find(self, name: str | None = None) -> list[NotificationPolicy]:
+    async def find(self, caller: Caller, name: str | None = None) -> list[NotificationPolicy]:
+        require_admin(caller, "read notification policies")
         policies = await self._store.list_notification_policies()
         return [p for p in policies if name is None or name in p.name]
 
-    async def delete(self, name: str) -> None:
+    async def delete(self, caller: Caller, name: str) -> None:
+        require_admin(caller, "manage notification policies")
         await self._store.delete_notification_policy(name)

@@ -29,13 +29,14 @@ class Services:
     def build(cls, store: Store, engine: Engine) -> Services:
         namespaces = NamespaceService(store, engine)
         jobs = JobService(store, engine, namespaces)
+        access = AccessService(store)
         return cls(
             store=store,
             engine=engine,
-            access=AccessService(store),
+            access=access,
             namespaces=namespaces,
             jobs=jobs,
             instances=InstanceService(store, engine, jobs),
-            permissions=PermissionService(store),
+            permissions=PermissionService(store, access),
             policies=PolicyService(store),
         )

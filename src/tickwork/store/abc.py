@@ -40,6 +40,8 @@ class JobFilter:
     status: int | None = None
     page: int = 1  # from 1
     page_size: int = 50
+    # only jobs of these (namespace, group_id); group_id "": the whole namespace; None: any
+    scopes: Sequence[tuple[str, str]] | None = None
 
 
 @dataclass(slots=True)
@@ -53,6 +55,8 @@ class InstanceFilter:
     schedule_to: int | None = None  # schedule_time < this
     page: int = 1  # from 1
     page_size: int = 50
+    # only instances of these (namespace, group_id); group_id "": the whole namespace
+    scopes: Sequence[tuple[str, str]] | None = None
     # newest first (by id) unless False
 
 
@@ -182,7 +186,11 @@ class Store(Protocol):
         """Ordered by created_at, then group_id."""
 
     async def update_group(self, group: AppGroup) -> AppGroup:
-        """Replace app_name and description (not the key). GroupNotFound if missing."""
+        """Replace app_name, description and run_on_server (not the key). GroupNotFound if
+        missing."""
+
+    async def list_server_groups(self) -> list[tuple[str, str]]:
+        """(namespace, group_id) of the groups whose run_on_server is set, ordered."""
 
     async def delete_group(self, namespace: str, group_id: str) -> None:
         """GroupNotFound if missing; InvalidState if it still holds jobs."""

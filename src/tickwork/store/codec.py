@@ -88,6 +88,7 @@ def group_row(group: AppGroup) -> Row:
         "app_name": group.app_name,
         "description": group.description,
         "created_at": group.created_at,
+        "run_on_server": group.run_on_server,
     }
 
 
@@ -99,6 +100,7 @@ def group_from(row: sa.RowMapping) -> AppGroup:
         app_name=row["app_name"],
         description=row["description"],
         created_at=row["created_at"],
+        run_on_server=bool(row["run_on_server"]),
     )
 
 

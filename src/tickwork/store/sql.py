@@ -29,7 +29,13 @@ from tickwork.domain.errors import (
 from tickwork.domain.models import AccessKey, AppGroup, Calendar, Job, Namespace, Page
 from tickwork.store import codec
 from tickwork.store.abc import DueClaim, JobFilter
-from tickwork.store.sql_base import check_not_negative, check_page, chunks, now_ms
+from tickwork.store.sql_base import (
+    check_not_negative,
+    check_page,
+    chunks,
+    now_ms,
+    within_scopes,
+)
 from tickwork.store.sql_extras import SqlExtras
 from tickwork.store.sql_runs import SqlRuns
 from tickwork.store.sql_servers import SqlServers
@@ -184,11 +190,23 @@ class SqlStore(SqlRuns, SqlExtras, SqlServers):
             rows = (await conn.execute(stmt)).mappings().all()
         return [codec.group_from(r) for r in rows]
 
+    async def list_server_groups(self) -> list[tuple[str, str]]:
+        stmt = sa.select(app_groups.c.namespace, app_groups.c.group_id).where(
+            app_groups.c.run_on_server.is_(True)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return sorted((str(ns), str(group)) for ns, group in rows)
+
     async def update_group(self, group: AppGroup) -> AppGroup:
         stmt = (
             sa.update(app_groups)
             .where(self._group_where(group.namespace, group.group_id))
-            .values(app_name=group.app_name, description=group.description)
+            .values(
+                app_name=group.app_name,
+                description=group.description,
+                run_on_server=group.run_on_server,
+            )
             .returning(*app_groups.c)
         )
         async with self._write() as conn:
@@ -308,6 +326,8 @@ class SqlStore(SqlRuns, SqlExtras, SqlServers):
             where.append(jobs.c.namespace == flt.namespace)
         if flt.group_id is not None:
             where.append(jobs.c.group_id == flt.group_id)
+        if flt.scopes is not None:
+            where.append(within_scopes(jobs.c.namespace, jobs.c.group_id, flt.scopes))
         if flt.name_contains:
             where.append(jobs.c.name.icontains(flt.name_contains, autoescape=True))
         if flt.status is not None:

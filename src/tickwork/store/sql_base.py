@@ -48,6 +48,22 @@ def check_page(page: int, page_size: int) -> None:
         raise InvalidParameter(f"page_size must be 1 or more, got {page_size}", field="page_size")
 
 
+def within_scopes(
+    namespace: sa.ColumnElement[str],
+    group_id: sa.ColumnElement[str],
+    scopes: Sequence[tuple[str, str]],
+) -> sa.ColumnElement[bool]:
+    """Rows of any of these (namespace, group_id) scopes; a group_id "" is the whole
+    namespace. No scope: no row."""
+    whole = sorted({ns for ns, group in scopes if not group})
+    groups = sorted({(ns, g) for ns, g in scopes if g and ns not in whole})
+    clauses: list[sa.ColumnElement[bool]] = []
+    if whole:
+        clauses.append(namespace.in_(whole))
+    clauses += [sa.and_(namespace == ns, group_id == g) for ns, g in groups]
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
 def check_not_negative(value: int, name: str) -> None:
     if value < 0:
         raise InvalidParameter(f"{name} must not be negative, got {value}", field=name)

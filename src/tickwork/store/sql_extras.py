@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
+from tickwork.domain.enums import Right
 from tickwork.domain.errors import AlreadyExists, JobNotFound, NamespaceNotFound, NotFound
 from tickwork.domain.models import JobScriptVersion, NotificationPolicy, Permission
 from tickwork.store.sql_base import SqlBase, now_ms
@@ -29,6 +30,7 @@ def _permission_from(row: sa.RowMapping) -> Permission:
         group_id=row["group_id"],
         grant_option=bool(row["grant_option"]),
         created_at=int(row["created_at"]),
+        right=Right(int(row["right"])),
     )
 
 
@@ -92,6 +94,7 @@ class SqlExtras(SqlBase):
                     group_id=stored.group_id,
                     grant_option=stored.grant_option,
                     created_at=stored.created_at,
+                    right=int(stored.right),
                 )
             )
         return stored

@@ -15,7 +15,14 @@ from tickwork.domain.errors import Conflict, JobNotFound
 from tickwork.domain.models import Instance, InstanceUpdate, LogLine, Page
 from tickwork.store import codec
 from tickwork.store.abc import InstanceFilter, LogQuery
-from tickwork.store.sql_base import SqlBase, check_not_negative, check_page, chunks, now_ms
+from tickwork.store.sql_base import (
+    SqlBase,
+    check_not_negative,
+    check_page,
+    chunks,
+    now_ms,
+    within_scopes,
+)
 from tickwork.store.tables import instances, jobs, logs
 
 __all__ = ["SqlRuns"]
@@ -304,6 +311,8 @@ class SqlRuns(SqlBase):
             where.append(c.namespace == flt.namespace)
         if flt.group_id is not None:
             where.append(c.group_id == flt.group_id)
+        if flt.scopes is not None:
+            where.append(within_scopes(c.namespace, c.group_id, flt.scopes))
         if flt.job_id is not None:
             where.append(c.job_id == flt.job_id)
         if flt.statuses is not None:

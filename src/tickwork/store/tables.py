@@ -70,6 +70,7 @@ app_groups = sa.Table(
     sa.Column("app_name", sa.Text(), nullable=False),
     sa.Column("description", sa.Text(), nullable=False),
     sa.Column("created_at", Instant, nullable=False),
+    sa.Column("run_on_server", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 calendars = sa.Table(
@@ -240,6 +241,7 @@ permissions = sa.Table(
     sa.Column("group_id", Ident, primary_key=True),  # "": the whole namespace
     sa.Column("grant_option", sa.Boolean(), nullable=False),
     sa.Column("created_at", Instant, nullable=False),
+    sa.Column("right", sa.SmallInteger(), nullable=False, server_default="4"),  # Right
 )
 
 script_versions = sa.Table(

@@ -21,6 +21,25 @@ async def test_healthz_needs_no_key_and_the_rest_does(api: httpx.AsyncClient) ->
         assert "guess-8d1f0c" not in wrong.text  # the secret tried is not echoed
 
 
+async def test_an_unknown_key_and_a_wrong_secret_get_the_same_answer(
+    api: httpx.AsyncClient,
+) -> None:
+    job = (await api.post("/api/v1/jobs", json=SHELL_JOB)).json()
+    anonymous = httpx.AsyncClient(base_url=str(api.base_url))
+    async with anonymous:
+        for method, path in (
+            ("GET", "/api/v1/jobs"),
+            ("POST", f"/api/v1/jobs/{job['id']}/run"),  # the trigger's own fast path
+            ("GET", "/api/v1/namespaces/default/groups/default"),
+        ):
+            answers = [
+                await anonymous.request(method, path, auth=auth)
+                for auth in ((ADMIN_ID, "wrong-secret-0000"), ("TWNOSUCHKEY0000", "x"))
+            ]
+            assert [a.status_code for a in answers] == [401, 401], path
+            assert answers[0].json() == answers[1].json(), path
+
+
 async def test_job_crud_and_run(api: httpx.AsyncClient) -> None:
     created = await api.post("/api/v1/jobs", json=SHELL_JOB)
     assert created.status_code == 201, created.text
@@ -238,19 +257,30 @@ async def test_access_keys_and_their_rights(api: httpx.AsyncClient) -> None:
     assert key["key_id"] in [k["key_id"] for k in listed]
     assert all("secret" not in k for k in listed)  # a secret is shown once, at creation
 
+    job = (await api.post("/api/v1/jobs", json=SHELL_JOB)).json()
     scoped = httpx.AsyncClient(base_url=str(api.base_url), auth=(key["key_id"], key["secret"]))
     async with scoped:
-        refused = await scoped.get("/api/v1/jobs")
+        # a key without rights authenticates, and sees nothing
+        assert (await scoped.get("/api/v1/jobs")).json()["items"] == []
+        hidden = await scoped.get(f"/api/v1/jobs/{job['id']}")
+        assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "JobNotFound"
+        refused = await scoped.post("/api/v1/access-keys", json={})
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "Forbidden"
-        assert (await scoped.post("/api/v1/access-keys", json={})).status_code == 403
 
-    grant = await api.post(
-        f"/api/v1/access-keys/{key['key_id']}/permissions",
-        json={"namespace": "default", "group_id": "default"},
-    )
-    assert grant.status_code == 201 and grant.json()["group_id"] == "default"
+        grant = await api.post(
+            f"/api/v1/access-keys/{key['key_id']}/permissions",
+            json={"namespace": "default", "group_id": "default", "right": "read"},
+        )
+        assert grant.status_code == 201 and grant.json()["group_id"] == "default"
+        assert grant.json()["right"] == "read"
+        assert [j["id"] for j in (await scoped.get("/api/v1/jobs")).json()["items"]] == [job["id"]]
+        # read is not run: the key sees the job but may not start it
+        run = await scoped.post(f"/api/v1/jobs/{job['id']}/run")
+        assert run.status_code == 403 and "'run'" in run.json()["error"]["message"]
+
     no_ns = await api.post(
-        f"/api/v1/access-keys/{key['key_id']}/permissions", json={"namespace": "nowhere"}
+        f"/api/v1/access-keys/{key['key_id']}/permissions",
+        json={"namespace": "nowhere", "right": "read"},
     )
     assert no_ns.status_code == 404
     rights = (await api.get(f"/api/v1/access-keys/{key['key_id']}/permissions")).json()

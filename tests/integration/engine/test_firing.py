@@ -11,11 +11,12 @@ from runtime_support import instances, shell_job, wait_for
 
 from tickwork.domain.enums import InstanceStatus, JobStatus, MisfirePolicy, TimeType, TriggerType
 from tickwork.server import Runtime
+from tickwork.service.rights import SYSTEM
 
 
 async def test_cron_fires_on_every_even_second(runtime: Runtime) -> None:
     job = await runtime.services.jobs.create(
-        shell_job("echo hello", TimeType.CRON, "*/2 * * * * ?")
+        SYSTEM, shell_job("echo hello", TimeType.CRON, "*/2 * * * * ?")
     )
     assert job.next_fire_time is not None and job.next_fire_time % 2000 == 0
 
@@ -24,7 +25,7 @@ async def test_cron_fires_on_every_even_second(runtime: Runtime) -> None:
         return len(done) >= 3
 
     await wait_for(three_done, within=15)
-    await runtime.services.jobs.set_enabled(job.id, False)
+    await runtime.services.jobs.set_enabled(SYSTEM, job.id, False)
     items = [i for i in await instances(runtime, job.id) if i.status == InstanceStatus.SUCCESS]
     assert all(i.schedule_time % 2000 == 0 for i in items)
     assert all(i.trigger_type == TriggerType.SCHEDULED for i in items)
@@ -36,7 +37,9 @@ async def test_cron_fires_on_every_even_second(runtime: Runtime) -> None:
 
 
 async def test_fixed_rate_fires_every_n_seconds(runtime: Runtime) -> None:
-    job = await runtime.services.jobs.create(shell_job("echo tick", TimeType.FIXED_RATE, "1"))
+    job = await runtime.services.jobs.create(
+        SYSTEM, shell_job("echo tick", TimeType.FIXED_RATE, "1")
+    )
 
     async def two_done() -> bool:
         return (
@@ -45,7 +48,7 @@ async def test_fixed_rate_fires_every_n_seconds(runtime: Runtime) -> None:
         )
 
     await wait_for(two_done, within=10)
-    await runtime.services.jobs.set_enabled(job.id, False)
+    await runtime.services.jobs.set_enabled(SYSTEM, job.id, False)
     times = sorted(
         i.schedule_time
         for i in await instances(runtime, job.id)
@@ -56,7 +59,7 @@ async def test_fixed_rate_fires_every_n_seconds(runtime: Runtime) -> None:
 
 async def test_second_delay_chains_after_the_previous_end(runtime: Runtime) -> None:
     job = await runtime.services.jobs.create(
-        shell_job("sleep 0.3; echo x", TimeType.SECOND_DELAY, "1")
+        SYSTEM, shell_job("sleep 0.3; echo x", TimeType.SECOND_DELAY, "1")
     )
 
     async def two_done() -> list[object] | None:
@@ -64,7 +67,7 @@ async def test_second_delay_chains_after_the_previous_end(runtime: Runtime) -> N
         return done if len(done) >= 2 else None
 
     done = await wait_for(two_done, within=15)
-    await runtime.services.jobs.set_enabled(job.id, False)
+    await runtime.services.jobs.set_enabled(SYSTEM, job.id, False)
     first, second = sorted(done, key=lambda i: i.schedule_time)[:2]  # type: ignore[attr-defined]
     assert first.end_time is not None
     assert second.schedule_time >= first.end_time + 1000
@@ -74,14 +77,15 @@ async def test_second_delay_chains_after_the_previous_end(runtime: Runtime) -> N
 async def test_one_time_fires_once_then_the_job_is_disabled(runtime: Runtime) -> None:
     when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
     job = await runtime.services.jobs.create(
+        SYSTEM,
         shell_job(
             "echo once", TimeType.ONE_TIME, when.strftime("%Y-%m-%d %H:%M:%S"), timezone="UTC"
-        )
+        ),
     )
     assert job.next_fire_time == int(when.timestamp() * 1000)
 
     async def disabled() -> bool:
-        current = await runtime.services.jobs.get(job.id)
+        current = await runtime.services.jobs.get(SYSTEM, job.id)
         return current.status == JobStatus.DISABLED
 
     await wait_for(disabled, within=10)
@@ -91,9 +95,11 @@ async def test_one_time_fires_once_then_the_job_is_disabled(runtime: Runtime) ->
 
 
 async def test_disable_withdraws_planned_fires(runtime: Runtime) -> None:
-    job = await runtime.services.jobs.create(shell_job("echo x", TimeType.CRON, "* * * * * ?"))
+    job = await runtime.services.jobs.create(
+        SYSTEM, shell_job("echo x", TimeType.CRON, "* * * * * ?")
+    )
     await asyncio.sleep(0.3)  # fires inside the look-ahead window are planned by now
-    await runtime.services.jobs.set_enabled(job.id, False)
+    await runtime.services.jobs.set_enabled(SYSTEM, job.id, False)
     disabled_at = int(time.time() * 1000)
     await asyncio.sleep(2)
     await runtime.engine.flush()
@@ -103,13 +109,17 @@ async def test_disable_withdraws_planned_fires(runtime: Runtime) -> None:
 
 
 async def test_disable_and_enable_within_the_window_misses_no_fire(runtime: Runtime) -> None:
-    job = await runtime.services.jobs.create(shell_job("echo x", TimeType.CRON, "* * * * * ?"))
+    job = await runtime.services.jobs.create(
+        SYSTEM, shell_job("echo x", TimeType.CRON, "* * * * * ?")
+    )
     await asyncio.sleep(1.2)
-    await runtime.services.jobs.set_enabled(job.id, False)
-    await runtime.services.jobs.set_enabled(job.id, True)  # the same instants are planned again
+    await runtime.services.jobs.set_enabled(SYSTEM, job.id, False)
+    await runtime.services.jobs.set_enabled(
+        SYSTEM, job.id, True
+    )  # the same instants are planned again
     enabled_at = int(time.time() * 1000)
     await asyncio.sleep(3.5)
-    await runtime.services.jobs.set_enabled(job.id, False)
+    await runtime.services.jobs.set_enabled(SYSTEM, job.id, False)
     await runtime.engine.flush()
     fired = sorted(i.schedule_time for i in await instances(runtime, job.id))
     after = [t for t in fired if t > enabled_at]
@@ -118,12 +128,16 @@ async def test_disable_and_enable_within_the_window_misses_no_fire(runtime: Runt
 
 
 async def test_a_change_that_keeps_the_schedule_keeps_its_fires(runtime: Runtime) -> None:
-    job = await runtime.services.jobs.create(shell_job("echo x", TimeType.CRON, "* * * * * ?"))
+    job = await runtime.services.jobs.create(
+        SYSTEM, shell_job("echo x", TimeType.CRON, "* * * * * ?")
+    )
     await asyncio.sleep(1.2)
     changed_at = int(time.time() * 1000)
-    await runtime.services.jobs.update(job.id, {"description": "renamed", "content": "echo y"})
+    await runtime.services.jobs.update(
+        SYSTEM, job.id, {"description": "renamed", "content": "echo y"}
+    )
     await asyncio.sleep(3)
-    await runtime.services.jobs.set_enabled(job.id, False)
+    await runtime.services.jobs.set_enabled(SYSTEM, job.id, False)
     await runtime.engine.flush()
     items = sorted(await instances(runtime, job.id), key=lambda i: i.schedule_time)
     after = [i for i in items if i.schedule_time > changed_at]
@@ -143,7 +157,9 @@ async def _stopped_for(
 async def test_misfire_fire_once_after_downtime(
     runtime: Runtime, restart: Callable[..., Awaitable[Runtime]]
 ) -> None:
-    job = await runtime.services.jobs.create(shell_job("echo x", TimeType.CRON, "* * * * * ?"))
+    job = await runtime.services.jobs.create(
+        SYSTEM, shell_job("echo x", TimeType.CRON, "* * * * * ?")
+    )
     await asyncio.sleep(1.5)
     rt = await _stopped_for(restart, runtime, 5)
     try:
@@ -158,7 +174,7 @@ async def test_misfire_fire_once_after_downtime(
             )
 
         await wait_for(recovered, within=10)
-        await rt.services.jobs.set_enabled(job.id, False)
+        await rt.services.jobs.set_enabled(SYSTEM, job.id, False)
         items = await instances(rt, job.id)
         times = [i.schedule_time for i in items]
         assert len(times) == len(set(times)), "a fire happened twice"
@@ -173,7 +189,7 @@ async def test_misfire_skip_policy_fires_nothing_late(
     runtime: Runtime, restart: Callable[..., Awaitable[Runtime]]
 ) -> None:
     job = await runtime.services.jobs.create(
-        shell_job("echo x", TimeType.CRON, "* * * * * ?", misfire_policy=MisfirePolicy.SKIP)
+        SYSTEM, shell_job("echo x", TimeType.CRON, "* * * * * ?", misfire_policy=MisfirePolicy.SKIP)
     )
     await asyncio.sleep(1.5)
     stopped_at = int(time.time() * 1000)
@@ -186,7 +202,7 @@ async def test_misfire_skip_policy_fires_nothing_late(
 
         await wait_for(skipped_recorded, within=10)
         await asyncio.sleep(1.5)
-        await rt.services.jobs.set_enabled(job.id, False)
+        await rt.services.jobs.set_enabled(SYSTEM, job.id, False)
         for inst in await instances(rt, job.id):
             if stopped_at + 1000 < inst.schedule_time < restarted_at - 3500:
                 assert inst.status == InstanceStatus.SKIPPED, inst
@@ -200,9 +216,9 @@ async def test_misfire_skip_policy_fires_nothing_late(
 
 
 async def test_history_is_bounded_per_job(runtime: Runtime) -> None:
-    job = await runtime.services.jobs.create(shell_job("echo x", history_limit=3))
+    job = await runtime.services.jobs.create(SYSTEM, shell_job("echo x", history_limit=3))
     for _ in range(6):
-        inst, _ = await runtime.services.jobs.trigger(job.id)
+        inst, _ = await runtime.services.jobs.trigger(SYSTEM, job.id)
 
     async def all_done() -> bool:
         return all(InstanceStatus(i.status).is_final for i in await instances(runtime, job.id))
@@ -217,11 +233,11 @@ async def test_history_is_bounded_per_job(runtime: Runtime) -> None:
 async def test_history_is_pruned_once_a_tenth_of_its_bound_has_finished(runtime: Runtime) -> None:
     """A job is pruned once a tenth of its bound finished since the last prune: its stored
     history exceeds the bound by that much at most, and most jobs cost no statement."""
-    job = await runtime.services.jobs.create(shell_job("true", history_limit=20))
+    job = await runtime.services.jobs.create(SYSTEM, shell_job("true", history_limit=20))
 
     async def run(times: int) -> None:
         for _ in range(times):
-            await runtime.services.jobs.trigger(job.id)
+            await runtime.services.jobs.trigger(SYSTEM, job.id)
 
         async def all_done() -> bool:
             return all(InstanceStatus(i.status).is_final for i in await instances(runtime, job.id))
@@ -242,11 +258,12 @@ async def test_pruning_many_jobs_lets_the_event_loop_run_between_steps(runtime: 
     """On SQLite each prune is a transaction on the loop's thread: pruning many jobs in one
     go must still let due callbacks run between its steps (it held fires for seconds)."""
     jobs = [
-        await runtime.services.jobs.create(shell_job("true", history_limit=1)) for _ in range(45)
+        await runtime.services.jobs.create(SYSTEM, shell_job("true", history_limit=1))
+        for _ in range(45)
     ]
     for job in jobs:
-        await runtime.services.jobs.trigger(job.id)
-        await runtime.services.jobs.trigger(job.id)
+        await runtime.services.jobs.trigger(SYSTEM, job.id)
+        await runtime.services.jobs.trigger(SYSTEM, job.id)
 
     async def all_done() -> bool:
         for job in jobs:

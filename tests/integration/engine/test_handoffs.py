@@ -17,6 +17,7 @@ from tickwork.domain.enums import InstanceStatus, TriggerType
 from tickwork.domain.models import Instance, Job
 from tickwork.engine.clock import now_ms
 from tickwork.server import Runtime
+from tickwork.service.rights import SYSTEM
 from tickwork.settings import Settings
 from tickwork.store.abc import LogQuery
 from tickwork.worker.protocol import APP_KEY_HEADER, CONNECT_PATH, decode, encode
@@ -48,7 +49,7 @@ async def test_an_instance_handed_over_without_a_notification_still_runs(
 ) -> None:
     runtime = await restart(heartbeat_s=0.1)  # the sweep runs every 5 heartbeats
     try:
-        job = await runtime.services.jobs.create(shell_job("echo swept"))
+        job = await runtime.services.jobs.create(SYSTEM, shell_job("echo swept"))
         stored = await handed_unnoticed(runtime, job)
         assert not runtime.engine.runs.holds(stored.id)
         done = await wait_for(lambda: final(runtime, stored.id), within=15)
@@ -65,7 +66,7 @@ async def test_a_retry_due_after_a_first_attempt_is_taken_up_as_the_second(
     runtime = await restart(heartbeat_s=0.1)
     try:
         job = await runtime.services.jobs.create(
-            shell_job("echo retried", max_attempt=1, attempt_interval=0)
+            SYSTEM, shell_job("echo retried", max_attempt=1, attempt_interval=0)
         )
         ago = now_ms() - 10_000
         stored = await handed_unnoticed(
@@ -82,8 +83,8 @@ async def test_a_run_it_holds_is_not_started_twice(
 ) -> None:
     runtime = await restart(heartbeat_s=0.1)
     try:
-        job = await runtime.services.jobs.create(shell_job("sleep 1; echo once"))
-        triggered, _ = await runtime.services.jobs.trigger(job.id)
+        job = await runtime.services.jobs.create(SYSTEM, shell_job("sleep 1; echo once"))
+        triggered, _ = await runtime.services.jobs.trigger(SYSTEM, job.id)
         assert runtime.engine.runs.holds(triggered.id)
         # hand-off notifications for it, and a sweep, while it runs
         runtime.engine.runs.start_now(triggered, job)
@@ -93,7 +94,7 @@ async def test_a_run_it_holds_is_not_started_twice(
         done = await wait_for(lambda: final(runtime, triggered.id))
         assert (done.status, done.result, done.attempt) == (InstanceStatus.SUCCESS, "once", 0)
         assert runtime.engine.runs.ended_here(triggered.id)
-        lines, _ = await runtime.services.instances.logs(LogQuery(instance_id=triggered.id))
+        lines, _ = await runtime.services.instances.logs(SYSTEM, LogQuery(instance_id=triggered.id))
         assert [line.line for line in lines] == ["once"]
     finally:
         await runtime.stop()
@@ -115,10 +116,10 @@ async def test_runs_waiting_for_a_worker_go_to_the_server_an_agent_joins(
     try:
         jobs = first.services.jobs
         retried = await jobs.create(
-            shell_job("true", name="retried", max_attempt=1, attempt_interval=0)
+            SYSTEM, shell_job("true", name="retried", max_attempt=1, attempt_interval=0)
         )
-        once = await jobs.create(shell_job("true", name="once"))
-        retried_run, _ = await jobs.trigger(retried.id)
+        once = await jobs.create(SYSTEM, shell_job("true", name="once"))
+        retried_run, _ = await jobs.trigger(SYSTEM, retried.id)
 
         async def retry_waiting() -> bool:
             return first.engine.runs.holds(retried_run.id) and any(
@@ -127,7 +128,7 @@ async def test_runs_waiting_for_a_worker_go_to_the_server_an_agent_joins(
             )
 
         await wait_for(retry_waiting, within=15)
-        once_run, _ = await jobs.trigger(once.id)
+        once_run, _ = await jobs.trigger(SYSTEM, once.id)
         assert {r.instance_id for r in first.engine.worker.parked()} == {
             retried_run.id,
             once_run.id,
@@ -153,7 +154,7 @@ async def test_runs_waiting_for_a_worker_go_to_the_server_an_agent_joins(
 async def agent_runs(rt: Runtime, base_url: str, count: int) -> dict[int, int]:
     """Connect a worker agent of the default group to ``rt`` and complete the first ``count``
     runs sent to it (within the first server's wait bound); instance id -> attempt."""
-    key = (await rt.services.namespaces.get_group("default", "default")).app_key
+    key = (await rt.services.namespaces.get_group(SYSTEM, "default", "default")).app_key
     url = (
         base_url.replace("http://", "ws://")
         + f"{CONNECT_PATH}?namespace=default&group=default&worker_id=w&address=joined:1"

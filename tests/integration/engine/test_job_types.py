@@ -13,6 +13,7 @@ from runtime_support import final, wait_for
 from tickwork.domain.enums import InstanceStatus, JobType, TimeType
 from tickwork.domain.models import Instance, Job
 from tickwork.server import Runtime
+from tickwork.service.rights import SYSTEM
 from tickwork.store.abc import LogQuery
 
 
@@ -28,10 +29,10 @@ def job(job_type: JobType, **fields: object) -> Job:
 
 
 async def run_once(rt: Runtime, spec: Job, params: str = "") -> tuple[Instance, list[str]]:
-    created = await rt.services.jobs.create(spec)
-    inst, _ = await rt.services.jobs.trigger(created.id, instance_parameters=params)
+    created = await rt.services.jobs.create(SYSTEM, spec)
+    inst, _ = await rt.services.jobs.trigger(SYSTEM, created.id, instance_parameters=params)
     done: Instance = await wait_for(lambda: final(rt, inst.id))
-    lines, _ = await rt.services.instances.logs(LogQuery(instance_id=inst.id))
+    lines, _ = await rt.services.instances.logs(SYSTEM, LogQuery(instance_id=inst.id))
     return done, [line.line for line in lines]
 
 

@@ -12,6 +12,7 @@ from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType
 from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.models import Instance, Job
 from tickwork.server import Runtime
+from tickwork.service.rights import SYSTEM
 from tickwork.store.abc import LogQuery
 
 SUCCESS = InstanceStatus.SUCCESS
@@ -32,10 +33,10 @@ def job(mode: ExecuteMode, class_name: str = "", **fields: object) -> Job:
 
 
 async def run_once(rt: Runtime, spec: Job, within: float = 30.0) -> tuple[Instance, list[str]]:
-    created = await rt.services.jobs.create(spec)
-    inst, _ = await rt.services.jobs.trigger(created.id)
+    created = await rt.services.jobs.create(SYSTEM, spec)
+    inst, _ = await rt.services.jobs.trigger(SYSTEM, created.id)
     done: Instance = await wait_for(lambda: final(rt, inst.id), within=within)
-    lines, _ = await rt.services.instances.logs(LogQuery(instance_id=inst.id, limit=1000))
+    lines, _ = await rt.services.instances.logs(SYSTEM, LogQuery(instance_id=inst.id, limit=1000))
     return done, [line.line for line in lines]
 
 
@@ -146,19 +147,20 @@ async def test_a_failed_shard_is_retried_on_its_own(runtime: Runtime) -> None:
 
 async def test_stopping_a_map_reduce_run_kills_its_subtasks(runtime: Runtime) -> None:
     created = await runtime.services.jobs.create(
-        job(ExecuteMode.GRID, "mode_processors:SlowNumbers", parameters="200", consumer_size=2)
+        SYSTEM,
+        job(ExecuteMode.GRID, "mode_processors:SlowNumbers", parameters="200", consumer_size=2),
     )
-    inst, _ = await runtime.services.jobs.trigger(created.id)
+    inst, _ = await runtime.services.jobs.trigger(SYSTEM, created.id)
 
     async def some_done() -> bool:
-        current = await runtime.services.instances.get(inst.id)
+        current = await runtime.services.instances.get(SYSTEM, inst.id)
         return bool(current.progress) and json.loads(current.progress)["succeeded"] >= 2
 
     await wait_for(some_done)
-    await runtime.services.instances.stop(inst.id, by="test")
+    await runtime.services.instances.stop(SYSTEM, inst.id)
     done: Instance = await wait_for(lambda: final(runtime, inst.id))
     assert done.status == InstanceStatus.KILLED
-    assert done.result == "stopped by test"
+    assert done.result == f"stopped by {SYSTEM.key_id}"
     assert runtime.engine.worker.running() == 0
 
 
@@ -213,6 +215,6 @@ async def test_modes_refuse_jobs_they_cannot_run(
         **fields,  # type: ignore[arg-type]
     )
     with pytest.raises(InvalidParameter) as caught:
-        await runtime.services.jobs.create(spec)
+        await runtime.services.jobs.create(SYSTEM, spec)
     assert caught.value.field == field
     assert message in caught.value.message

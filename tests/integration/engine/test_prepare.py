@@ -16,6 +16,7 @@ from tickwork.domain.enums import InstanceStatus, TimeType
 from tickwork.domain.models import Instance
 from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
+from tickwork.service.rights import SYSTEM
 from tickwork.service.services import Services
 from tickwork.settings import Settings
 from tickwork.store.abc import InstanceFilter
@@ -71,14 +72,14 @@ async def test_scheduled_runs_are_prepared_before_they_are_submitted(
     claim the job anew every half second (its next fire time changes), and the run is still
     known unchanged by identity at its due instant, so nothing is rebuilt or compared then."""
     svc, worker = services
-    job = await svc.jobs.create(shell_job("echo ok", TimeType.CRON, "* * * * * ?"))
+    job = await svc.jobs.create(SYSTEM, shell_job("echo ok", TimeType.CRON, "* * * * * ?"))
 
     async def three_done() -> bool:
         done = [i for i in await instances_of(svc, job.id) if i.status == InstanceStatus.SUCCESS]
         return len(done) >= 3
 
     await wait_for(three_done, within=15)
-    await svc.jobs.set_enabled(job.id, False)
+    await svc.jobs.set_enabled(SYSTEM, job.id, False)
     submitted = {iid: req for kind, iid, req in worker.calls if kind == "submit"}
     prepared = {iid: req for kind, iid, req in worker.calls if kind == "prepare"}
     assert submitted
@@ -94,7 +95,7 @@ async def test_withdrawn_fires_are_discarded(settings: Settings) -> None:
     here so the first one seen prepared is still far from due when the job is disabled (a
     fire that reached its due instant before the withdrawal runs as usual)."""
     async with engine_services(replace(settings, prepare_ahead_ms=2000)) as (svc, worker):
-        job = await svc.jobs.create(shell_job("echo ok", TimeType.CRON, "* * * * * ?"))
+        job = await svc.jobs.create(SYSTEM, shell_job("echo ok", TimeType.CRON, "* * * * * ?"))
 
         def prepared_not_submitted() -> set[int]:
             prepared = {i for kind, i, _ in worker.calls if kind == "prepare"}
@@ -106,7 +107,7 @@ async def test_withdrawn_fires_are_discarded(settings: Settings) -> None:
         waiting = await wait_for(one_waiting, within=15, interval=0.01)
         planned = {i.id for i in await instances_of(svc, job.id)}
         assert waiting <= planned, "a prepared fire has its row, written when it was planned"
-        await svc.jobs.set_enabled(job.id, False)  # withdraws the planned fires
+        await svc.jobs.set_enabled(SYSTEM, job.id, False)  # withdraws the planned fires
         order = [(kind, i) for kind, i, _ in worker.calls if i in waiting]
         withdrawn = {
             i
@@ -122,7 +123,7 @@ async def test_withdrawn_fires_are_discarded(settings: Settings) -> None:
 
 
 async def instances_of(svc: Services, job_id: int) -> list[Instance]:
-    page = await svc.instances.find(InstanceFilter(job_id=job_id, page_size=1000))
+    page = await svc.instances.find(SYSTEM, InstanceFilter(job_id=job_id, page_size=1000))
     return page.items
 
 
@@ -134,7 +135,7 @@ async def test_periodic_planning_rounds_stay_clear_of_the_instants_fires_are_due
     last quarter second before a whole second when jobs fire every second."""
     svc, _ = services
     for _ in range(3):
-        await svc.jobs.create(shell_job("true", TimeType.CRON, "* * * * * ?"))
+        await svc.jobs.create(SYSTEM, shell_job("true", TimeType.CRON, "* * * * * ?"))
     scheduler = svc.engine.scheduler
     starts: list[int] = []
     plan_round = scheduler.plan_round
@@ -159,8 +160,10 @@ async def test_housekeeping_writes_stay_clear_of_the_instants_fires_are_due(
     a whole second, when another job fires every second, has its end written after that
     second's fires, not in the moments before them."""
     svc, _ = services
-    await svc.jobs.create(shell_job("true", TimeType.CRON, "* * * * * ?"))
-    await svc.jobs.create(shell_job("sleep 0.95", TimeType.CRON, "*/2 * * * * ?", name="late"))
+    await svc.jobs.create(SYSTEM, shell_job("true", TimeType.CRON, "* * * * * ?"))
+    await svc.jobs.create(
+        SYSTEM, shell_job("sleep 0.95", TimeType.CRON, "*/2 * * * * ?", name="late")
+    )
     store = svc.engine.store
     writes: list[int] = []
     update_instances, renew_server = store.update_instances, store.renew_server

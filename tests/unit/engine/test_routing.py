@@ -221,3 +221,27 @@ def test_a_runs_own_designation_wins_then_the_route_strategy_then_the_jobs() -> 
     assert effective_designation(None, job, 0.1) is held
     job.route_strategy, job.designation = None, None
     assert effective_designation(None, job, 0.1) is None
+
+
+async def test_the_servers_own_worker_takes_only_the_groups_allowed_on_it() -> None:
+    hub, outcomes, local = AgentHub(), Outcomes(), Local()
+    hub.bind(outcomes)
+    allowed = {("ns", "g")}
+    router = RoutingWorker(
+        local, hub, wait_s=0.05, runs_here=lambda ns, group: (ns, group) in allowed
+    )
+    router.submit(REQUEST)
+    assert local.submitted == [1]
+    assert [w.in_process for w in router.workers_of("ns", "g")] == [True]
+    # another group's runs never reach the server's own worker: they wait for an agent
+    foreign = replace(REQUEST, instance_id=2, group_id="foreign")
+    assert not router.serves("ns", "foreign") and router.workers_of("ns", "foreign") == []
+    router.submit(foreign)
+    assert local.submitted == [1]
+    their_own = agent("theirs:1", group="foreign")
+    hub.add(their_own)
+    assert sent_runs(their_own) == [2]
+    router.submit(replace(foreign, instance_id=3, group_id="nobody"))
+    await asyncio.sleep(0.2)
+    assert local.submitted == [1] and [i for i, _ in outcomes.seen] == [3]
+    assert "allowed on it" in outcomes.seen[0][1].result

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
-from tickwork.api.auth import require_admin_key, services_of
+from tickwork.api.auth import Caller, services_of
 from tickwork.api.native.schemas import (
     CalendarIn,
     GroupIn,
@@ -19,90 +19,105 @@ from tickwork.api.native.schemas import (
     namespace_out,
 )
 
-router = APIRouter(
-    prefix="/api/v1/namespaces",
-    tags=["namespaces"],
-    dependencies=[Depends(require_admin_key)],
-)
+router = APIRouter(prefix="/api/v1/namespaces", tags=["namespaces"])
 
 
 @router.get("")
-async def list_namespaces(request: Request) -> dict[str, Any]:
-    items = [namespace_out(n) for n in await services_of(request).namespaces.list_namespaces()]
+async def list_namespaces(request: Request, caller: Caller) -> dict[str, Any]:
+    items = [
+        namespace_out(n) for n in await services_of(request).namespaces.list_namespaces(caller)
+    ]
     return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
 
 
 @router.post("", status_code=201)
-async def create_namespace(request: Request, body: NamespaceIn) -> dict[str, Any]:
+async def create_namespace(request: Request, caller: Caller, body: NamespaceIn) -> dict[str, Any]:
     ns = await services_of(request).namespaces.create_namespace(
-        body.name, body.description, body.id
+        caller, body.name, body.description, body.id
     )
     return namespace_out(ns)
 
 
 @router.get("/{namespace}")
-async def get_namespace(request: Request, namespace: str) -> dict[str, Any]:
-    return namespace_out(await services_of(request).namespaces.get_namespace(namespace))
+async def get_namespace(request: Request, caller: Caller, namespace: str) -> dict[str, Any]:
+    return namespace_out(await services_of(request).namespaces.get_namespace(caller, namespace))
 
 
 @router.patch("/{namespace}")
 async def update_namespace(
-    request: Request, namespace: str, body: NamespacePatch
+    request: Request, caller: Caller, namespace: str, body: NamespacePatch
 ) -> dict[str, Any]:
     ns = await services_of(request).namespaces.update_namespace(
-        namespace, body.name, body.description
+        caller, namespace, body.name, body.description
     )
     return namespace_out(ns)
 
 
 @router.delete("/{namespace}", status_code=204)
-async def delete_namespace(request: Request, namespace: str) -> Response:
-    await services_of(request).namespaces.delete_namespace(namespace)
+async def delete_namespace(request: Request, caller: Caller, namespace: str) -> Response:
+    await services_of(request).namespaces.delete_namespace(caller, namespace)
     return Response(status_code=204)
 
 
 @router.get("/{namespace}/groups")
-async def list_groups(request: Request, namespace: str) -> dict[str, Any]:
-    items = [group_out(g) for g in await services_of(request).namespaces.list_groups(namespace)]
+async def list_groups(request: Request, caller: Caller, namespace: str) -> dict[str, Any]:
+    items = [
+        group_out(g) for g in await services_of(request).namespaces.list_groups(caller, namespace)
+    ]
     return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
 
 
 @router.post("/{namespace}/groups", status_code=201)
-async def create_group(request: Request, namespace: str, body: GroupIn) -> dict[str, Any]:
+async def create_group(
+    request: Request, caller: Caller, namespace: str, body: GroupIn
+) -> dict[str, Any]:
     group = await services_of(request).namespaces.create_group(
-        namespace, body.group_id, body.app_name, body.description
+        caller,
+        namespace,
+        body.group_id,
+        body.app_name,
+        body.description,
+        run_on_server=body.run_on_server,
     )
     return group_out(group)
 
 
 @router.get("/{namespace}/groups/{group_id}")
-async def get_group(request: Request, namespace: str, group_id: str) -> dict[str, Any]:
-    return group_out(await services_of(request).namespaces.get_group(namespace, group_id))
+async def get_group(
+    request: Request, caller: Caller, namespace: str, group_id: str
+) -> dict[str, Any]:
+    return group_out(await services_of(request).namespaces.get_group(caller, namespace, group_id))
 
 
 @router.patch("/{namespace}/groups/{group_id}")
 async def update_group(
-    request: Request, namespace: str, group_id: str, body: GroupPatch
+    request: Request, caller: Caller, namespace: str, group_id: str, body: GroupPatch
 ) -> dict[str, Any]:
     group = await services_of(request).namespaces.update_group(
-        namespace, group_id, body.app_name, body.description
+        caller,
+        namespace,
+        group_id,
+        body.app_name,
+        body.description,
+        run_on_server=body.run_on_server,
     )
     return group_out(group)
 
 
 @router.delete("/{namespace}/groups/{group_id}", status_code=204)
-async def delete_group(request: Request, namespace: str, group_id: str) -> Response:
-    await services_of(request).namespaces.delete_group(namespace, group_id)
+async def delete_group(request: Request, caller: Caller, namespace: str, group_id: str) -> Response:
+    await services_of(request).namespaces.delete_group(caller, namespace, group_id)
     return Response(status_code=204)
 
 
 @router.get("/{namespace}/groups/{group_id}/workers")
-async def list_workers(request: Request, namespace: str, group_id: str) -> dict[str, Any]:
+async def list_workers(
+    request: Request, caller: Caller, namespace: str, group_id: str
+) -> dict[str, Any]:
     """The live workers of an app group: the agents connected to this server and to the
     others sharing its database (``server`` names where: null for this one), and this
     server's own."""
-    svc = services_of(request)
-    await svc.namespaces.get_group(namespace, group_id)
+    workers = await services_of(request).namespaces.workers(caller, namespace, group_id)
     items = [
         {
             "address": w.address,
@@ -114,35 +129,42 @@ async def list_workers(request: Request, namespace: str, group_id: str) -> dict[
             "in_process": w.in_process,
             "server": w.server or None,
         }
-        for w in svc.engine.workers_of(namespace, group_id)
+        for w in workers
     ]
     return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
 
 
 @router.get("/{namespace}/calendars")
-async def list_calendars(request: Request, namespace: str) -> dict[str, Any]:
+async def list_calendars(request: Request, caller: Caller, namespace: str) -> dict[str, Any]:
     items = [
-        calendar_out(c) for c in await services_of(request).namespaces.list_calendars(namespace)
+        calendar_out(c)
+        for c in await services_of(request).namespaces.list_calendars(caller, namespace)
     ]
     return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
 
 
 @router.put("/{namespace}/calendars/{name}/{year}")
 async def put_calendar(
-    request: Request, namespace: str, name: str, year: int, body: CalendarIn
+    request: Request, caller: Caller, namespace: str, name: str, year: int, body: CalendarIn
 ) -> dict[str, Any]:
     cal = await services_of(request).namespaces.put_calendar(
-        namespace, name, year, months_in(body), body.description
+        caller, namespace, name, year, months_in(body), body.description
     )
     return calendar_out(cal)
 
 
 @router.get("/{namespace}/calendars/{name}/{year}")
-async def get_calendar(request: Request, namespace: str, name: str, year: int) -> dict[str, Any]:
-    return calendar_out(await services_of(request).namespaces.get_calendar(namespace, name, year))
+async def get_calendar(
+    request: Request, caller: Caller, namespace: str, name: str, year: int
+) -> dict[str, Any]:
+    return calendar_out(
+        await services_of(request).namespaces.get_calendar(caller, namespace, name, year)
+    )
 
 
 @router.delete("/{namespace}/calendars/{name}/{year}", status_code=204)
-async def delete_calendar(request: Request, namespace: str, name: str, year: int) -> Response:
-    await services_of(request).namespaces.delete_calendar(namespace, name, year)
+async def delete_calendar(
+    request: Request, caller: Caller, namespace: str, name: str, year: int
+) -> Response:
+    await services_of(request).namespaces.delete_calendar(caller, namespace, name, year)
     return Response(status_code=204)

@@ -62,7 +62,7 @@ async def list_instances(
         page=page,
         page_size=page_size,
     )
-    result = await services_of(request).instances.find(flt)
+    result = await services_of(request).instances.find(key, flt)
     return {
         "items": [instance_out(i) for i in result.items],
         "total": result.total,
@@ -73,7 +73,7 @@ async def list_instances(
 
 @router.get("/{instance_id}")
 async def get_instance(request: Request, key: Caller, instance_id: int) -> dict[str, Any]:
-    return instance_out(await services_of(request).instances.get(instance_id))
+    return instance_out(await services_of(request).instances.get(key, instance_id))
 
 
 @router.get("/{instance_id}/logs")
@@ -87,13 +87,14 @@ async def get_logs(
     reverse: bool = False,
 ) -> dict[str, Any]:
     lines, total = await services_of(request).instances.logs(
+        key,
         LogQuery(
             instance_id=instance_id,
             offset=offset,
             limit=limit,
             keyword=keyword or None,
             reverse=reverse,
-        )
+        ),
     )
     return {
         "items": [log_out(line) for line in lines],
@@ -105,14 +106,14 @@ async def get_logs(
 
 @router.post("/{instance_id}/stop")
 async def stop_instance(request: Request, key: Caller, instance_id: int) -> dict[str, Any]:
-    return instance_out(await services_of(request).instances.stop(instance_id, key.key_id))
+    return instance_out(await services_of(request).instances.stop(key, instance_id))
 
 
 @router.post("/{instance_id}/rerun", status_code=201)
 async def rerun_instance(request: Request, key: Caller, instance_id: int) -> dict[str, Any]:
-    return instance_out(await services_of(request).instances.rerun(instance_id, key.key_id))
+    return instance_out(await services_of(request).instances.rerun(key, instance_id))
 
 
 @router.post("/{instance_id}/set-success")
 async def set_success(request: Request, key: Caller, instance_id: int) -> dict[str, Any]:
-    return instance_out(await services_of(request).instances.set_success(instance_id, key.key_id))
+    return instance_out(await services_of(request).instances.set_success(key, instance_id))

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 
-from tickwork.api.auth import Caller, require_admin_key, services_of
+from tickwork.api.auth import Caller, require_key, services_of
 from tickwork.api.native.schemas import JobFields, JobIn, RunIn, instance_out, job_out
 from tickwork.store.abc import JobFilter
 
@@ -28,11 +28,11 @@ async def run_job(
     started then (200)."""
     body = body or RunIn()
     instance, created = await services_of(request).jobs.trigger(
+        key,
         job_id,
         instance_parameters=body.instance_parameters,
         idempotency_key=body.idempotency_key,
         check_job_status=body.check_job_status,
-        executor=key.key_id,
     )
     return JSONResponse(instance_out(instance), status_code=201 if created else 200)
 
@@ -48,7 +48,7 @@ async def parse_and_run_job(request: Request) -> Response:
     """``run_job`` with its parameters read by hand: the key (first, as the dependency is),
     the job id, the JSON body. Errors are the ones FastAPI raises, so the app's handlers
     answer them in the native envelope."""
-    key = await require_admin_key(request)
+    key = await require_key(request)
     try:
         job_id = int(request.path_params["job_id"])
     except ValueError:
@@ -90,7 +90,7 @@ router.add_api_route(
 
 @router.post("", status_code=201)
 async def create_job(request: Request, key: Caller, body: JobIn) -> dict[str, Any]:
-    job = await services_of(request).jobs.create(body.to_job())
+    job = await services_of(request).jobs.create(key, body.to_job())
     return job_out(job)
 
 
@@ -106,6 +106,7 @@ async def list_jobs(
     page_size: int = 50,
 ) -> dict[str, Any]:
     result = await services_of(request).jobs.find(
+        key,
         JobFilter(
             namespace=namespace,
             group_id=group_id,
@@ -113,7 +114,7 @@ async def list_jobs(
             status=status,
             page=page,
             page_size=page_size,
-        )
+        ),
     )
     return {
         "items": [job_out(j) for j in result.items],
@@ -125,25 +126,25 @@ async def list_jobs(
 
 @router.get("/{job_id}")
 async def get_job(request: Request, key: Caller, job_id: int) -> dict[str, Any]:
-    return job_out(await services_of(request).jobs.get(job_id))
+    return job_out(await services_of(request).jobs.get(key, job_id))
 
 
 @router.patch("/{job_id}")
 async def update_job(request: Request, key: Caller, job_id: int, body: JobFields) -> dict[str, Any]:
-    return job_out(await services_of(request).jobs.update(job_id, body.changes()))
+    return job_out(await services_of(request).jobs.update(key, job_id, body.changes()))
 
 
 @router.delete("/{job_id}", status_code=204)
 async def delete_job(request: Request, key: Caller, job_id: int) -> Response:
-    await services_of(request).jobs.delete(job_id)
+    await services_of(request).jobs.delete(key, job_id)
     return Response(status_code=204)
 
 
 @router.post("/{job_id}/enable")
 async def enable_job(request: Request, key: Caller, job_id: int) -> dict[str, Any]:
-    return job_out(await services_of(request).jobs.set_enabled(job_id, True))
+    return job_out(await services_of(request).jobs.set_enabled(key, job_id, True))
 
 
 @router.post("/{job_id}/disable")
 async def disable_job(request: Request, key: Caller, job_id: int) -> dict[str, Any]:
-    return job_out(await services_of(request).jobs.set_enabled(job_id, False))
+    return job_out(await services_of(request).jobs.set_enabled(key, job_id, False))

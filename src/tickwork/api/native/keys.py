@@ -1,15 +1,18 @@
-"""Access keys and their rights on namespaces (admin keys only)."""
+"""Access keys (admin keys only) and their rights on namespaces and app groups."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from tickwork.api.auth import Admin, services_of
+from tickwork.api.auth import Caller, services_of
 from tickwork.api.timefmt import to_iso
+from tickwork.domain.enums import Right
 from tickwork.domain.models import AccessKey, Permission
+
+RightName = Literal["read", "run", "edit", "manage"]
 
 router = APIRouter(prefix="/api/v1/access-keys", tags=["access keys"])
 
@@ -23,8 +26,15 @@ class KeyIn(BaseModel):
 class GrantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     namespace: str
-    group_id: str = ""
-    grant_option: bool = False
+    group_id: str = Field("", description='The app group; "" for every group of the namespace.')
+    right: RightName = Field(
+        description="read: see jobs, instances, logs; run: also start, stop, rerun runs; "
+        "edit: also create, change, delete jobs; manage: also the group itself (its AppKey, "
+        "change, delete; on a whole namespace, new groups)."
+    )
+    grant_option: bool = Field(
+        False, description="The key may grant this right, or a lesser one, to other keys."
+    )
 
 
 def key_out(key: AccessKey, *, with_secret: bool = False) -> dict[str, Any]:
@@ -44,46 +54,49 @@ def permission_out(p: Permission) -> dict[str, Any]:
         "key_id": p.key_id,
         "namespace": p.namespace,
         "group_id": p.group_id,
+        "right": p.right.wire,
         "grant_option": p.grant_option,
         "created_at": to_iso(p.created_at),
     }
 
 
 @router.post("", status_code=201)
-async def create_key(request: Request, caller: Admin, body: KeyIn) -> dict[str, Any]:
-    key = await services_of(request).access.create_key(body.name, body.is_admin)
+async def create_key(request: Request, caller: Caller, body: KeyIn) -> dict[str, Any]:
+    key = await services_of(request).access.create_key(caller, body.name, body.is_admin)
     return key_out(key, with_secret=True)
 
 
 @router.get("")
-async def list_keys(request: Request, caller: Admin) -> dict[str, Any]:
-    items = [key_out(k) for k in await services_of(request).access.list_keys()]
+async def list_keys(request: Request, caller: Caller) -> dict[str, Any]:
+    items = [key_out(k) for k in await services_of(request).access.list_keys(caller)]
     return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
 
 
 @router.delete("/{key_id}", status_code=204)
-async def delete_key(request: Request, caller: Admin, key_id: str) -> Response:
-    await services_of(request).access.delete_key(key_id)
+async def delete_key(request: Request, caller: Caller, key_id: str) -> Response:
+    await services_of(request).access.delete_key(caller, key_id)
     return Response(status_code=204)
 
 
 @router.get("/{key_id}/permissions")
-async def list_permissions(request: Request, caller: Admin, key_id: str) -> dict[str, Any]:
-    items = [permission_out(p) for p in await services_of(request).store.list_permissions(key_id)]
+async def list_permissions(request: Request, caller: Caller, key_id: str) -> dict[str, Any]:
+    items = [
+        permission_out(p) for p in await services_of(request).permissions.list_of(caller, key_id)
+    ]
     return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
 
 
 @router.post("/{key_id}/permissions", status_code=201)
-async def grant(request: Request, caller: Admin, key_id: str, body: GrantIn) -> dict[str, Any]:
+async def grant(request: Request, caller: Caller, key_id: str, body: GrantIn) -> dict[str, Any]:
     permission = await services_of(request).permissions.grant(
-        caller, key_id, body.namespace, body.group_id, body.grant_option
+        caller, key_id, body.namespace, body.group_id, body.grant_option, Right.parse(body.right)
     )
     return permission_out(permission)
 
 
 @router.delete("/{key_id}/permissions", status_code=204)
 async def revoke(
-    request: Request, caller: Admin, key_id: str, namespace: str, group_id: str = ""
+    request: Request, caller: Caller, key_id: str, namespace: str, group_id: str = ""
 ) -> Response:
     await services_of(request).permissions.revoke(caller, key_id, namespace, group_id)
     return Response(status_code=204)

@@ -53,11 +53,21 @@ class GroupIn(Strict):
     group_id: str
     app_name: str = ""
     description: str = ""
+    run_on_server: bool = Field(
+        False,
+        description="The server's own worker may run the group's jobs (code on the server's "
+        "host): admin keys only. Otherwise its runs wait for worker agents of the group.",
+    )
 
 
 class GroupPatch(Strict):
     app_name: str | None = None
     description: str | None = None
+    run_on_server: bool | None = Field(
+        None,
+        description="Change whether the server's own worker may run the group's jobs "
+        "(admin keys only).",
+    )
 
 
 class MonthIn(Strict):
@@ -213,10 +223,12 @@ def group_out(group: AppGroup) -> dict[str, Any]:
     return {
         "namespace": group.namespace,
         "group_id": group.group_id,
-        "app_key": group.app_key,
+        # the workers' credential: null for a caller that may not manage the group
+        "app_key": group.app_key or None,
         "app_name": group.app_name,
         "description": group.description,
         "created_at": to_iso(group.created_at),
+        "run_on_server": group.run_on_server,
     }
 
 

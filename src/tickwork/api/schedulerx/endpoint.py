@@ -20,7 +20,6 @@ from tickwork.api.schedulerx.params import MissingParameter, Params
 from tickwork.api.schedulerx.registry import ACTIONS, Call
 from tickwork.api.schedulerx.signature import SignatureVerifier, SignedRequest
 from tickwork.domain.errors import InvalidParameter, TickworkError
-from tickwork.domain.models import AccessKey
 from tickwork.service.services import Services
 
 log = logging.getLogger(__name__)
@@ -34,24 +33,6 @@ def _verifier(request: Request, services: Services) -> SignatureVerifier:
         verifier = SignatureVerifier(services.access.find)
         request.app.state.schedulerx_verifier = verifier
     return verifier
-
-
-# What a key without admin rights may call without naming a namespace.
-OPEN_TO_ALL_KEYS = frozenset({"DescribeRegions"})
-# What changes a namespace itself: admin keys only, whatever rights a key holds in it.
-ADMIN_ONLY = frozenset({"CreateNamespace", "UpdateNamespace", "DeleteNamespace"})
-
-
-async def _authorize(services: Services, key: AccessKey, action: str, params: Params) -> None:
-    """The call concerns the namespace (and app group) it names: the key must hold a right on
-    it (PermissionService decides). Calls that name none are for admin keys."""
-    namespace = params.str("Namespace")
-    if action in ADMIN_ONLY:
-        await services.permissions.require_admin(key, f"call {action}")
-    elif namespace:
-        await services.permissions.require(key, namespace, params.str("GroupId") or None)
-    elif action not in OPEN_TO_ALL_KEYS:
-        await services.permissions.require_admin(key, f"call {action} without a Namespace")
 
 
 async def rpc(request: Request) -> Response:
@@ -91,8 +72,9 @@ async def rpc(request: Request) -> Response:
         handler = ACTIONS.get(action)
         if handler is None:
             raise unknown_action(action)
-        await _authorize(services, key, action, params)
-        data = await handler(Call(action, params, key, services, request_id))
+        # what the caller may do is the services' to decide, from what each action touches
+        caller = await services.access.caller_of(key)
+        data = await handler(Call(action, params, caller, services, request_id))
         answer = {"RequestId": request_id, "Code": 200, "Success": True, "Message": ""}
         answer.update(data)
         return render(action, answer, xml=xml)

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from tickwork.api.schedulerx.params import Params
-from tickwork.domain.models import AccessKey
+from tickwork.service.rights import Caller
 from tickwork.service.services import Services
 
 
 @dataclass(slots=True, frozen=True)
 class Call:
-    """One verified call of an action."""
+    """One verified call of an action: the services decide what ``caller`` may do."""
 
     action: str
     params: Params
-    key: AccessKey
+    caller: Caller
     services: Services
     request_id: str
 

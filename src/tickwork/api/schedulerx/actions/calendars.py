@@ -104,7 +104,9 @@ async def create_calendar(call: Call) -> dict[str, Any]:
     namespace = _namespace(call)
     try:
         with schedulerx_errors(namespace=namespace, fields=_FIELDS):
-            await call.services.namespaces.create_calendar(namespace, name, year, months)
+            await call.services.namespaces.create_calendar(
+                call.caller, namespace, name, year, months
+            )
     except AlreadyExists as exc:
         raise AlreadyExists(
             f"calendar already exists CalendarName: {name} Year: {year} (change it with "
@@ -124,7 +126,7 @@ async def manage_calendar(call: Call) -> dict[str, Any]:
     try:
         with schedulerx_errors(namespace=namespace, fields=_FIELDS):
             await call.services.namespaces.update_calendar(
-                namespace, name, year, months, incremental=bool(incremental)
+                call.caller, namespace, name, year, months, incremental=bool(incremental)
             )
     except CalendarNotFound as exc:
         raise _not_found(name, year) from exc
@@ -149,7 +151,7 @@ async def read_calendar(call: Call) -> dict[str, Any]:
     start = int(token or 0)
     namespace = _namespace(call)
     with schedulerx_errors(namespace=namespace):
-        calendars = await call.services.namespaces.list_calendars(namespace)
+        calendars = await call.services.namespaces.list_calendars(call.caller, namespace)
     found = [
         c for c in calendars if (not name or c.name == name) and (year is None or c.year == year)
     ]
@@ -182,7 +184,7 @@ async def delete_calendar(call: Call) -> dict[str, Any]:
     namespace = _namespace(call)
     try:
         with schedulerx_errors(namespace=namespace, fields=_FIELDS):
-            await call.services.namespaces.delete_calendar(namespace, name, year)
+            await call.services.namespaces.delete_calendar(call.caller, namespace, name, year)
     except CalendarNotFound as exc:
         raise _not_found(name, year) from exc
     return {}

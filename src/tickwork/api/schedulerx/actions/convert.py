@@ -122,7 +122,7 @@ async def check_group(call: Call) -> tuple[str, str]:
     namespace = params.req("Namespace")
     group_id = params.req("GroupId")
     try:
-        await call.services.namespaces.get_group(namespace, group_id)
+        await call.services.namespaces.get_group(call.caller, namespace, group_id)
     except NamespaceNotFound:
         raise NamespaceNotFound(
             f"namespace not exist namespace: {namespace}", field="Namespace"
@@ -144,8 +144,8 @@ async def job_of(call: Call, job_id: int | None = None, *, to_run: bool = False)
     jobs = call.services.jobs
     with sx_names():
         if to_run:
-            return await jobs.job_for_trigger(job_id, namespace, group_id)
-        return await jobs.get(job_id, namespace, group_id)
+            return await jobs.job_for_trigger(call.caller, job_id, namespace, group_id)
+        return await jobs.get(call.caller, job_id, namespace, group_id)
 
 
 async def jobs_of_list(call: Call) -> list[Job]:
@@ -164,7 +164,7 @@ async def jobs_of_list(call: Call) -> list[Job]:
     jobs: list[Job] = []
     with sx_names({"job_id": "JobIdList"}):
         for job_id in dict.fromkeys(ids):
-            jobs.append(await call.services.jobs.get(job_id, namespace, group_id))
+            jobs.append(await call.services.jobs.get(call.caller, job_id, namespace, group_id))
     return jobs
 
 

@@ -2,7 +2,8 @@
 may run a job) and ManageSchedulerxJobSync (copy jobs to another app group).
 
 The rules (what a designation allows, Transferable) are the engine's (``engine/routing.py``);
-the in-process worker is the only live worker for now and carries no labels."""
+the candidates are the group's live workers (its agents, and the server's own worker when
+the group may run on it)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any
 from tickwork.api.schedulerx.actions.convert import job_of, sx_names
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain.errors import InvalidParameter
-from tickwork.domain.models import Designation
-from tickwork.engine.routing import DESIGNATE_WORKERS, worker_labels
+from tickwork.domain.models import Designation, Job
+from tickwork.engine.routing import DESIGNATE_WORKERS
 
 _NAMES = {
     "designate_type": "DesignateType",
@@ -35,19 +36,24 @@ def _vo(key: str, *, checked: bool, offline: bool, size: int = 1) -> dict[str, A
     }
 
 
-def _details(call: Call, kind: int, designation: Designation | None) -> list[dict[str, Any]]:
-    worker = call.services.engine.worker
-    live = [worker.address] if worker.address else []
+async def _details(call: Call, kind: int, job: Job) -> list[dict[str, Any]]:
+    workers = await call.services.namespaces.workers(call.caller, job.namespace, job.group_id)
+    designation = job.designation
+    live = list(dict.fromkeys(w.address for w in workers))
     chosen: list[str] = []
     if designation is not None and designation.kind == kind:
         chosen = designation.workers if kind == DESIGNATE_WORKERS else designation.labels
     if kind == DESIGNATE_WORKERS:
         keys = live + [w for w in chosen if w not in live]
         return [_vo(k, checked=k in chosen, offline=k not in live) for k in keys]
-    carried = list(worker_labels(worker)) if live else []
-    keys = carried + [label for label in chosen if label not in carried]
+    carrying: dict[str, int] = {}
+    for worker in workers:
+        for label in worker.labels:
+            carrying[label] = carrying.get(label, 0) + 1
+    keys = list(carrying) + [label for label in chosen if label not in carrying]
     return [
-        _vo(k, checked=k in chosen, offline=k not in carried, size=int(k in carried)) for k in keys
+        _vo(k, checked=k in chosen, offline=k not in carrying, size=carrying.get(k, 0))
+        for k in keys
     ]
 
 
@@ -65,7 +71,7 @@ async def designate_workers(call: Call) -> dict[str, Any]:
     )
     with sx_names(_NAMES):
         await call.services.jobs.designate(
-            job.id, designation, namespace=job.namespace, group_id=job.group_id
+            call.caller, job.id, designation, namespace=job.namespace, group_id=job.group_id
         )
     return {}
 
@@ -79,7 +85,7 @@ async def read_designate_info(call: Call) -> dict[str, Any]:
         "Data": {
             "DesignateType": kind if designation is not None else 0,
             "Transferable": designation.transferable if designation is not None else True,
-            "DesignateDetailVos": _details(call, kind, designation),
+            "DesignateDetailVos": await _details(call, kind, job),
         }
     }
 
@@ -92,18 +98,20 @@ async def read_designate_detail(call: Call) -> dict[str, Any]:
         raise InvalidParameter(
             f"DesignateType must be 1 (workers) or 2 (labels), got {kind}", field="DesignateType"
         )
-    return {"Data": {"DesignateDetailVos": _details(call, kind, job.designation)}}
+    return {"Data": {"DesignateDetailVos": await _details(call, kind, job)}}
 
 
 @action("ManageSchedulerxJobSync")
 async def manage_job_sync(call: Call) -> dict[str, Any]:
-    """Names no Namespace, so the endpoint lets admin keys only call it."""
+    """The caller must read the original group and edit the target one (the service checks
+    both; Namespace and GroupId, which the SDK also sends, are not what it acts on)."""
     p = call.params
     origin = (p.req("OriginalNamespace"), p.req("OriginalGroupId"))
     target = (p.req("TargetNamespace"), p.req("TargetGroupId"))
     job_ids = p.ints("JobIdList")
     with sx_names(_NAMES):
         copies = await call.services.jobs.copy_jobs(
+            call.caller,
             job_ids,
             from_namespace=origin[0],
             from_group=origin[1],

@@ -60,7 +60,12 @@ async def create_app_group(call: Call) -> dict[str, Any]:
             namespace=namespace, fields={"group_id": "GroupId", "app_key": "AppKey"}
         ):
             group = await call.services.namespaces.create_group(
-                namespace, group_id, app_name, p.str("Description") or "", app_key=app_key
+                call.caller,
+                namespace,
+                group_id,
+                app_name,
+                p.str("Description") or "",
+                app_key=app_key,
             )
     except AlreadyExists as exc:
         raise AlreadyExists(
@@ -74,9 +79,9 @@ async def create_app_group(call: Call) -> dict[str, Any]:
 async def get_app_group(call: Call) -> dict[str, Any]:
     namespace, group_id = _ids(call)
     with schedulerx_errors(namespace=namespace, group_id=group_id):
-        group = await call.services.namespaces.get_group(namespace, group_id)
+        group = await call.services.namespaces.get_group(call.caller, namespace, group_id)
     jobs = await call.services.jobs.find(
-        JobFilter(namespace=namespace, group_id=group_id, page=1, page_size=1)
+        call.caller, JobFilter(namespace=namespace, group_id=group_id, page=1, page_size=1)
     )
     return {
         "Data": {
@@ -98,7 +103,7 @@ async def update_app_group(call: Call) -> dict[str, Any]:
     _check_ignored(call)
     with schedulerx_errors(namespace=namespace, group_id=group_id):
         await call.services.namespaces.update_group(
-            namespace, group_id, description=call.params.str("Description")
+            call.caller, namespace, group_id, description=call.params.str("Description")
         )
     return {}
 
@@ -109,9 +114,9 @@ async def delete_app_group(call: Call) -> dict[str, Any]:
     delete_jobs = call.params.bool("DeleteJobs", False)
     with schedulerx_errors(namespace=namespace, group_id=group_id):
         if delete_jobs:
-            await call.services.jobs.delete_group_jobs(namespace, group_id)
+            await call.services.jobs.delete_group_jobs(call.caller, namespace, group_id)
         try:
-            await call.services.namespaces.delete_group(namespace, group_id)
+            await call.services.namespaces.delete_group(call.caller, namespace, group_id)
         except InvalidState as exc:
             raise InvalidState(
                 f"{exc.message}, or call DeleteAppGroup with DeleteJobs=true", field="DeleteJobs"
@@ -124,7 +129,7 @@ async def list_groups(call: Call) -> dict[str, Any]:
     namespace = call.params.req("Namespace")
     wanted = (call.params.str("AppGroupName") or "").strip().lower()
     with schedulerx_errors(namespace=namespace):
-        groups = await call.services.namespaces.list_groups(namespace)
+        groups = await call.services.namespaces.list_groups(call.caller, namespace)
     visible = [
         g
         for g in groups
@@ -149,13 +154,12 @@ def _group_out(group: AppGroup) -> dict[str, Any]:
 async def get_worker_list(call: Call) -> dict[str, Any]:
     namespace, group_id = _ids(call)
     with schedulerx_errors(namespace=namespace, group_id=group_id):
-        await call.services.namespaces.get_group(namespace, group_id)
-    engine = call.services.engine
-    workers = engine.workers_of(namespace, group_id)
+        workers = await call.services.namespaces.workers(call.caller, namespace, group_id)
+    port = call.services.engine.settings.port
     return {
         "Data": {
             "WorkerInfos": [
-                _worker_out(w.address, engine.settings.port)
+                _worker_out(w.address, port)
                 if w.in_process
                 else _agent_out(w.address, w.labels, w.version)
                 for w in workers

@@ -32,7 +32,7 @@ async def _instance(call: Call, name: str = "JobInstanceId") -> tuple[Job, Insta
     job = await job_of(call)
     instance_id = call.params.req_int(name)
     with sx_names({"instance_id": name}):
-        instance = await call.services.instances.get(instance_id, job.id)
+        instance = await call.services.instances.get(call.caller, instance_id, job.id)
     return job, instance
 
 
@@ -73,6 +73,7 @@ async def get_job_instance_list(call: Call) -> dict[str, Any]:
     assert page is not None and page_size is not None
     with sx_names({"to": "EndTimestamp", "from": "StartTimestamp", "page_size": "PageSize"}):
         found = await call.services.instances.find(
+            call.caller,
             InstanceFilter(
                 namespace=namespace,
                 group_id=group_id,
@@ -82,13 +83,15 @@ async def get_job_instance_list(call: Call) -> dict[str, Any]:
                 schedule_to=None if end is None else end + 1,
                 page=page,
                 page_size=page_size,
-            )
+            ),
         )
     details = []
     for instance in found.items:
         if instance.job_id not in zones:
             try:
-                zones[instance.job_id] = (await call.services.jobs.get(instance.job_id)).timezone
+                zones[instance.job_id] = (
+                    await call.services.jobs.get(call.caller, instance.job_id)
+                ).timezone
             except JobNotFound:  # deleted meanwhile: UTC
                 zones[instance.job_id] = ""
         details.append(instance_detail(instance, zones[instance.job_id]))
@@ -99,7 +102,7 @@ async def get_job_instance_list(call: Call) -> dict[str, Any]:
 async def stop_instance(call: Call) -> dict[str, Any]:
     _, instance = await _instance(call, "InstanceId")
     with sx_names({"instance_id": "InstanceId"}):
-        await call.services.instances.stop(instance.id, call.key.key_id)
+        await call.services.instances.stop(call.caller, instance.id)
     return {}
 
 
@@ -107,7 +110,7 @@ async def stop_instance(call: Call) -> dict[str, Any]:
 async def retry_job_instance(call: Call) -> dict[str, Any]:
     job, instance = await _instance(call)
     with sx_names():
-        await call.services.instances.retry(instance.id, call.key.key_id, job.id)
+        await call.services.instances.retry(call.caller, instance.id, job.id)
     return {}
 
 
@@ -115,7 +118,7 @@ async def retry_job_instance(call: Call) -> dict[str, Any]:
 async def set_job_instance_success(call: Call) -> dict[str, Any]:
     _, instance = await _instance(call)
     with sx_names():
-        await call.services.instances.set_success(instance.id, call.key.key_id)
+        await call.services.instances.set_success(call.caller, instance.id)
     return {}
 
 
@@ -128,6 +131,7 @@ async def get_log(call: Call) -> dict[str, Any]:
     assert line is not None and offset is not None
     with sx_names():
         lines = await call.services.instances.logs_between(
+            call.caller,
             LogQuery(
                 instance_id=instance.id,
                 offset=offset,

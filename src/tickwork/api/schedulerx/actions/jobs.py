@@ -34,7 +34,7 @@ async def create_job(call: Call) -> dict[str, Any]:
     namespace, group_id = await check_group(call)
     with sx_names():
         job = new_job(call.params, namespace, group_id)
-        stored = await call.services.jobs.create(job)
+        stored = await call.services.jobs.create(call.caller, job)
     return {"Data": {"JobId": stored.id}}
 
 
@@ -50,7 +50,7 @@ async def update_job(call: Call) -> dict[str, Any]:
         )
     with sx_names():
         changes = job_changes(params)
-        await call.services.jobs.update(job.id, changes)
+        await call.services.jobs.update(call.caller, job.id, changes)
     return {}
 
 
@@ -58,7 +58,7 @@ async def update_job(call: Call) -> dict[str, Any]:
 async def delete_job(call: Call) -> dict[str, Any]:
     job = await job_of(call)
     with sx_names():
-        await call.services.jobs.delete(job.id)
+        await call.services.jobs.delete(call.caller, job.id)
     return {}
 
 
@@ -77,13 +77,14 @@ async def _job_named(call: Call, name: str) -> Job:
     page = 1
     while True:
         found = await call.services.jobs.find(
+            call.caller,
             JobFilter(
                 namespace=namespace,
                 group_id=group_id,
                 name_contains=name,
                 page=page,
                 page_size=1000,
-            )
+            ),
         )
         for job in found.items:
             if job.name == name:
@@ -106,6 +107,7 @@ async def list_jobs(call: Call) -> dict[str, Any]:
     assert page is not None and page_size is not None
     with sx_names({"page_size": "PageSize"}):
         found = await call.services.jobs.find(
+            call.caller,
             JobFilter(
                 namespace=namespace,
                 group_id=group_id,
@@ -113,7 +115,7 @@ async def list_jobs(call: Call) -> dict[str, Any]:
                 status=None if status is None else int(status),
                 page=page,
                 page_size=page_size,
-            )
+            ),
         )
     return {
         "Data": {
@@ -129,7 +131,7 @@ async def list_jobs(call: Call) -> dict[str, Any]:
 async def enable_job(call: Call) -> dict[str, Any]:
     job = await job_of(call)
     with sx_names():
-        await call.services.jobs.set_enabled(job.id, True)
+        await call.services.jobs.set_enabled(call.caller, job.id, True)
     return {}
 
 
@@ -137,7 +139,7 @@ async def enable_job(call: Call) -> dict[str, Any]:
 async def disable_job(call: Call) -> dict[str, Any]:
     job = await job_of(call)
     with sx_names():
-        await call.services.jobs.set_enabled(job.id, False)
+        await call.services.jobs.set_enabled(call.caller, job.id, False)
     return {}
 
 
@@ -145,7 +147,7 @@ async def disable_job(call: Call) -> dict[str, Any]:
 async def batch_enable_jobs(call: Call) -> dict[str, Any]:
     for job in await jobs_of_list(call):
         with sx_names({"job_id": "JobIdList"}):
-            await call.services.jobs.set_enabled(job.id, True)
+            await call.services.jobs.set_enabled(call.caller, job.id, True)
     return {}
 
 
@@ -153,7 +155,7 @@ async def batch_enable_jobs(call: Call) -> dict[str, Any]:
 async def batch_disable_jobs(call: Call) -> dict[str, Any]:
     for job in await jobs_of_list(call):
         with sx_names({"job_id": "JobIdList"}):
-            await call.services.jobs.set_enabled(job.id, False)
+            await call.services.jobs.set_enabled(call.caller, job.id, False)
     return {}
 
 
@@ -161,7 +163,7 @@ async def batch_disable_jobs(call: Call) -> dict[str, Any]:
 async def batch_delete_jobs(call: Call) -> dict[str, Any]:
     for job in await jobs_of_list(call):
         with sx_names({"job_id": "JobIdList"}):
-            await call.services.jobs.delete(job.id)
+            await call.services.jobs.delete(call.caller, job.id)
     return {}
 
 
@@ -183,10 +185,10 @@ async def execute_job(call: Call) -> dict[str, Any]:
                 field="DesignateType",
             )
         instance, _ = await services.jobs.trigger(
+            call.caller,
             job.id,
             instance_parameters=params.str("InstanceParameters") or "",
             check_job_status=bool(params.bool("CheckJobStatus", False)),
-            executor=call.key.key_id,
             designation=designation,
         )
     return {"Data": {"JobInstanceId": instance.id}}
@@ -213,11 +215,11 @@ async def rerun_job(call: Call) -> dict[str, Any]:
         time_of_day = ((hours * 60 + minutes) * 60 + seconds) * 1000
     with sx_names():
         created = await call.services.jobs.backfill(
+            call.caller,
             job.id,
             start,
             end,
             time_of_day_ms=time_of_day,
-            executor=call.key.key_id,
             namespace=job.namespace,
             group_id=job.group_id,
         )

@@ -2,7 +2,7 @@
 translation of service errors to SchedulerX messages that the group and calendar actions share.
 
 RegionId is accepted on every action and ignored: a tickwork server is one region. Rights
-are checked by the endpoint before an action runs (the namespace and app group it names).
+are the services' to check (service/rights.py), on what each action touches.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ async def create_namespace(call: Call) -> dict[str, Any]:
     try:
         with schedulerx_errors(fields={"id": "Uid", "name": "Name"}):
             namespace = await call.services.namespaces.create_namespace(
-                name, p.str("Description") or "", uid
+                call.caller, name, p.str("Description") or "", uid
             )
     except AlreadyExists as exc:
         raise AlreadyExists(
@@ -79,7 +79,7 @@ async def update_namespace(call: Call) -> dict[str, Any]:
     namespace = p.req("Namespace")
     with schedulerx_errors(namespace=namespace, fields={"name": "NamespaceName"}):
         await call.services.namespaces.update_namespace(
-            namespace, p.str("NamespaceName"), p.str("Description")
+            call.caller, namespace, p.str("NamespaceName"), p.str("Description")
         )
     return {}
 
@@ -88,7 +88,7 @@ async def update_namespace(call: Call) -> dict[str, Any]:
 async def delete_namespace(call: Call) -> dict[str, Any]:
     namespace = call.params.req("Namespace")
     with schedulerx_errors(namespace=namespace):
-        await call.services.namespaces.delete_namespace(namespace)
+        await call.services.namespaces.delete_namespace(call.caller, namespace)
     return {}
 
 
@@ -97,13 +97,10 @@ async def list_namespaces(call: Call) -> dict[str, Any]:
     p = call.params
     uid = (p.str("Namespace") or "").strip()
     name = (p.str("NamespaceName") or "").strip().lower()
-    visible = await call.services.permissions.visible_namespaces(call.key)
     found = [
         n
-        for n in await call.services.namespaces.list_namespaces()
-        if (visible is None or n.id in visible)
-        and (not uid or n.id == uid)
-        and (not name or name in n.name.lower())
+        for n in await call.services.namespaces.list_namespaces(call.caller)
+        if (not uid or n.id == uid) and (not name or name in n.name.lower())
     ]
     return {"Data": {"Namespaces": [namespace_out(n) for n in found]}}
 

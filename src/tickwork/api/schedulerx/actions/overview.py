@@ -19,16 +19,20 @@ async def get_overview(call: Call) -> dict[str, Any]:
     p = call.params
     namespace, group_id = p.req("Namespace"), p.str("GroupId") or None
     svc = call.services
-    jobs = await svc.jobs.find(JobFilter(namespace=namespace, group_id=group_id, page_size=1))
+    jobs = await svc.jobs.find(
+        call.caller, JobFilter(namespace=namespace, group_id=group_id, page_size=1)
+    )
     enabled = await svc.jobs.find(
+        call.caller,
         JobFilter(
             namespace=namespace, group_id=group_id, status=int(JobStatus.ENABLED), page_size=1
-        )
+        ),
     )
     instances: dict[str, int] = {}
     for status in InstanceStatus:
         page = await svc.instances.find(
-            InstanceFilter(namespace=namespace, group_id=group_id, statuses=[status], page_size=1)
+            call.caller,
+            InstanceFilter(namespace=namespace, group_id=group_id, statuses=[status], page_size=1),
         )
         if page.total:
             instances[status.name.lower()] = page.total

@@ -26,9 +26,11 @@ def _record(policy: NotificationPolicy) -> dict[str, Any]:
 @action("CreateSchedulerxNotificationPolicy")
 async def create_policy(call: Call) -> dict[str, Any]:
     p = call.params
-    await call.services.permissions.require_admin(call.key, "manage notification policies")
     await call.services.policies.create(
-        p.req("PolicyName"), p.str("ChannelTimeRange") or "", p.str("Description") or ""
+        call.caller,
+        p.req("PolicyName"),
+        p.str("ChannelTimeRange") or "",
+        p.str("Description") or "",
     )
     return {}
 
@@ -36,9 +38,8 @@ async def create_policy(call: Call) -> dict[str, Any]:
 @action("ManageSchedulerxNotificationPolicy")
 async def manage_policy(call: Call) -> dict[str, Any]:
     p = call.params
-    await call.services.permissions.require_admin(call.key, "manage notification policies")
     await call.services.policies.update(
-        p.req("PolicyName"), p.str("ChannelTimeRange"), p.str("Description")
+        call.caller, p.req("PolicyName"), p.str("ChannelTimeRange"), p.str("Description")
     )
     return {}
 
@@ -46,7 +47,7 @@ async def manage_policy(call: Call) -> dict[str, Any]:
 @action("ReadSchedulerxNotificationPolicy")
 async def read_policy(call: Call) -> dict[str, Any]:
     p = call.params
-    policies = await call.services.policies.find(p.str("PolicyName") or None)
+    policies = await call.services.policies.find(call.caller, p.str("PolicyName") or None)
     start = p.int("NextToken", 0, minimum=0) or 0
     size = p.int("MaxResults", 20, minimum=1, maximum=100) or 20
     page = policies[start : start + size]
@@ -63,6 +64,5 @@ async def read_policy(call: Call) -> dict[str, Any]:
 
 @action("DeleteSchedulerxNotificationPolicy")
 async def delete_policy(call: Call) -> dict[str, Any]:
-    await call.services.permissions.require_admin(call.key, "manage notification policies")
-    await call.services.policies.delete(call.params.req("PolicyName"))
+    await call.services.policies.delete(call.caller, call.params.req("PolicyName"))
     return {}

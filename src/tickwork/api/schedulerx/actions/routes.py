@@ -125,7 +125,7 @@ async def create_route_strategy(call: Call) -> dict[str, Any]:
     strategy = RouteStrategy(name=name, kind=kind, status=status, entries=entries)
     with _strategy_names():
         await call.services.jobs.set_route_strategy(
-            job.id, strategy, namespace=job.namespace, group_id=job.group_id
+            call.caller, job.id, strategy, namespace=job.namespace, group_id=job.group_id
         )
     return {"Data": {}}
 
@@ -137,7 +137,7 @@ async def delete_route_strategy(call: Call) -> dict[str, Any]:
     if job.route_strategy is not None:
         with sx_names():
             await call.services.jobs.set_route_strategy(
-                job.id, None, namespace=job.namespace, group_id=job.group_id
+                call.caller, job.id, None, namespace=job.namespace, group_id=job.group_id
             )
     return {}
 
@@ -150,6 +150,6 @@ async def batch_delete_route_strategy(call: Call) -> dict[str, Any]:
         if job.route_strategy is not None:
             with sx_names({"job_id": "JobIdList"}):
                 await call.services.jobs.set_route_strategy(
-                    job.id, None, namespace=job.namespace, group_id=job.group_id
+                    call.caller, job.id, None, namespace=job.namespace, group_id=job.group_id
                 )
     return {}

@@ -12,10 +12,10 @@ from tickwork.api.schedulerx.times import to_wall
 async def update_job_script(call: Call) -> dict[str, Any]:
     p = call.params
     await call.services.jobs.update_script(
+        call.caller,
         p.req_int("JobId"),
         p.req("ScriptContent"),
         description=p.str("VersionDescription") or "",
-        creator=call.key.key_id,
         namespace=p.req("Namespace"),
         group_id=p.req("GroupId"),
     )
@@ -26,7 +26,7 @@ async def update_job_script(call: Call) -> dict[str, Any]:
 async def list_job_script_history(call: Call) -> dict[str, Any]:
     p = call.params
     versions = await call.services.jobs.script_history(
-        p.req_int("JobId"), p.req("Namespace"), p.req("GroupId")
+        call.caller, p.req_int("JobId"), p.req("Namespace"), p.req("GroupId")
     )
     return {
         "Data": {
