@@ -189,8 +189,10 @@ class JobService:
         await self._engine.announce_job(job_id, schedule_changed=True)
 
     async def delete_group_jobs(self, caller: Caller, namespace: str, group_id: str) -> int:
-        """Delete every job of an app group (before the group itself); how many were."""
-        require(caller, Right.EDIT, namespace, group_id)
+        """Delete every job of an app group (before the group itself); how many were. Asks
+        for the right to delete the group, so that a caller who may not does not lose the
+        jobs and keep the group."""
+        require(caller, Right.MANAGE, namespace, group_id)
         await self._namespaces.stored_group(namespace, group_id)
         deleted = 0
         while True:

@@ -203,3 +203,15 @@ async def test_the_default_group_runs_on_the_server_with_no_setup(runtime: Runti
     run, _ = await runtime.services.jobs.trigger(SYSTEM, job.id)
     done = await wait_for(lambda: final(runtime, run.id))
     assert done.status == InstanceStatus.SUCCESS and done.result == "here"
+
+
+async def test_deleting_a_group_with_its_jobs_is_all_or_nothing(runtime: Runtime) -> None:
+    await two_teams(runtime)
+    svc = runtime.services
+    editor = await granted(runtime, Right.EDIT)
+    with pytest.raises(Forbidden, match="needs 'manage'"):
+        await svc.jobs.delete_group_jobs(editor, "team", "a")
+    assert (await svc.jobs.find(SYSTEM, JobFilter(namespace="team", group_id="a"))).total == 1
+    manager = await granted(runtime, Right.MANAGE)
+    assert await svc.jobs.delete_group_jobs(manager, "team", "a") == 1
+    await svc.namespaces.delete_group(manager, "team", "a")
