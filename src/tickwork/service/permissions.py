@@ -82,12 +82,6 @@ class PermissionService:
             )
         return await self._store.list_permissions(key_id)
 
-    async def visible_namespaces(self, caller: Caller) -> set[str] | None:
-        """The namespaces ``caller`` holds a right in; None: all of them (an admin)."""
-        if caller.is_admin:
-            return None
-        return {g.namespace for g in caller.grants}
-
     @staticmethod
     def _may_grant(caller: Caller, namespace: str, group_id: str, right: Right) -> bool:
         if caller.is_admin:
