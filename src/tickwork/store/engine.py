@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tickwork.domain.errors import InvalidParameter, Unavailable
+from tickwork.private_files import make_private, open_private
 
 __all__ = [
     "WRITE",
@@ -124,9 +126,10 @@ def _prepare_sqlite_file(database: str) -> None:
     # fresh openers deadlock until the busy timeout.
     path = Path(database).expanduser()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # an existing one is kept
     except OSError as exc:
         raise Unavailable(f"cannot create the directory of SQLite database {path}: {exc}") from exc
+    _private_sqlite_files(path)
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
     while True:
         try:
@@ -144,6 +147,18 @@ def _prepare_sqlite_file(database: str) -> None:
         if time.monotonic() > deadline:
             raise Unavailable(f"cannot switch SQLite database {path} to WAL mode: {mode}")
         time.sleep(0.05)
+
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """The database holds the keys' secrets: create it 0600 before SQLite opens it (SQLite
+    gives its WAL, shared-memory and journal files the database file's mode), and tighten
+    the files of an install made before this rule."""
+    os.close(open_private(path, os.O_RDWR))
+    for suffix in SQLITE_SIDE_FILES:
+        make_private(path.with_name(path.name + suffix))
 
 
 def create_sqlite_sync_engine(url: sa.URL) -> sa.Engine:

@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tickwork.domain.errors import InvalidState
+from tickwork.private_files import open_private
 
 __all__ = ["ServerLock", "lock_sqlite_server"]
 
@@ -37,8 +38,8 @@ def lock_sqlite_server(url: sa.URL) -> ServerLock | None:
         return None
     database = Path(url.database or "").expanduser().resolve()
     path = database.with_name(database.name + ".server-lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = open_private(path, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
