@@ -9,13 +9,13 @@ left running in its process group is terminated too (a run owns its process grou
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import TickworkError
+from tickwork.process_secrets import inherited_environment
 from tickwork.worker.abc import RunOutcome
 from tickwork.worker.executors.base import Execution, clip, failed
 from tickwork.worker.process_tree import STDERR, GroupProcess
@@ -69,14 +69,15 @@ class ProcessExecution(Execution):
         """The program and its arguments (no shell involved)."""
 
     def extra_env(self) -> Mapping[str, str]:
-        """Variables added on top of the worker's environment and the run's variables."""
+        """Variables added on top of the inherited environment and the run's variables."""
         return {}
 
     def cleanup(self) -> None:
         """Remove what ``argv`` created (called once the process is gone)."""
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        # The worker's environment without tickwork's secrets and settings, then the run's own.
+        env = inherited_environment()
         env.update(variable_env(script_variables(self.request)))
         env.update(self.request.extra_env)
         env.update(self.extra_env())
