@@ -15,6 +15,8 @@ import uvicorn
 
 from tickwork.api.app import create_app
 from tickwork.engine.engine import Engine
+from tickwork.private_files import make_private, open_private, private_directory
+from tickwork.process_secrets import withhold_secrets
 from tickwork.service.services import Services
 from tickwork.settings import Settings
 from tickwork.store.abc import Store
@@ -23,6 +25,7 @@ from tickwork.store.factory import open_store
 from tickwork.store.server_lock import ServerLock, lock_sqlite_server
 from tickwork.worker.abc import Worker
 from tickwork.worker.absent import AbsentWorker
+from tickwork.worker.guardian import Guardian
 from tickwork.worker.inprocess import InProcessWorker
 
 log = logging.getLogger("tickwork.server")
@@ -38,6 +41,7 @@ class Runtime:
     services: Services
     stopped: bool = False
     lock: ServerLock | None = None  # SQLite: this server's hold on the file
+    guardian: Guardian | None = None  # kills the runs if this process dies
 
     @classmethod
     async def check(cls, settings: Settings) -> None:
@@ -50,19 +54,25 @@ class Runtime:
 
     @classmethod
     async def start(cls, settings: Settings, *, run_engine: bool = True) -> Runtime:
-        settings.home_path.mkdir(parents=True, exist_ok=True)
-        lock = lock_sqlite_server(normalize_url(settings.effective_database_url))
+        """Open the store and, with ``run_engine``, start the engine: first the guardian of
+        the runs (``worker/guardian.py``), which on SQLite waits until a previous server's
+        guardian has ended that server's runs, so that none is retried beside an orphan."""
+        private_directory(settings.home_path)
+        make_private(settings.credentials_path)  # an install made before files were private
+        url = normalize_url(settings.effective_database_url)
+        lock = lock_sqlite_server(url)
+        guardian: Guardian | None = None
+        store: Store | None = None
         try:
+            if run_engine:
+                guardian = await Guardian.start(
+                    None if lock is None else lock.path.with_suffix(".guardian-lock")
+                )
             store = await open_store(settings.effective_database_url)
-        except BaseException:
-            if lock is not None:
-                lock.release()
-            raise
-        try:
             worker: Worker = (
                 AbsentWorker()
                 if settings.no_worker
-                else InProcessWorker(settings.worker_concurrency)
+                else InProcessWorker(settings.worker_concurrency, guardian=guardian)
             )
             engine = Engine(store, worker, settings, single_server=lock is not None)
             services = Services.build(store, engine)
@@ -80,11 +90,14 @@ class Runtime:
                     )
                 await engine.start()
         except BaseException:
-            await store.close()
+            if store is not None:
+                await store.close()
+            if guardian is not None:
+                await asyncio.to_thread(guardian.close)
             if lock is not None:
                 lock.release()
             raise
-        return cls(settings, store, engine, services, lock=lock)
+        return cls(settings, store, engine, services, lock=lock, guardian=guardian)
 
     async def stop(self) -> None:
         """Stop the engine and close the store (once; later calls do nothing)."""
@@ -93,6 +106,8 @@ class Runtime:
         self.stopped = True
         await self.engine.stop()
         await self.store.close()
+        if self.guardian is not None:  # after the worker killed what was left: nothing to do
+            await asyncio.to_thread(self.guardian.close)
         if self.lock is not None:
             self.lock.release()
 
@@ -100,11 +115,11 @@ class Runtime:
 def announce_admin_key(settings: Settings, key_id: str, secret: str) -> None:
     """Print the generated admin key once and keep it in the credentials file (0600)."""
     path = settings.credentials_path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     url = f"http://{host}:{settings.port}"
     data = {"url": url, "access_key_id": key_id, "access_key_secret": secret}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_private(path, os.O_WRONLY | os.O_TRUNC)
     with os.fdopen(fd, "w") as handle:
         json.dump(data, handle, indent=2)
     print(
@@ -122,6 +137,8 @@ def serve(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The settings are read: no job, script or processor, finds them in the environment.
+    withhold_secrets()
     asyncio.run(Runtime.check(settings))  # errors surface here, as one clear line
     holder: dict[str, Runtime] = {}
 

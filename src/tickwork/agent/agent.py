@@ -30,6 +30,7 @@ from tickwork.domain.errors import InvalidParameter, TickworkError
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey
 from tickwork.worker.executors.base import now_ms
 from tickwork.worker.inprocess import InProcessWorker
+from tickwork.worker.process_tree import GroupWatcher
 from tickwork.worker.protocol import (
     APP_KEY_HEADER,
     CLOSE_BAD_REQUEST,
@@ -140,11 +141,14 @@ class Agent:
         *,
         announce: Callable[[str], None] = _print_line,
         max_log_lines: int = MAX_LOG_LINES,
+        guardian: GroupWatcher | None = None,
     ) -> None:
+        """``guardian``: told the process group of every run, to kill them if the agent
+        dies (``worker/guardian.py``; the ``tickwork worker`` command gives one)."""
         self.options = options
         self.outbox = Outbox(max_log_lines)
         self.reporter = AgentReporter(self.outbox)
-        self.worker = InProcessWorker(options.concurrency, options.address)
+        self.worker = InProcessWorker(options.concurrency, options.address, guardian=guardian)
         self._announce = announce
         self._draining = asyncio.Event()
         self._closing = False

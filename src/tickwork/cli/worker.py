@@ -115,6 +115,8 @@ def run(
 ) -> None:
     """Run a worker agent: execute the jobs of one app group (SIGTERM or Ctrl-C drains it)."""
     from tickwork.agent.agent import Agent, AgentRefused
+    from tickwork.process_secrets import withhold_secrets
+    from tickwork.worker.guardian import Guardian
 
     options = build_options(
         server, namespace, group, app_key, label, concurrency, address, drain_timeout
@@ -122,9 +124,13 @@ def run(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    agent = Agent(options)
+    # The options are read: no job finds the AppKey or any setting in the environment.
+    withhold_secrets()
+    guardian = Guardian()  # kills the runs if this agent dies
     try:
-        asyncio.run(agent.run())
+        asyncio.run(Agent(options, guardian=guardian).run())
     except AgentRefused as exc:
         typer.echo(f"error: {exc.reason}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        guardian.close()

@@ -30,6 +30,7 @@ from tickwork.worker.executors.processor import (
     gates_opened_together,
     wait_calls_taken,
 )
+from tickwork.worker.process_tree import GroupWatcher
 from tickwork.worker.slots import Slots
 
 __all__ = ["DEFAULT_KILL_GRACE_S", "InProcessWorker"]
@@ -96,7 +97,10 @@ class InProcessWorker:
         address: str | None = None,
         *,
         kill_grace: float = DEFAULT_KILL_GRACE_S,
+        guardian: GroupWatcher | None = None,
     ) -> None:
+        """``guardian``: told the process group of every run (``worker/guardian.py``), so
+        that the runs are killed if this process dies."""
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidParameter(
                 f"concurrency must be a whole number of at least 1, got {concurrency!r}",
@@ -109,6 +113,7 @@ class InProcessWorker:
         self._concurrency = concurrency
         self._address = address or f"inproc@{socket.gethostname()}"
         self._kill_grace = kill_grace
+        self._guardian = guardian
         self._reporter: RunReporter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: Slots | None = None
@@ -246,7 +251,9 @@ class InProcessWorker:
         ):
             return
         sink = RunSink(self._reporter, request, self._loop)
-        env = ExecutionEnv(sink=sink, http=self._http, kill_grace=self._kill_grace)
+        env = ExecutionEnv(
+            sink=sink, http=self._http, kill_grace=self._kill_grace, guardian=self._guardian
+        )
         try:
             execution = create_execution(request, env)
         except TickworkError:
@@ -363,7 +370,9 @@ class InProcessWorker:
                 holding = True
             if request.task is None:  # the master knows where it sent a task
                 reporter.started(request.instance_id, request.attempt, self._address, now_ms())
-            env = ExecutionEnv(sink=sink, http=http, kill_grace=self._kill_grace)
+            env = ExecutionEnv(
+                sink=sink, http=http, kill_grace=self._kill_grace, guardian=self._guardian
+            )
             outcome = await self._run_execution(run, env)
         except asyncio.CancelledError:
             if run.kill_reason is None:

@@ -2,7 +2,12 @@
 
 The process tree of a run is its process group: the child is started in a new session
 (``start_new_session``) so that it and everything it forks share one process group, which
-``os.killpg`` signals at once. A process that calls ``setsid`` itself leaves the tree.
+``os.killpg`` signals at once. A process that calls ``setsid`` itself leaves the tree (and so
+does one that moves to a process group of its own, e.g. the jobs of a shell with ``set -m``).
+
+A ``GroupWatcher`` (the process's guardian, ``worker/guardian.py``) is told each group as it
+starts and once it is done with, so that the groups still running are killed when the process
+that started them dies.
 """
 
 from __future__ import annotations
@@ -13,16 +18,18 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 __all__ = [
     "MAX_LINE_BYTES",
     "STDERR",
     "STDOUT",
     "GroupProcess",
+    "GroupWatcher",
     "group_members",
+    "live_groups",
     "signal_group",
     "terminate_group",
 ]
@@ -48,26 +55,46 @@ def _process_group_of(stat: str) -> int | None:
     return int(fields[2])
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of the process group ``pgid``."""
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():  # no procfs: ask the kernel, zombies included
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return []
-        return [pgid]
-    members: list[int] = []
-    for entry in proc.iterdir():
+class GroupWatcher(Protocol):
+    """Told the process groups of runs: each one as it starts, and once it is done with."""
+
+    def watch(self, pgid: int) -> None: ...
+
+    def forget(self, pgid: int) -> None: ...
+
+
+def _has_procfs() -> bool:
+    return Path("/proc/self/stat").exists()
+
+
+def _live_processes() -> Iterator[tuple[int, int]]:
+    """(pid, process group) of every live (non-zombie) process, from /proc."""
+    for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             group = _process_group_of((entry / "stat").read_text())
         except (OSError, ValueError):
             continue
-        if group == pgid:
-            members.append(int(entry.name))
-    return members
+        if group is not None:
+            yield int(entry.name), group
+
+
+def live_groups(pgids: Iterable[int]) -> set[int]:
+    """Those of ``pgids`` that still have a live (non-zombie) process: one /proc scan."""
+    wanted = set(pgids)
+    if not wanted:
+        return set()
+    if not _has_procfs():  # ask the kernel, zombies included
+        return {pgid for pgid in wanted if signal_group(pgid, 0)}
+    return {group for _, group in _live_processes() if group in wanted}
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of the process group ``pgid``."""
+    if not _has_procfs():  # ask the kernel, zombies included
+        return [pgid] if signal_group(pgid, 0) else []
+    return [pid for pid, group in _live_processes() if group == pgid]
 
 
 def signal_group(pgid: int, sig: int) -> bool:
@@ -151,11 +178,15 @@ class GroupProcess:
         proc: subprocess.Popen[bytes],
         loop: asyncio.AbstractEventLoop,
         on_line: LineHandler,
+        watcher: GroupWatcher | None = None,
     ) -> None:
         self._proc = proc
         self._loop = loop
         self.pid = proc.pid
         self.pgid = proc.pid  # a new session: the leader's pid is the group id
+        self._watcher = watcher
+        if watcher is not None:
+            watcher.watch(self.pgid)
         self.exited: asyncio.Future[None] = loop.create_future()
         self.pipes_closed: asyncio.Future[None] = loop.create_future()
         self._pipes: dict[int, tuple[IO[bytes], _LineSplitter]] = {}
@@ -184,12 +215,14 @@ class GroupProcess:
         on_line: LineHandler,
         cwd: str | None = None,
         gated: bool = False,
+        watcher: GroupWatcher | None = None,
     ) -> GroupProcess:
         """Start ``argv`` (no shell) in a new session; raises OSError if it cannot start.
 
         ``gated``: its stdin is a pipe, for ``open_gate`` (argv waits for a line on it);
-        otherwise stdin is /dev/null. Call it from the event loop's thread: it forks there
-        (vfork, well under a millisecond) so that the loop watches the child at once."""
+        otherwise stdin is /dev/null. ``watcher`` is told the group now and when ``close``
+        is done with it. Call it from the event loop's thread: it forks there (vfork, well
+        under a millisecond) so that the loop watches the child at once."""
         proc = subprocess.Popen(
             list(argv),
             stdin=subprocess.PIPE if gated else subprocess.DEVNULL,
@@ -199,7 +232,7 @@ class GroupProcess:
             cwd=cwd,
             start_new_session=True,
         )
-        return cls(proc, asyncio.get_running_loop(), on_line)
+        return cls(proc, asyncio.get_running_loop(), on_line, watcher)
 
     # -- events from the loop ----------------------------------------------------------------
     def _readable(self, fd: int) -> None:
@@ -267,9 +300,15 @@ class GroupProcess:
         await terminate_group(self.pgid, grace)
 
     def close(self) -> None:
-        """Stop reading (flushing partial lines), release the pipes, SIGKILL what is left.
-        The leader is still reaped when it exits (its pidfd stays watched until then)."""
+        """Stop reading (flushing partial lines), release the pipes, SIGKILL what is left,
+        and tell the watcher the group is done with. The leader is still reaped when it exits
+        (its pidfd stays watched until then)."""
         signal_group(self.pgid, signal.SIGKILL)  # a no-op when the group is gone
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            # Right after the group was found gone (``terminate``), in the same step of the
+            # loop: its number is free for reuse only from about then on.
+            watcher.forget(self.pgid)
         for fd in list(self._pipes):
             self._close_pipe(fd)
         if self._proc.stdin is not None:

@@ -14,6 +14,7 @@ import httpx
 from tickwork.domain.enums import InstanceStatus
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
 from tickwork.worker.loop_inbox import inbox_of
+from tickwork.worker.process_tree import GroupWatcher
 
 __all__ = ["RESULT_LIMIT", "Execution", "ExecutionEnv", "RunSink", "clip", "failed", "now_ms"]
 
@@ -97,6 +98,7 @@ class ExecutionEnv:
     sink: RunSink
     http: httpx.AsyncClient
     kill_grace: float  # seconds between SIGTERM and SIGKILL of a process tree
+    guardian: GroupWatcher | None = None  # told the process groups of runs (worker/guardian.py)
 
 
 class Execution(ABC):

@@ -97,7 +97,11 @@ class ProcessExecution(Execution):
         try:
             argv = self.gated_argv(self.argv())
             return GroupProcess.start(
-                argv, env=self.environment(), on_line=self._on_line, gated=True
+                argv,
+                env=self.environment(),
+                on_line=self._on_line,
+                gated=True,
+                watcher=self.env.guardian,
             )
         except (TickworkError, OSError):
             self.cleanup()  # run() starts it the ordinary way and reports the error
@@ -153,7 +157,10 @@ class ProcessExecution(Execution):
                     return failed(exc.message)
                 try:
                     process = GroupProcess.start(
-                        argv, env=self.environment(), on_line=self._on_line
+                        argv,
+                        env=self.environment(),
+                        on_line=self._on_line,
+                        watcher=self.env.guardian,
                     )
                 except OSError as exc:
                     return failed(f"cannot start {argv[0]}: {exc.strerror or exc}")
