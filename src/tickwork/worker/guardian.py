@@ -52,6 +52,8 @@ kernel dies only when it leaves it) before it exits anyway."""
 LOCK_WAIT_S = KILL_WITHIN_S + 20.0
 """How long a starting server waits for a previous server's guardian to finish."""
 _POLL_S = 0.01
+_PID_MAX = 1 << 22  # Linux's PID_MAX_LIMIT
+_PIPE_BYTES = 1 << 20  # the pipe's buffer: room for ~100,000 lines if the guardian lags
 _RESPAWN_EVERY_S = 1.0  # a guardian that dies sooner than this after its start is not replaced
 
 _log = logging.getLogger("tickwork.guardian")
@@ -61,11 +63,11 @@ _log = logging.getLogger("tickwork.guardian")
 def follow(lines: Iterable[bytes]) -> set[int]:
     """Read ``+PGID`` / ``-PGID`` lines until they end; the groups started and not done with.
     Anything else is ignored, and so are groups 0 and 1 (``killpg`` would take 0 for the
-    guardian's own group)."""
+    guardian's own group) and numbers no process can have."""
     groups: set[int] = set()
     for line in lines:
         sign, number = line[:1], line[1:].strip()
-        if not number.isdigit() or int(number) <= 1:
+        if not number.isdigit() or not 1 < int(number) <= _PID_MAX:
             continue
         if sign == b"+":
             groups.add(int(number))
@@ -100,8 +102,8 @@ def main() -> None:
     left = end_groups(groups, KILL_WITHIN_S)
     with contextlib.suppress(OSError):  # where the parent's stderr went may be gone too
         print(
-            f"tickwork guardian: process {parent} is gone; killed the process groups of "
-            f"{len(groups)} run(s)"
+            f"tickwork guardian: the runs of process {parent} outlived it; killed the process "
+            f"groups of {len(groups)} run(s)"
             + (f"; still alive after {KILL_WITHIN_S:.0f} s: {sorted(left)}" if left else ""),
             file=sys.stderr,
             flush=True,
@@ -181,6 +183,8 @@ class Guardian:
             raise
         finally:
             os.close(read_end)
+        with contextlib.suppress(OSError):  # a bigger buffer where the system allows it
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         os.set_blocking(write_end, False)  # a guardian that stops reading never blocks us
         self._pipe = write_end
         self._started_at = time.monotonic()

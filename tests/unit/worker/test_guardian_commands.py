@@ -15,6 +15,16 @@ def test_a_group_done_with_twice_or_never_started_is_no_error() -> None:
 
 
 def test_garbage_and_groups_0_and_1_are_ignored() -> None:
-    # killpg(0) would be the guardian's own group, and group 1 is init's
-    lines = [b"+0\n", b"+1\n", b"+-7\n", b"hello\n", b"+\n", b"*9\n", b"+12x\n", b"+42"]
+    # killpg(0) would be the guardian's own group, group 1 is init's; no pid has 30 digits
+    lines = [
+        b"+0\n",
+        b"+1\n",
+        b"+-7\n",
+        b"hello\n",
+        b"+\n",
+        b"*9\n",
+        b"+12x\n",
+        b"+" + b"9" * 30,
+        b"+42",
+    ]
     assert follow(lines) == {42}
