@@ -30,11 +30,23 @@ _log = logging.getLogger("tickwork.files")
 
 def private_directory(path: Path) -> None:
     """Make ``path`` a directory only its owner may enter: created 0700 (missing parents
-    too), or tightened if it exists."""
+    too), or tightened if it exists. A shared directory (sticky, like ``/tmp``) or one of
+    another user is left as it is, with a warning: the files tickwork puts there are
+    owner-only all the same."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.stat()
     except OSError as exc:
         raise Unavailable(f"cannot create the directory {path}: {exc.strerror or exc}") from exc
+    if info.st_mode & stat.S_ISVTX or info.st_uid != os.geteuid():
+        if info.st_mode & OTHERS:
+            _log.warning(
+                "%s is a shared directory (mode %04o) and is left as it is; the files tickwork "
+                "keeps there are owner-only, but their names are visible to other users",
+                path,
+                stat.S_IMODE(info.st_mode),
+            )
+        return
     make_private(path)
 
 

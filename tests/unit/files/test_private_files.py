@@ -74,6 +74,18 @@ def test_owner_bits_are_kept_and_a_private_path_is_not_logged(
     assert str(private) not in caplog.text
 
 
+def test_a_shared_directory_is_left_as_it_is(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)  # like /tmp: a --home there must not lock every user out
+    with caplog.at_level(logging.WARNING, logger="tickwork.files"):
+        private_directory(shared)
+    assert mode_of(shared) == 0o1777
+    assert f"{shared} is a shared directory (mode 1777) and is left as it is" in caplog.text
+
+
 def test_a_missing_path_is_not_created_by_make_private(tmp_path: Path) -> None:
     assert not make_private(tmp_path / "tickwork.db-wal")
     assert not (tmp_path / "tickwork.db-wal").exists()
