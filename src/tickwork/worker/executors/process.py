@@ -3,7 +3,9 @@
 stdout and stderr are captured line by line as they come, each line a log line with its own
 time; stderr lines are prefixed ``[stderr] ``. The last non-empty stdout line is the result;
 a non-zero exit or a death by signal fails the run. When the main process exits, whatever it
-left running in its process group is terminated too (a run owns its process group).
+left running in its process group is terminated too (a run owns its process group). While
+the lines read wait to be written, the pipes are not read (``GroupProcess``): a process that
+prints faster than that waits on its own output.
 """
 
 from __future__ import annotations
@@ -96,7 +98,11 @@ class ProcessExecution(Execution):
         try:
             argv = self.gated_argv(self.argv())
             return GroupProcess.start(
-                argv, env=self.environment(), on_line=self._on_line, gated=True
+                argv,
+                env=self.environment(),
+                on_line=self._on_line,
+                gated=True,
+                room=self.env.sink.room_check,
             )
         except (TickworkError, OSError):
             self.cleanup()  # run() starts it the ordinary way and reports the error
@@ -152,7 +158,10 @@ class ProcessExecution(Execution):
                     return failed(exc.message)
                 try:
                     process = GroupProcess.start(
-                        argv, env=self.environment(), on_line=self._on_line
+                        argv,
+                        env=self.environment(),
+                        on_line=self._on_line,
+                        room=self.env.sink.room_check,
                     )
                 except OSError as exc:
                     return failed(f"cannot start {argv[0]}: {exc.strerror or exc}")
@@ -171,6 +180,7 @@ class ProcessExecution(Execution):
     async def stop(self) -> None:
         self._stopping = True
         if self._process is not None:
+            self._process.ignore_room()  # its last lines must not hold up the kill
             await self._process.terminate(self.env.kill_grace)
 
     def _on_line(self, fd: int, line: str, at: int) -> None:
