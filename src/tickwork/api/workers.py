@@ -20,6 +20,7 @@ from tickwork.worker.protocol import (
     DEAD_AFTER_S,
     decode,
     encode,
+    log_limits_to_wire,
 )
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,15 @@ async def connect(websocket: WebSocket) -> None:
         concurrency=max(concurrency, 1),
     )
     hub = services.engine.agents
+    runs = services.engine.runs
     hub.add(agent)
-    agent.send({"op": "welcome", "worker_id": worker_id})
+    agent.send(
+        {
+            "op": "welcome",
+            "worker_id": worker_id,
+            "log_limits": log_limits_to_wire(runs.log_limits),
+        }
+    )
     sender = asyncio.create_task(_send(websocket, agent))
     reason = "connection closed"
     try:
@@ -79,6 +87,9 @@ async def connect(websocket: WebSocket) -> None:
                 break
             for message in messages:
                 hub.handle(agent, message)
+            room = runs.log_room()
+            if room is not None:  # its runs' lines wait to be written: read no more until
+                await asyncio.shield(room)  # then (the agent's runs then wait on their output)
     except WebSocketDisconnect:
         pass
     finally:
