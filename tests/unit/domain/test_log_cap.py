@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tickwork.domain.errors import InvalidParameter
@@ -124,3 +126,9 @@ def test_sizes_read_as_people_write_them() -> None:
     assert size_text(1536) == "1.5 KiB"
     assert size_text(10 * 1024 * 1024) == "10 MiB"
     assert size_text(3 * 1024**4) == "3,072 GiB"
+
+
+def test_docs_show_the_truncation_line_as_it_is_written() -> None:
+    doc = Path(__file__).parents[3] / "docs" / "jobs.md"
+    end = LogEnd(tail=[], dropped_lines=1_234_567, dropped_bytes=199_544_832, dropped_at=1)
+    assert f"\n{truncation_line(end, LogLimits())}\n" in doc.read_text()
