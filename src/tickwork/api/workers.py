@@ -87,9 +87,7 @@ async def connect(websocket: WebSocket) -> None:
                 break
             for message in messages:
                 hub.handle(agent, message)
-            room = runs.log_room()
-            if room is not None:  # its runs' lines wait to be written: read no more until
-                await asyncio.shield(room)  # then (the agent's runs then wait on their output)
+            await _wait_for_room(runs.log_room())
     except WebSocketDisconnect:
         pass
     finally:
@@ -99,6 +97,19 @@ async def connect(websocket: WebSocket) -> None:
         hub.disconnected(agent, reason)
         with contextlib.suppress(Exception):
             await websocket.close()
+
+
+ROOM_WAIT_S = DEAD_AFTER_S / 2
+"""While the writer is behind, a frame is read at least this often all the same: the
+connection stays alive (pings are answered as frames are read) through a stalled database."""
+
+
+async def _wait_for_room(room: asyncio.Future[None] | None) -> None:
+    """The lines received wait to be written: read no more frames until they are (the
+    agent's runs then wait on their output), or for ``ROOM_WAIT_S`` at most."""
+    if room is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(room), ROOM_WAIT_S)
 
 
 async def _send(websocket: WebSocket, agent: Agent) -> None:

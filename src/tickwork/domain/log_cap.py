@@ -140,7 +140,8 @@ class LogCut:
     def offer(self, at: int, line: str) -> bool:
         """True: the line belongs to the head, pass it on now. False: the cut holds it for
         the tail, or drops it (counted)."""
-        size = line_size(line)
+        # line_size, inlined: this runs for every line a flooding run prints
+        size = len(line) + 1 if line.isascii() else line_size(line)
         if self._head_open:
             if self._head_lines > 0 and size <= self._head_bytes:
                 self._head_lines -= 1
@@ -148,9 +149,14 @@ class LogCut:
                 return True
             self._head_open = False  # the head stays one piece: nothing joins it later
             self._dropped_at = at
-        self._tail.append((at, line, size))
+        tail = self._tail
+        tail.append((at, line, size))
         self._tail_bytes += size
-        self._fit_tail()
+        while len(tail) > self._tail_max_lines or self._tail_bytes > self._tail_max_bytes:
+            _, _, gone = tail.popleft()
+            self._tail_bytes -= gone
+            self._dropped_lines += 1
+            self._dropped_bytes += gone
         return False
 
     def add_dropped(self, lines: int, size: int) -> None:
@@ -165,13 +171,3 @@ class LogCut:
         self._tail.clear()
         self._tail_bytes = 0
         return LogEnd(tail, self._dropped_lines, self._dropped_bytes, self._dropped_at)
-
-    def _fit_tail(self) -> None:
-        tail = self._tail
-        while tail and (
-            len(tail) > self._tail_max_lines or self._tail_bytes > self._tail_max_bytes
-        ):
-            _, _, size = tail.popleft()
-            self._tail_bytes -= size
-            self._dropped_lines += 1
-            self._dropped_bytes += size

@@ -14,8 +14,6 @@ not come through here: they are few, and they say what happened to the run.
 
 from __future__ import annotations
 
-import asyncio
-
 from tickwork.domain.log_cap import LogCut, LogLimits, truncation_line
 from tickwork.domain.models import LogLine
 from tickwork.engine.clock import now_ms
@@ -74,7 +72,3 @@ class RunLogs:
         """A line of an attempt that is not running here (it ended, or another server holds
         it): dropped, as nothing may grow a log once its attempt is over."""
         self._metrics.log_lines_dropped.labels(reason="ended").inc()
-
-    def room(self) -> asyncio.Future[None] | None:
-        """See ``BatchWriter.log_room``."""
-        return self._writer.log_room()

@@ -533,7 +533,7 @@ class RunManager:
     def log_room(self) -> asyncio.Future[None] | None:
         """``LogRoom`` (worker/abc.py): the lines reported wait to be written; readers of
         run output that can wait should, until the future is done."""
-        return self._logs.room()
+        return self._writer.log_room()  # asked for every line read: no hop through RunLogs
 
     def _end_log(self, run: Run, outcome: RunOutcome | None = None) -> None:
         """The attempt ended: its truncation line and tail, counting what the worker said it

@@ -124,15 +124,15 @@ class _LineSplitter:
 
     def drain(self) -> bool:
         """Hand on complete lines (and pieces of MAX_LINE_BYTES) while not held; True if
-        none is left."""
-        buffer = self._buffer
-        while not self._held():
+        none is left. The lines of one call get one time: they were read together."""
+        buffer, held, emit, at = self._buffer, self._held, self._emit, _now_ms()
+        while not held():
             end = buffer.find(b"\n", 0, MAX_LINE_BYTES + 1)
             if end >= 0:
-                self._emit(bytes(buffer[:end]))
+                emit(bytes(buffer[:end]), at)
                 del buffer[: end + 1]
             elif len(buffer) >= MAX_LINE_BYTES:
-                self._emit(bytes(buffer[:MAX_LINE_BYTES]))
+                emit(bytes(buffer[:MAX_LINE_BYTES]), at)
                 del buffer[:MAX_LINE_BYTES]
             else:
                 return True
@@ -140,23 +140,22 @@ class _LineSplitter:
 
     def flush(self) -> None:
         """Everything left, held or not (the pipe is closing)."""
-        buffer = self._buffer
+        buffer, at = self._buffer, _now_ms()
         while buffer:
             end = buffer.find(b"\n", 0, MAX_LINE_BYTES + 1)
             if end < 0:
                 end = min(len(buffer), MAX_LINE_BYTES)
-                self._emit(bytes(buffer[:end]))
+                self._emit(bytes(buffer[:end]), at)
                 del buffer[:end]
             else:
-                self._emit(bytes(buffer[:end]))
+                self._emit(bytes(buffer[:end]), at)
                 del buffer[: end + 1]
 
-    def _emit(self, raw: bytes) -> None:
-        for start in range(0, max(len(raw), 1), MAX_LINE_BYTES):
-            piece = raw[start : start + MAX_LINE_BYTES]
-            if piece.endswith(b"\r"):
-                piece = piece[:-1]
-            self._on_line(self._fd, piece.decode("utf-8", errors="replace"), _now_ms())
+    def _emit(self, piece: bytes, at: int) -> None:
+        """One line (at most MAX_LINE_BYTES, without its line break)."""
+        if piece.endswith(b"\r"):
+            piece = piece[:-1]
+        self._on_line(self._fd, piece.decode("utf-8", errors="replace"), at)
 
 
 class GroupProcess:

@@ -188,14 +188,15 @@ class ProcessExecution(Execution):
             self.env.sink.log(STDERR_PREFIX + line, at)
             return
         self.env.sink.log(line, at)
-        if line.strip():
-            self._last_line = line.strip()
+        if line and not line.isspace():  # not blank (stripped once, at the end)
+            self._last_line = line
 
     def _outcome(self, returncode: int) -> RunOutcome:
+        last_line = self._last_line.strip()
         if returncode == 0:
-            return RunOutcome(InstanceStatus.SUCCESS, clip(self._last_line))
+            return RunOutcome(InstanceStatus.SUCCESS, clip(last_line))
         exit_text = describe_exit(returncode)
         self.env.sink.log(WORKER_PREFIX + exit_text)
         if returncode < 0:
             return failed(exit_text)
-        return failed(self._last_line or exit_text)
+        return failed(last_line or exit_text)
