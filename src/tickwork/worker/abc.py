@@ -12,6 +12,7 @@ run then reports a KILLED outcome.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -131,6 +132,10 @@ class RunReporter(Protocol):
     def mapped(
         self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]
     ) -> None: ...
+
+
+RoomCheck = Callable[[], "asyncio.Future[None] | None"]
+"""``LogRoom.log_room`` as a reader of run output holds it."""
 
 
 @runtime_checkable

@@ -22,9 +22,9 @@ import httpx
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, InvalidState, TickworkError
 from tickwork.domain.log_cap import LogLimits
-from tickwork.worker.abc import LogRoom, RunOutcome, RunReporter, RunRequest
+from tickwork.worker.abc import LogRoom, RoomCheck, RunOutcome, RunReporter, RunRequest
 from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
-from tickwork.worker.executors.base import RoomCheck, clip, now_ms
+from tickwork.worker.executors.base import clip, now_ms
 from tickwork.worker.executors.process import ProcessExecution
 from tickwork.worker.executors.processor import (
     ProcessorExecution,

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from tickwork.worker.abc import RoomCheck
+
 __all__ = [
     "MAX_LINE_BYTES",
     "STDERR",
@@ -35,7 +37,6 @@ MAX_LINE_BYTES = 16 * 1024
 _POLL_S = 0.02
 READ_BYTES = 65536
 LineHandler = Callable[[int, str, int], None]  # (fd, line, epoch ms)
-RoomCheck = Callable[[], "asyncio.Future[None] | None"]  # LogRoom.log_room
 
 
 def _now_ms() -> int:

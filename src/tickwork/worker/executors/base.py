@@ -14,7 +14,7 @@ import httpx
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.log_cap import LogCut, LogLimits
-from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
+from tickwork.worker.abc import RoomCheck, RunOutcome, RunReporter, RunRequest, TaskKey
 from tickwork.worker.loop_inbox import inbox_of
 
 __all__ = ["RESULT_LIMIT", "Execution", "ExecutionEnv", "RunSink", "clip", "failed", "now_ms"]
@@ -24,8 +24,6 @@ THREAD_LINES_WAITING = 1000
 """At most this many lines logged by a run's threads wait for the event loop (and, once
 there, for room to be written); past it a thread that logs waits, as a process does on a
 full pipe."""
-
-RoomCheck = Callable[[], "asyncio.Future[None] | None"]  # LogRoom.log_room
 
 
 def now_ms() -> int:
