@@ -59,10 +59,10 @@ class _ThreadLines:
             self._waiting += 1
             return True
 
-    def leave(self) -> None:
+    def leave(self, count: int = 1) -> None:
         with self._cond:
-            self._waiting -= 1
-            self._cond.notify()
+            self._waiting -= count
+            self._cond.notify(count)
 
     def close(self) -> None:
         with self._cond:
@@ -112,6 +112,7 @@ class RunSink:
         self._room = room
         self._cut = LogCut(limits) if limits is not None and limits.bounded else None
         self._thread_lines: _ThreadLines | None = None  # made when a thread first logs
+        self._owed = 0  # places of its threads' lines given back once there is room
         self.dropped_lines = 0
         self.dropped_bytes = 0
 
@@ -168,8 +169,14 @@ class RunSink:
         room = self.room()
         if room is None:
             lines.leave()
-        else:
-            room.add_done_callback(lambda _: lines.leave())
+            return
+        self._owed += 1
+        if self._owed == 1:  # one callback for all the places owed, not one a line
+            room.add_done_callback(lambda _: self._repay(lines))
+
+    def _repay(self, lines: _ThreadLines) -> None:
+        owed, self._owed = self._owed, 0
+        lines.leave(owed)
 
     def progress_threadsafe(self, text: str) -> None:
         self._call_threadsafe(self.progress, text)
