@@ -196,9 +196,9 @@ class RunSink:
         if self._closed:
             return
         self._closed = True
-        with _thread_lines_made:
-            if self._thread_lines is not None:
-                self._thread_lines.close()
+        # no lock: a thread making its ``_ThreadLines`` now sees ``_closed`` and closes it
+        if self._thread_lines is not None:
+            self._thread_lines.close()
         if self._cut is not None:
             end = self._cut.end()
             for at, line in end.tail:
