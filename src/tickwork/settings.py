@@ -42,6 +42,10 @@ class Settings:
     heartbeat_s: float = 1.0  # how often a server renews its lease
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
+    # what one attempt of a run keeps of its log (docs/jobs.md, "Logs"): its first nine
+    # tenths and its last tenth, with a line saying what was dropped between; 0: no limit
+    run_log_max_bytes: int = 10 * 1024 * 1024
+    run_log_max_lines: int = 100_000
 
     @property
     def home_path(self) -> Path:

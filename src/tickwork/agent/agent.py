@@ -8,6 +8,11 @@ connection is retried with backoff on the next server of the list, keeping what 
 with ``CLOSE_FORBIDDEN`` or ``CLOSE_BAD_REQUEST`` ends the agent (``AgentRefused``).
 ``drain`` (SIGTERM, SIGINT) stops taking runs, waits for the running ones (bounded), kills
 the rest, sends what waits and closes.
+
+Runs' logs: the server says in ``welcome`` what it keeps of each attempt's log, and the agent
+cuts its runs' logs the same way (``domain/log_cap.py``), so as to send no line the server
+would drop; while many log lines wait to be sent, the runs' output is not read
+(``Outbox.log_room``).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from tickwork.worker.protocol import (
     Message,
     decode,
     encode,
+    log_limits_from_wire,
     request_from_wire,
     tasks_from_wire,
 )
@@ -55,6 +61,9 @@ OPEN_TIMEOUT_S = 10.0
 FLUSH_TIMEOUT_S = 5.0
 """How long a draining agent waits for what is buffered to be sent (e.g. while reconnecting)."""
 MAX_FRAME_BYTES = 64 * 1024 * 1024
+SEND_FRAME_BYTES = 1024 * 1024
+"""About the most a frame sent holds (``message_size``): the server takes frames of up to
+16 MiB, and a line's JSON may take more than its text (escapes)."""
 
 _log = logging.getLogger("tickwork.agent")
 
@@ -72,6 +81,10 @@ class AgentReporter:
 
     def __init__(self, outbox: Outbox) -> None:
         self._outbox = outbox
+
+    def log_room(self) -> asyncio.Future[None] | None:
+        """``LogRoom``: many log lines wait to be sent (see ``Outbox.log_room``)."""
+        return self._outbox.log_room()
 
     def started(
         self, instance_id: int, attempt: int, worker: str, at: int, task: TaskKey | None = None
@@ -110,6 +123,8 @@ class AgentReporter:
         }
         if outcome.lost:
             message["lost"] = True
+        if outcome.dropped_lines:
+            message["log_dropped"] = [outcome.dropped_lines, outcome.dropped_bytes]
         if task is not None:
             message["task_id"], message["task_attempt"] = task
         self._outbox.put(message)
@@ -360,7 +375,7 @@ class Agent:
                 await outbox.wait()
                 if len(outbox) < LARGE_BATCH:
                     await asyncio.sleep(FRAME_INTERVAL_S)  # let a batch gather
-                batch = outbox.take(MAX_FRAME_MESSAGES)
+                batch = outbox.take(MAX_FRAME_MESSAGES, SEND_FRAME_BYTES)
                 if not batch:
                     continue
                 self._sending = True
@@ -424,6 +439,8 @@ class Agent:
             _log.info(
                 "worker %s welcomed as %s", self.address, message.get("worker_id", "(unnamed)")
             )
+            # runs started from now on cut their logs as this server will
+            self.worker.log_limits = log_limits_from_wire(message.get("log_limits"))
         else:
             _log.warning("ignored a message with unknown op %r", op)
 

@@ -5,6 +5,11 @@ reconnects; the wait is bounded by log lines: beyond ``max_log_lines`` waiting, 
 lines are dropped (and counted). Nothing else is ever dropped: ``started``, ``progress`` and
 ``finished`` are bounded by the runs themselves, and a lost ``finished`` would leave an
 instance running for ever.
+
+Before that bound, back-pressure: past ``LOG_ROOM_LINES`` log lines waiting, ``log_room``
+answers a future done once they are down to half, and the runs' output is not read until
+then (``worker/process_tree.py``): a run printing faster than the server takes its lines
+waits on its own output, and no line is lost.
 """
 
 from __future__ import annotations
@@ -14,9 +19,22 @@ from collections import deque
 
 from tickwork.worker.protocol import Message
 
-__all__ = ["MAX_LOG_LINES", "Outbox"]
+__all__ = ["LOG_ROOM_LINES", "MAX_LOG_LINES", "Outbox", "message_size"]
 
 MAX_LOG_LINES = 100_000
+LOG_ROOM_LINES = 10_000
+"""Log lines waiting past which the runs' output is not read (``log_room``)."""
+
+
+def message_size(message: Message) -> int:
+    """About how many bytes of a frame a message takes (its text; JSON may escape more)."""
+    op = message.get("op")
+    if op == "log":
+        return len(str(message.get("line", ""))) + 96
+    if op == "mapped":
+        tasks = message.get("tasks")
+        return sum(len(str(t)) + 4 for t in tasks) + 160 if isinstance(tasks, list) else 160
+    return 160
 
 
 class _Entry:
@@ -36,6 +54,7 @@ class Outbox:
         self._live = 0  # entries whose message is not dropped
         self._dropped_total = 0
         self._ready = asyncio.Event()
+        self._room: asyncio.Future[None] | None = None  # done once few log lines wait
 
     def __len__(self) -> int:
         return self._live
@@ -72,12 +91,18 @@ class Outbox:
         if self._live:
             self._ready.set()
 
-    def take(self, limit: int) -> list[Message]:
-        """Up to ``limit`` messages, oldest first."""
+    def take(self, limit: int, max_bytes: int | None = None) -> list[Message]:
+        """Up to ``limit`` messages, oldest first, and about ``max_bytes`` of them at most
+        (``message_size``; the first is taken whatever its size)."""
         batch: list[Message] = []
+        size = 0
         while self._entries and len(batch) < limit:
+            message = self._entries[0].message
+            if message is not None and max_bytes is not None:
+                size += message_size(message)
+                if batch and size > max_bytes:
+                    break
             entry = self._entries.popleft()
-            message = entry.message
             if message is None:
                 continue
             batch.append(message)
@@ -87,7 +112,24 @@ class Outbox:
         self._skip_dropped()
         if not self._live:
             self._ready.clear()
+        self._open_room()
         return batch
+
+    def log_room(self) -> asyncio.Future[None] | None:
+        """None while few log lines wait; else a future done once they are down to half of
+        ``LOG_ROOM_LINES`` (the runs' output is not read until then)."""
+        if len(self._logs) < LOG_ROOM_LINES:
+            return None
+        if self._room is None:
+            self._room = asyncio.get_running_loop().create_future()
+        return self._room
+
+    def _open_room(self) -> None:
+        room = self._room
+        if room is not None and len(self._logs) <= LOG_ROOM_LINES // 2:
+            self._room = None
+            if not room.done():
+                room.set_result(None)
 
     def finished_keys(self) -> list[Message]:
         """The ``finished`` messages waiting (the runs whose outcome is not yet sent)."""

@@ -19,6 +19,7 @@ from tickwork.worker.protocol import (
     DEAD_AFTER_S,
     decode,
     encode,
+    log_limits_to_wire,
 )
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,15 @@ async def connect(websocket: WebSocket) -> None:
         concurrency=max(concurrency, 1),
     )
     hub = services.engine.agents
+    runs = services.engine.runs
     hub.add(agent)
-    agent.send({"op": "welcome", "worker_id": worker_id})
+    agent.send(
+        {
+            "op": "welcome",
+            "worker_id": worker_id,
+            "log_limits": log_limits_to_wire(runs.log_limits),
+        }
+    )
     sender = asyncio.create_task(_send(websocket, agent))
     reason = "connection closed"
     try:
@@ -74,6 +82,7 @@ async def connect(websocket: WebSocket) -> None:
                 break
             for message in messages:
                 hub.handle(agent, message)
+            await _wait_for_room(runs.log_room())
     except WebSocketDisconnect:
         pass
     finally:
@@ -83,6 +92,19 @@ async def connect(websocket: WebSocket) -> None:
         hub.disconnected(agent, reason)
         with contextlib.suppress(Exception):
             await websocket.close()
+
+
+ROOM_WAIT_S = DEAD_AFTER_S / 2
+"""While the writer is behind, a frame is read at least this often all the same: the
+connection stays alive (pings are answered as frames are read) through a stalled database."""
+
+
+async def _wait_for_room(room: asyncio.Future[None] | None) -> None:
+    """The lines received wait to be written: read no more frames until they are (the
+    agent's runs then wait on their output), or for ``ROOM_WAIT_S`` at most."""
+    if room is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(room), ROOM_WAIT_S)
 
 
 async def _send(websocket: WebSocket, agent: Agent) -> None:

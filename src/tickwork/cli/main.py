@@ -88,6 +88,26 @@ def server(
             help="Data and credentials (default ~/.tickwork; env TICKWORK_HOME).",
         ),
     ] = None,
+    run_log_max_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--run-log-max-bytes",
+            min=0,
+            metavar="BYTES",
+            help="Log text one attempt of a run keeps, 0 for no limit (default 10 MiB; "
+            "env TICKWORK_RUN_LOG_MAX_BYTES).",
+        ),
+    ] = None,
+    run_log_max_lines: Annotated[
+        int | None,
+        typer.Option(
+            "--run-log-max-lines",
+            min=0,
+            metavar="LINES",
+            help="Log lines one attempt of a run keeps, 0 for no limit (default 100,000; "
+            "env TICKWORK_RUN_LOG_MAX_LINES).",
+        ),
+    ] = None,
 ) -> None:
     """Run a tickwork server (Ctrl-C stops it)."""
     # Imported here so that the client commands do not load the server's dependencies.
@@ -95,7 +115,13 @@ def server(
     from tickwork.settings import Settings
 
     settings = Settings.from_env(
-        host=host, port=port, database_url=db, no_worker=no_worker, home=home
+        host=host,
+        port=port,
+        database_url=db,
+        no_worker=no_worker,
+        home=home,
+        run_log_max_bytes=run_log_max_bytes,
+        run_log_max_lines=run_log_max_lines,
     )
     serve(settings)
 

@@ -20,7 +20,13 @@ from tickwork.domain.models import WorkerInfo
 from tickwork.engine.clock import now_ms
 from tickwork.engine.routing import designation_allows, refusal, worker_labels
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey, Worker
-from tickwork.worker.protocol import RESUME_GRACE_S, Message, request_to_wire, tasks_to_wire
+from tickwork.worker.protocol import (
+    RESUME_GRACE_S,
+    Message,
+    request_to_wire,
+    tasks_to_wire,
+    with_dropped_logs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +328,7 @@ class AgentHub:
                 outcome = RunOutcome(
                     status, str(message.get("result", "")), lost=bool(message.get("lost"))
                 )
+                outcome = with_dropped_logs(outcome, message)
                 reporter.finished(iid, attempt, outcome, int(message["at"]), task)
             elif op == "started":
                 reporter.started(iid, attempt, agent.address, int(message["at"]), task)

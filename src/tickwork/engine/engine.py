@@ -18,6 +18,7 @@ from tickwork.domain.enums import (
     TriggerType,
 )
 from tickwork.domain.errors import InvalidState
+from tickwork.domain.log_cap import LogLimits
 from tickwork.domain.models import (
     Designation,
     Instance,
@@ -94,6 +95,7 @@ class Engine:
             settings.prepare_ahead_ms,
             tasks=self.worker,
             fence=lambda: self.leases.fenced(),
+            log_limits=LogLimits(settings.run_log_max_bytes, settings.run_log_max_lines),
         )
         self.leases = LeaseKeeper(
             store,

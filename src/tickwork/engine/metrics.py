@@ -104,6 +104,13 @@ class EngineMetrics:
             "Failed shards and subtasks run again (TaskMaxAttempt).",
             registry=self.registry,
         )
+        self.log_lines_dropped = Counter(
+            "tickwork_log_lines_dropped",
+            "Log lines of runs not stored: past an attempt's cap (reason cap), or reported "
+            "for an attempt that had ended (reason ended).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.instances = Gauge(
             "tickwork_instances",
             "Stored instances by status.",

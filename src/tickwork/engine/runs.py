@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, TriggerType
+from tickwork.domain.log_cap import LogCut, LogLimits
 from tickwork.domain.models import Designation, Instance, InstanceUpdate, Job, LogLine
 from tickwork.engine.clock import loop_time_for, now_ms
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.modes import create_master
 from tickwork.engine.routing import effective_designation
+from tickwork.engine.run_logs import RunLogs
 from tickwork.engine.tasks import MasterHooks, TaskDispatch, TaskMaster
 from tickwork.engine.writer import BatchWriter
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey, Worker
@@ -63,6 +65,7 @@ class Run:
     system_retry: bool = False  # rerun because its worker was lost (stored as trigger type 5;
     # the instance in memory keeps its first trigger type, which decides second_delay chaining)
     master: TaskMaster | None = None  # the current attempt of a distributed run
+    log_cut: LogCut | None = None  # what the running attempt's log keeps (from its 1st line)
     # which share of the job's route strategy this attempt takes (drawn again on a retry)
     route_draw: float = field(default_factory=random.random)
 
@@ -77,8 +80,10 @@ class RunManager:
         prepare_ahead_ms: int = 0,
         tasks: TaskDispatch | None = None,
         fence: Callable[[], bool] = lambda: False,
+        log_limits: LogLimits | None = None,
     ) -> None:
         self._worker = worker
+        self._logs = RunLogs(writer, metrics, log_limits or LogLimits())
         self._fence = fence  # True: this server's lease is in doubt, hold fires back
         self._tasks = tasks  # where distributed runs send their tasks (None: none run)
         self._writer = writer
@@ -514,7 +519,32 @@ class RunManager:
             self._writer.update(InstanceUpdate(instance_id=instance_id, worker=worker))
 
     def log(self, instance_id: int, attempt: int, at: int, line: str) -> None:
-        self._writer.log(LogLine(instance_id=instance_id, time=at, line=line, attempt=attempt))
+        run = self._runs.get(instance_id)
+        if run is None or run.attempt != attempt or not run.launched:
+            self._logs.stray()
+            return
+        run.log_cut = self._logs.line(run.log_cut, instance_id, attempt, at, line)
+
+    @property
+    def log_limits(self) -> LogLimits:
+        """What each attempt's log keeps (a worker agent is told, to send no more)."""
+        return self._logs.limits
+
+    def log_room(self) -> asyncio.Future[None] | None:
+        """``LogRoom`` (worker/abc.py): the lines reported wait to be written; readers of
+        run output that can wait should, until the future is done."""
+        return self._writer.log_room()  # asked for every line read: no hop through RunLogs
+
+    def _end_log(self, run: Run, outcome: RunOutcome | None = None) -> None:
+        """The attempt ended: its truncation line and tail, counting what the worker said it
+        dropped."""
+        cut, run.log_cut = run.log_cut, None
+        if outcome is None:
+            self._logs.end(cut, run.instance.id, run.attempt)
+        else:
+            self._logs.end(
+                cut, run.instance.id, run.attempt, outcome.dropped_lines, outcome.dropped_bytes
+            )
 
     def progress(self, instance_id: int, attempt: int, progress: str) -> None:
         self._writer.update(InstanceUpdate(instance_id=instance_id, progress=progress[:4000]))
@@ -537,6 +567,9 @@ class RunManager:
         run = self._runs.get(instance_id)
         if task is not None:  # one task of a distributed run: its master decides
             if run is not None and run.attempt == attempt and run.master is not None:
+                if outcome.dropped_lines > 0:  # its worker cut the task's log lines
+                    run.log_cut = run.log_cut or LogCut(self._logs.limits)
+                    run.log_cut.add_dropped(outcome.dropped_lines, outcome.dropped_bytes)
                 run.master.task_finished(task, outcome, at)
             return
         if run is None or run.attempt != attempt or not run.launched or run.master is not None:
@@ -548,6 +581,7 @@ class RunManager:
             return
         run.launched = False
         self._metrics.running.dec()
+        self._end_log(run, outcome)
         if run.timeout_timer is not None:
             run.timeout_timer.cancel()
             run.timeout_timer = None
@@ -637,6 +671,8 @@ class RunManager:
         if run.launched:  # finished without an outcome from the worker (kill of a lost run)
             run.launched = False
             self._metrics.running.dec()
+        if run.log_cut is not None:
+            self._end_log(run)
         self._runs.pop(instance.id, None)
         self._ended[instance.id] = None
         if len(self._ended) > ENDED_REMEMBERED:

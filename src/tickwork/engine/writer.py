@@ -1,5 +1,11 @@
 """Group commit for the hot path: instance updates and log lines are queued by the engine and
-written in batches, one transaction per kind per batch, while the next batch accumulates."""
+written in batches, one transaction per kind per batch, while the next batch accumulates.
+
+Log lines can come faster than the database takes them (a run printing in a loop): past
+``LOG_BACKLOG_LINES`` lines or ``LOG_BACKLOG_CHARS`` characters waiting, ``log_room`` answers
+a future that is done once the backlog is down to half of that, and whoever can wait (a run's
+pipe reader, a worker agent's socket) stops reading until then, so the backlog and the
+server's memory stay bounded while the printer waits on its own output."""
 
 from __future__ import annotations
 
@@ -13,6 +19,10 @@ from tickwork.store.abc import Store
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 5000
+LOG_BACKLOG_LINES = 4 * MAX_BATCH
+"""Log lines waiting past which ``log_room`` asks the producers to wait."""
+LOG_BACKLOG_CHARS = 16 * 1024 * 1024
+"""... or characters of them (lines are up to 16 KiB)."""
 
 
 class BatchWriter:
@@ -25,6 +35,8 @@ class BatchWriter:
         self._step_aside = step_aside
         self._updates: list[InstanceUpdate] = []
         self._logs: list[LogLine] = []
+        self._log_chars = 0  # the length of the lines in ``_logs``
+        self._room: asyncio.Future[None] | None = None  # done when the log backlog is down
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -44,8 +56,29 @@ class BatchWriter:
 
     def log(self, line: LogLine) -> None:
         self._logs.append(line)
+        self._log_chars += len(line.line)
         self._logs_queued += 1
         self._kick()
+
+    def log_room(self) -> asyncio.Future[None] | None:
+        """None while the log lines waiting are few; else a future done once they are down
+        to half the bound (the producers that can wait should, until then)."""
+        if len(self._logs) < LOG_BACKLOG_LINES and self._log_chars < LOG_BACKLOG_CHARS:
+            return None
+        if self._room is None:
+            self._room = asyncio.get_running_loop().create_future()
+        return self._room
+
+    def _open_room(self, *, closing: bool = False) -> None:
+        room = self._room
+        if room is None:
+            return
+        if closing or (
+            len(self._logs) <= LOG_BACKLOG_LINES // 2 and self._log_chars <= LOG_BACKLOG_CHARS // 2
+        ):
+            self._room = None
+            if not room.done():
+                room.set_result(None)
 
     def _kick(self) -> None:
         self._wake.set()
@@ -66,6 +99,7 @@ class BatchWriter:
 
     async def close(self) -> None:
         self._closing = True
+        self._open_room(closing=True)  # nobody waits on a writer that closes
         self._wake.set()
         if self._task is not None:
             await self._task
@@ -86,6 +120,8 @@ class BatchWriter:
                 await self._step_aside()
             updates, self._updates = self._updates[:MAX_BATCH], self._updates[MAX_BATCH:]
             logs, self._logs = self._logs[:MAX_BATCH], self._logs[MAX_BATCH:]
+            chars = sum(len(x.line) for x in logs)
+            self._log_chars -= chars
             try:
                 if updates:
                     await self._store.update_instances(updates)
@@ -93,6 +129,7 @@ class BatchWriter:
                     await self._store.append_logs(logs)
                 self._updates_written += len(updates)
                 self._logs_written += len(logs)
+                self._open_room(closing=self._closing)
                 async with self._written:
                     self._written.notify_all()
             except Exception:
@@ -105,6 +142,7 @@ class BatchWriter:
                 )
                 self._updates[:0] = updates
                 self._logs[:0] = logs
+                self._log_chars += chars
                 if self._closing:
                     raise
                 await asyncio.sleep(0.5)

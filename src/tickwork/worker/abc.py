@@ -11,9 +11,11 @@ run then reports a KILLED outcome.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType, TriggerType
 from tickwork.domain.models import Designation
@@ -98,6 +100,10 @@ class RunOutcome:
     status: InstanceStatus  # SUCCESS, FAILED or KILLED
     result: str = ""  # at most 1000 characters are kept
     lost: bool = False  # the worker went away mid-run (not the job's own failure)
+    # log lines the worker left out (it cut its copy of the run's log, domain/log_cap.py, and
+    # reported the tail before this outcome): the engine counts them in the truncation line
+    dropped_lines: int = 0
+    dropped_bytes: int = 0
 
 
 class RunReporter(Protocol):
@@ -126,6 +132,21 @@ class RunReporter(Protocol):
     def mapped(
         self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]
     ) -> None: ...
+
+
+RoomCheck = Callable[[], "asyncio.Future[None] | None"]
+"""``LogRoom.log_room`` as a reader of run output holds it."""
+
+
+@runtime_checkable
+class LogRoom(Protocol):
+    """What a ``RunReporter`` may also offer: back-pressure on log lines. A worker reading a
+    run's output asks it after each line; when it answers a future, the worker stops reading
+    (the job then waits on its own output) until the future is done."""
+
+    def log_room(self) -> asyncio.Future[None] | None:
+        """None while lines may keep coming; else a future done once those already
+        reported have moved on far enough."""
 
 
 class Worker(Protocol):

@@ -14,14 +14,15 @@ import logging
 import socket
 import traceback
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, InvalidState, TickworkError
-from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
+from tickwork.domain.log_cap import LogLimits
+from tickwork.worker.abc import LogRoom, RoomCheck, RunOutcome, RunReporter, RunRequest
 from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
 from tickwork.worker.executors.base import clip, now_ms
 from tickwork.worker.executors.process import ProcessExecution
@@ -115,6 +116,10 @@ class InProcessWorker:
         self._kill_grace = kill_grace
         self._guardian = guardian
         self._reporter: RunReporter | None = None
+        self._log_room: RoomCheck | None = None  # the reporter's, if it offers LogRoom
+        # cut each run's log as the engine will (domain/log_cap.py), to report less: a worker
+        # agent sets the server's limits; the server's own worker leaves it to the engine
+        self.log_limits: LogLimits | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: Slots | None = None
         self._http: httpx.AsyncClient | None = None
@@ -138,6 +143,7 @@ class InProcessWorker:
         if self._reporter is not None:
             raise InvalidState(f"worker {self._address} is already started")
         self._reporter = reporter
+        self._log_room = reporter.log_room if isinstance(reporter, LogRoom) else None
         self._loop = asyncio.get_running_loop()
         self._slots = Slots(self._concurrency)
         self._http = httpx.AsyncClient(
@@ -250,7 +256,7 @@ class InProcessWorker:
             or len(self._prepared) >= self._concurrency
         ):
             return
-        sink = RunSink(self._reporter, request, self._loop)
+        sink = self._sink(self._reporter, request, self._loop)
         env = ExecutionEnv(
             sink=sink, http=self._http, kill_grace=self._kill_grace, guardian=self._guardian
         )
@@ -266,6 +272,11 @@ class InProcessWorker:
             return
         execution.prepare()
         self._prepared[request.instance_id] = _Prepared(request, execution, sink)
+
+    def _sink(
+        self, reporter: RunReporter, request: RunRequest, loop: asyncio.AbstractEventLoop
+    ) -> RunSink:
+        return RunSink(reporter, request, loop, room=self._log_room, limits=self.log_limits)
 
     def discard(self, instance_id: int) -> None:
         """Give up what ``prepare`` made for a run that will not be submitted."""
@@ -338,6 +349,7 @@ class InProcessWorker:
             await self._http.aclose()
             self._http = None
         self._reporter = None
+        self._log_room = None
 
     async def _kill_execution(self, run: _Run) -> None:
         execution = run.execution
@@ -361,7 +373,7 @@ class InProcessWorker:
         if run.prepared is not None:
             sink = run.prepared.sink
         else:
-            sink = RunSink(reporter, request, asyncio.get_running_loop())
+            sink = self._sink(reporter, request, asyncio.get_running_loop())
         outcome = RunOutcome(InstanceStatus.FAILED, "the run ended without an outcome")
         holding = run.slot_taken
         try:
@@ -383,7 +395,11 @@ class InProcessWorker:
             if holding:
                 slots.give()
             run.finished = True
-            sink.close()
+            sink.close()  # the tail of a cut log is reported now, before the outcome
+            if sink.dropped_lines:
+                outcome = replace(
+                    outcome, dropped_lines=sink.dropped_lines, dropped_bytes=sink.dropped_bytes
+                )
             key = request.run_key
             if self._runs.get(key) is run:
                 del self._runs[key]

@@ -29,6 +29,11 @@ class LoopInbox:
         self._calls: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
         self._woken = False
 
+    def __len__(self) -> int:
+        """How many calls wait for the loop."""
+        with self._lock:
+            return len(self._calls)
+
     def put(self, function: Callable[..., None], *args: Any) -> None:
         """Run ``function(*args)`` on the loop soon; RuntimeError if the loop is closed."""
         with self._lock:

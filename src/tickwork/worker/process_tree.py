@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Protocol
 
+from tickwork.worker.abc import RoomCheck
+
 __all__ = [
     "MAX_LINE_BYTES",
     "STDERR",
@@ -40,6 +42,7 @@ MAX_LINE_BYTES = 16 * 1024
 """A longer line is cut into pieces of this size."""
 
 _POLL_S = 0.02
+READ_BYTES = 65536
 LineHandler = Callable[[int, str, int], None]  # (fd, line, epoch ms)
 
 
@@ -133,34 +136,54 @@ async def terminate_group(pgid: int, grace: float) -> None:
 
 
 class _LineSplitter:
-    def __init__(self, fd: int, on_line: LineHandler) -> None:
+    """Bytes of one pipe to lines. ``drain`` hands on the complete lines read, one by one,
+    until ``held`` says stop (the lines wait to be written): the rest stay here."""
+
+    def __init__(self, fd: int, on_line: LineHandler, held: Callable[[], bool]) -> None:
         self._fd = fd
         self._on_line = on_line
+        self._held = held
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> bool:
+        """Take what was read; True if every complete line of it went on."""
         self._buffer += data
-        while True:
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                break
-            self._emit(bytes(self._buffer[:end]))
-            del self._buffer[: end + 1]
-        while len(self._buffer) >= MAX_LINE_BYTES:
-            self._emit(bytes(self._buffer[:MAX_LINE_BYTES]))
-            del self._buffer[:MAX_LINE_BYTES]
+        return self.drain()
+
+    def drain(self) -> bool:
+        """Hand on complete lines (and pieces of MAX_LINE_BYTES) while not held; True if
+        none is left. The lines of one call get one time: they were read together."""
+        buffer, held, emit, at = self._buffer, self._held, self._emit, _now_ms()
+        while not held():
+            end = buffer.find(b"\n", 0, MAX_LINE_BYTES + 1)
+            if end >= 0:
+                emit(bytes(buffer[:end]), at)
+                del buffer[: end + 1]
+            elif len(buffer) >= MAX_LINE_BYTES:
+                emit(bytes(buffer[:MAX_LINE_BYTES]), at)
+                del buffer[:MAX_LINE_BYTES]
+            else:
+                return True
+        return buffer.find(b"\n") < 0 and len(buffer) < MAX_LINE_BYTES
 
     def flush(self) -> None:
-        if self._buffer:
-            self._emit(bytes(self._buffer))
-            self._buffer.clear()
+        """Everything left, held or not (the pipe is closing)."""
+        buffer, at = self._buffer, _now_ms()
+        while buffer:
+            end = buffer.find(b"\n", 0, MAX_LINE_BYTES + 1)
+            if end < 0:
+                end = min(len(buffer), MAX_LINE_BYTES)
+                self._emit(bytes(buffer[:end]), at)
+                del buffer[:end]
+            else:
+                self._emit(bytes(buffer[:end]), at)
+                del buffer[: end + 1]
 
-    def _emit(self, raw: bytes) -> None:
-        for start in range(0, max(len(raw), 1), MAX_LINE_BYTES):
-            piece = raw[start : start + MAX_LINE_BYTES]
-            if piece.endswith(b"\r"):
-                piece = piece[:-1]
-            self._on_line(self._fd, piece.decode("utf-8", errors="replace"), _now_ms())
+    def _emit(self, piece: bytes, at: int) -> None:
+        """One line (at most MAX_LINE_BYTES, without its line break)."""
+        if piece.endswith(b"\r"):
+            piece = piece[:-1]
+        self._on_line(self._fd, piece.decode("utf-8", errors="replace"), at)
 
 
 class GroupProcess:
@@ -171,6 +194,10 @@ class GroupProcess:
     thread blocked in ``wait()`` where there are no pidfds. This is about half the cost of
     asyncio's subprocess transports per process, and leaves no reference cycles behind (the
     transports do, which makes the cyclic collector stall the loop under load).
+
+    ``room`` (``LogRoom.log_room``) is asked after each line: when it answers a future, the
+    pipes are not read until it is done, so a process printing faster than its lines are
+    written waits on its own output instead of the lines piling up in memory.
     """
 
     def __init__(
@@ -179,6 +206,7 @@ class GroupProcess:
         loop: asyncio.AbstractEventLoop,
         on_line: LineHandler,
         watcher: GroupWatcher | None = None,
+        room: RoomCheck | None = None,
     ) -> None:
         self._proc = proc
         self._loop = loop
@@ -189,13 +217,15 @@ class GroupProcess:
             watcher.watch(self.pgid)
         self.exited: asyncio.Future[None] = loop.create_future()
         self.pipes_closed: asyncio.Future[None] = loop.create_future()
+        self._room = room
+        self._paused: asyncio.Future[None] | None = None  # not read until it is done
         self._pipes: dict[int, tuple[IO[bytes], _LineSplitter]] = {}
         for kind, stream in ((STDOUT, proc.stdout), (STDERR, proc.stderr)):
             if stream is None:
                 continue
             fd = stream.fileno()
             os.set_blocking(fd, False)
-            self._pipes[fd] = (stream, _LineSplitter(kind, on_line))
+            self._pipes[fd] = (stream, _LineSplitter(kind, on_line, self._held))
             loop.add_reader(fd, self._readable, fd)
         self._pidfd: int | None = None
         try:
@@ -216,13 +246,15 @@ class GroupProcess:
         cwd: str | None = None,
         gated: bool = False,
         watcher: GroupWatcher | None = None,
+        room: RoomCheck | None = None,
     ) -> GroupProcess:
         """Start ``argv`` (no shell) in a new session; raises OSError if it cannot start.
 
         ``gated``: its stdin is a pipe, for ``open_gate`` (argv waits for a line on it);
         otherwise stdin is /dev/null. ``watcher`` is told the group now and when ``close``
-        is done with it. Call it from the event loop's thread: it forks there (vfork, well
-        under a millisecond) so that the loop watches the child at once."""
+        is done with it; ``room``: see the class. Call it from the event loop's thread: it
+        forks there (vfork, well under a millisecond) so that the loop watches the child at
+        once."""
         proc = subprocess.Popen(
             list(argv),
             stdin=subprocess.PIPE if gated else subprocess.DEVNULL,
@@ -232,12 +264,12 @@ class GroupProcess:
             cwd=cwd,
             start_new_session=True,
         )
-        return cls(proc, asyncio.get_running_loop(), on_line, watcher)
+        return cls(proc, asyncio.get_running_loop(), on_line, watcher, room)
 
     # -- events from the loop ----------------------------------------------------------------
     def _readable(self, fd: int) -> None:
         try:
-            data = os.read(fd, 65536)
+            data = os.read(fd, READ_BYTES)
         except BlockingIOError:
             return
         except OSError:
@@ -246,6 +278,41 @@ class GroupProcess:
             self._pipes[fd][1].feed(data)
         else:
             self._close_pipe(fd)
+
+    @property
+    def paused(self) -> bool:
+        """The pipes are not read now: the lines handed on wait to be written."""
+        return self._paused is not None
+
+    def _held(self) -> bool:
+        """Asked before each line goes on: stop here (and stop reading) for now?"""
+        if self._paused is not None:
+            return True
+        if self._room is None:
+            return False
+        wait = self._room()
+        if wait is None:
+            return False
+        self._paused = wait
+        for fd in self._pipes:
+            self._loop.remove_reader(fd)
+        wait.add_done_callback(self._resume)
+        return True
+
+    def ignore_room(self) -> None:
+        """Read on whatever ``room`` says (the run is being killed: what is left to read is
+        what its pipes hold)."""
+        self._room = None
+        if self._paused is not None:
+            self._resume(None)
+
+    def _resume(self, _: object) -> None:
+        """Hand on what was read and held, then read again (unless held again)."""
+        self._paused = None
+        for fd, (_stream, splitter) in list(self._pipes.items()):
+            if not splitter.drain() or self._paused is not None:
+                return  # held again: the next resume goes on from here
+            self._loop.add_reader(fd, self._readable, fd)
 
     def _close_pipe(self, fd: int) -> None:
         entry = self._pipes.pop(fd, None)
@@ -288,10 +355,18 @@ class GroupProcess:
         return self._proc.returncode
 
     async def wait(self, drain: float) -> int:
-        """Wait for the leader to exit, then up to ``drain`` s for the pipes to close."""
+        """Wait for the leader to exit, then up to ``drain`` s for the pipes to close; time
+        spent not reading them (their lines waiting to be written) does not count."""
         await self.exited
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self.pipes_closed), drain)
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.pipes_closed), drain)
+                break
+            except TimeoutError:
+                paused = self._paused
+                if paused is None:
+                    break
+                await asyncio.shield(paused)
         returncode = self._proc.returncode
         return -signal.SIGKILL if returncode is None else returncode
 

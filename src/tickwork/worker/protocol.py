@@ -4,7 +4,8 @@ short runs a second need no frame (let alone a request) per run.
 
 Frame: ``{"messages": [message, ...]}``. A message is an object with ``op``:
 
-server -> agent: ``welcome`` {worker_id}, ``prepare`` {request}, ``run`` {request},
+server -> agent: ``welcome`` {worker_id, log_limits?: {max_bytes, max_lines}}, ``prepare``
+{request}, ``run`` {request},
 ``tasks`` {request, tasks: [{task, sharding_id?, sharding_num?, sharding_parameter?}]} (a page
 of tasks of one distributed run: each is ``request`` with those fields replaced),
 ``discard`` {instance_id}, ``kill`` {instance_id, reason} (the run and all its tasks)
@@ -12,7 +13,8 @@ agent -> server: ``hello`` {runs: [[instance_id, attempt]], tasks: [[instance_id
 attempt, task_attempt]]} (first on every connection: what it holds), ``heartbeat`` {running,
 concurrency, draining}, ``started`` {instance_id, attempt,
 at}, ``log`` {instance_id, attempt, at, line}, ``progress`` {instance_id, attempt, progress},
-``finished`` {instance_id, attempt, status, result, at, lost?, task_id?, task_attempt?},
+``finished`` {instance_id, attempt, status, result, at, lost?, log_dropped?: [lines, bytes],
+task_id?, task_attempt?},
 ``mapped`` {instance_id, attempt, task_id, task_attempt, task_name, tasks: [JSON text]}
 
 When a connection closes, the server keeps the runs the agent held for ``RESUME_GRACE_S``;
@@ -22,6 +24,12 @@ lists that the server does not hold for it are killed. Otherwise they fail as lo
 
 ``lost: true`` in ``finished`` says the run did not fail by itself (the agent was draining or
 stopping): the engine runs it again elsewhere.
+
+``log_limits`` in ``welcome`` is what the server keeps of each attempt's log
+(``domain/log_cap.py``): the agent cuts its runs' logs the same way, to send no line the
+server would drop, and reports the lines it dropped in ``finished`` (``log_dropped``), after
+the tail it kept. The server cuts what it receives all the same; the count only goes into
+the attempt's truncation line.
 
 A heartbeat with ``draining: true`` says the agent takes no more runs (it is shutting down);
 the server routes none to it from then on.
@@ -40,7 +48,8 @@ from typing import Any
 
 from tickwork.domain.enums import ExecuteMode, JobType, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter
-from tickwork.worker.abc import RunRequest, TaskPhase, TaskSpec
+from tickwork.domain.log_cap import LogLimits
+from tickwork.worker.abc import RunOutcome, RunRequest, TaskPhase, TaskSpec
 
 CONNECT_PATH = "/api/v1/workers/connect"
 APP_KEY_HEADER = "x-tickwork-app-key"
@@ -146,6 +155,48 @@ def request_from_wire(data: dict[str, Any]) -> RunRequest:
         return RunRequest(**values)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidParameter(f"a run request is malformed: {exc}", field="request") from None
+
+
+_WIRE_INT_MAX = 2**63 - 1
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _WIRE_INT_MAX:
+        return None
+    return value
+
+
+def log_limits_to_wire(limits: LogLimits) -> dict[str, int]:
+    return {"max_bytes": limits.max_bytes, "max_lines": limits.max_lines}
+
+
+def log_limits_from_wire(value: Any) -> LogLimits | None:
+    """The server's log limits from ``welcome``; None when absent or malformed (the agent
+    then sends every line, and the server cuts)."""
+    if not isinstance(value, dict):
+        return None
+    max_bytes, max_lines = _count(value.get("max_bytes")), _count(value.get("max_lines"))
+    if max_bytes is None or max_lines is None:
+        return None
+    return LogLimits(max_bytes, max_lines)
+
+
+def dropped_from_wire(message: Message) -> tuple[int, int]:
+    """(lines, bytes) a ``finished`` says the agent dropped of the run's log; (0, 0) when
+    absent or malformed (it only goes into the truncation line's count)."""
+    value = message.get("log_dropped")
+    if not isinstance(value, list) or len(value) != 2:
+        return (0, 0)
+    lines, size = _count(value[0]), _count(value[1])
+    if lines is None or size is None:
+        return (0, 0)
+    return (lines, size)
+
+
+def with_dropped_logs(outcome: RunOutcome, finished: Message) -> RunOutcome:
+    """``outcome`` with the log lines a ``finished`` message says the agent dropped."""
+    lines, size = dropped_from_wire(finished)
+    return replace(outcome, dropped_lines=lines, dropped_bytes=size) if lines else outcome
 
 
 def encode(messages: list[Message]) -> str:

@@ -19,3 +19,12 @@ class Reports(Processor):
 class Fails(Processor):
     def process(self, ctx: JobContext) -> ProcessResult:
         return ProcessResult(False, "no luck")
+
+
+class Chatty(Processor):
+    """Logs 3,000 lines from its thread (more than the tests' cap keeps)."""
+
+    def process(self, ctx: JobContext) -> ProcessResult:
+        for n in range(1, 3001):
+            ctx.logger.info("step %d", n)
+        return ProcessResult(True, "talked")

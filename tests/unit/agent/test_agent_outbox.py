@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tickwork.agent.outbox import Outbox
+from tickwork.agent.outbox import LOG_ROOM_LINES, Outbox, message_size
 from tickwork.worker.protocol import Message
 
 
@@ -86,3 +86,35 @@ async def test_wait_wakes_on_put() -> None:
     await box.wait()
     box.take(1)
     assert not box._ready.is_set()
+
+
+async def test_runs_wait_on_their_output_while_many_log_lines_wait() -> None:
+    box = Outbox()
+    for n in range(LOG_ROOM_LINES - 1):
+        box.put(log(n))
+    assert box.log_room() is None
+    box.put(log(LOG_ROOM_LINES))
+    room = box.log_room()
+    assert room is not None and not room.done()
+    assert box.log_room() is room  # one future for every reader
+    box.take(LOG_ROOM_LINES // 2 - 1)
+    assert not room.done()  # still more than half
+    box.take(1)
+    assert room.done()
+    assert box.log_room() is None
+    assert box.dropped == 0  # waiting, not dropping
+
+
+async def test_a_frame_holds_about_max_bytes_of_messages() -> None:
+    box = Outbox()
+    long = "x" * 16_384
+    for n in range(200):
+        box.put({**log(n), "line": long})
+    frame = box.take(5_000, 1024 * 1024)
+    assert sum(message_size(m) for m in frame) <= 1024 * 1024
+    assert len(frame) == (1024 * 1024) // message_size(frame[0])
+    huge = {**log(0), "line": "y" * 3_000_000}
+    rest = box.take(5_000)
+    box.put(huge)
+    assert box.take(5_000, 1024 * 1024) == [huge]  # one message goes, whatever its size
+    assert len(rest) == 200 - len(frame)

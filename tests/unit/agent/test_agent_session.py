@@ -57,6 +57,7 @@ class Session:
     query: dict[str, list[str]]
     app_key: str | None
     frames: list[list[Message]] = field(default_factory=list)
+    frame_sizes: list[int] = field(default_factory=list)  # bytes of each frame received
     inbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
 
     async def send(self, *messages: Message) -> None:
@@ -101,6 +102,7 @@ class FakeServer:
             await self.on_connect(session)
         with contextlib.suppress(Exception):
             async for frame in ws:
+                session.frame_sizes.append(len(frame.encode() if isinstance(frame, str) else frame))
                 messages = decode(frame)
                 session.frames.append(messages)
                 for message in messages:
@@ -307,3 +309,35 @@ async def test_hello_names_runs_whose_outcome_waits_to_be_sent() -> None:
             assert await two.next("hello") == {"op": "hello", "runs": [[12, 0]], "tasks": []}
             assert two.frames[0][0]["op"] == "hello"
             assert (await two.until_finished(12))[-1]["status"] == int(InstanceStatus.SUCCESS)
+
+
+async def test_the_servers_log_limits_cut_what_the_agent_sends() -> None:
+    async with fake_server() as fake:
+        agent = Agent(options(fake.url), announce=lambda _: None)
+        async with running(agent):
+            session = await fake.next_session()
+            limits = {"max_bytes": 0, "max_lines": 20}
+            await session.send(
+                {"op": "welcome", "worker_id": agent.options.worker_id, "log_limits": limits},
+                shell(8, "seq 1 1000"),
+            )
+            seen = await session.until_finished(8)
+    sent = [m["line"] for m in seen if m["op"] == "log"]
+    assert sent == [str(n) for n in range(1, 19)] + ["999", "1000"]  # head, then tail
+    done = seen[-1]
+    assert (done["op"], done["result"]) == ("finished", "1000")
+    assert done["log_dropped"] == [980, sum(len(f"{n}\n") for n in range(19, 999))]
+
+
+async def test_frames_stay_small_when_a_run_prints_long_lines() -> None:
+    async with fake_server() as fake:
+        agent = Agent(options(fake.url), announce=lambda _: None)
+        async with running(agent):
+            session = await fake.next_session()
+            await session.send(
+                {"op": "welcome", "worker_id": agent.options.worker_id},  # no limits: all
+                shell(9, "head -c 16000000 /dev/zero | tr '\\0' x"),
+            )
+            seen = await session.until_finished(9)
+    assert sum(len(m["line"]) for m in seen if m["op"] == "log") == 16_000_000
+    assert max(session.frame_sizes) <= 1024 * 1024 + 20_000  # about a MiB, never 16 MiB

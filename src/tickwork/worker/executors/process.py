@@ -3,7 +3,9 @@
 stdout and stderr are captured line by line as they come, each line a log line with its own
 time; stderr lines are prefixed ``[stderr] ``. The last non-empty stdout line is the result;
 a non-zero exit or a death by signal fails the run. When the main process exits, whatever it
-left running in its process group is terminated too (a run owns its process group).
+left running in its process group is terminated too (a run owns its process group). While
+the lines read wait to be written, the pipes are not read (``GroupProcess``): a process that
+prints faster than that waits on its own output.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class ProcessExecution(Execution):
                 on_line=self._on_line,
                 gated=True,
                 watcher=self.env.guardian,
+                room=self.env.sink.room_check,
             )
         except (TickworkError, OSError):
             self.cleanup()  # run() starts it the ordinary way and reports the error
@@ -161,6 +164,7 @@ class ProcessExecution(Execution):
                         env=self.environment(),
                         on_line=self._on_line,
                         watcher=self.env.guardian,
+                        room=self.env.sink.room_check,
                     )
                 except OSError as exc:
                     return failed(f"cannot start {argv[0]}: {exc.strerror or exc}")
@@ -179,6 +183,7 @@ class ProcessExecution(Execution):
     async def stop(self) -> None:
         self._stopping = True
         if self._process is not None:
+            self._process.ignore_room()  # its last lines must not hold up the kill
             await self._process.terminate(self.env.kill_grace)
 
     def _on_line(self, fd: int, line: str, at: int) -> None:
@@ -186,14 +191,15 @@ class ProcessExecution(Execution):
             self.env.sink.log(STDERR_PREFIX + line, at)
             return
         self.env.sink.log(line, at)
-        if line.strip():
-            self._last_line = line.strip()
+        if line and not line.isspace():  # not blank (stripped once, at the end)
+            self._last_line = line
 
     def _outcome(self, returncode: int) -> RunOutcome:
+        last_line = self._last_line.strip()
         if returncode == 0:
-            return RunOutcome(InstanceStatus.SUCCESS, clip(self._last_line))
+            return RunOutcome(InstanceStatus.SUCCESS, clip(last_line))
         exit_text = describe_exit(returncode)
         self.env.sink.log(WORKER_PREFIX + exit_text)
         if returncode < 0:
             return failed(exit_text)
-        return failed(self._last_line or exit_text)
+        return failed(last_line or exit_text)
