@@ -37,7 +37,7 @@ NUMBER_RANGES: tuple[tuple[str, int, int], ...] = (
     ("replicas", 1, 1000),
     ("data_offset", -MAX_SPAN_S, MAX_SPAN_S),
 )
-HISTORY_LIMIT_RANGE = (1, 1_000_000)
+HISTORY_LIMIT_RANGE = (1, 100_000_000)
 
 
 def _in_range(value: object, name: str, minimum: int, maximum: int) -> None:

@@ -68,7 +68,7 @@ BOUNDS = [
     ("task_max_attempt", 1000, 0),
     ("task_attempt_interval", WEEK_S, 0),
     ("replicas", 1000, 1),
-    ("history_limit", 1_000_000, 1),
+    ("history_limit", 100_000_000, 1),
 ]
 
 
