@@ -640,6 +640,53 @@ def test_bad_parameters_name_the_parameter(sx: Client) -> None:
     assert error.status_code == 404 and error.code == "InvalidJobInstance.NotFound"
 
 
+def test_a_data_offset_no_fire_could_carry_is_refused_naming_data_offset(sx: Client) -> None:
+    """Issue 13, 9: DataOffset=10^16 was taken (SQLite), and then every planning round of
+    every namespace failed; on PostgreSQL it was a 503 carrying the SQL text."""
+    huge = 10_000_000_000_000_000
+    error = fails(
+        lambda: create(
+            sx,
+            name="far data",
+            job_type="shell",
+            content="echo",
+            time_type=1,
+            time_expression="* * * * * ?",
+            data_offset=huge,
+        )
+    )
+    assert error.status_code == 400 and error.code == "InvalidParameter"
+    assert f"DataOffset must be from -316224000 to 316224000, got {huge}" in error.message
+
+    job_id = create(
+        sx,
+        name="near data",
+        job_type="shell",
+        content="echo near",
+        time_type=1,
+        time_expression="* * * * * ?",
+        data_offset=-86_400,
+    )
+    error = fails(
+        lambda: sx.update_job(
+            m.UpdateJobRequest(
+                namespace=NS, group_id=G, region_id=R, job_id=job_id, data_offset=-huge
+            )
+        )
+    )
+    assert error.status_code == 400 and "DataOffset" in error.message
+    assert job_info(sx, job_id).time_config.data_offset == -86_400
+
+    def fired() -> Any:
+        done = [i for i in instances(sx, job_id) if i.status == SUCCESS]
+        return done or None
+
+    first = until(fired, 15)[0]  # scheduling goes on, with the offset it had
+    shift = wall(first.schedule_time) - wall(first.data_time)
+    assert shift == timedelta(days=1)
+    sx.delete_job(m.DeleteJobRequest(namespace=NS, group_id=G, region_id=R, job_id=job_id))
+
+
 # -- the V1 client ----------------------------------------------------------------------------
 def test_the_v1_client_executes_and_lists_instances(
     sx: Client, sx_v1: AcsClient, sx_server: ServerProcess

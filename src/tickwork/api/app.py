@@ -71,6 +71,7 @@ def create_app(
         svc = services_of(request)
         await svc.engine.flush()
         svc.engine.metrics.set_instance_counts(await svc.store.count_instances_by_status())
+        svc.engine.metrics.jobs_with_schedule_error.set(await svc.store.count_schedule_errors())
         return Response(svc.engine.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_key)])

@@ -75,8 +75,16 @@ def job_cells(job: Mapping[str, Any]) -> list[str]:
         cell(job.get("job_type")),
         schedule(job),
         cell(job.get("status")),
-        cell(job.get("next_fire_time")),
+        next_fire(job),
     ]
+
+
+def next_fire(job: Mapping[str, Any]) -> str:
+    """The job's next fire, or why it has none: planning could not compute its schedule."""
+    error = job.get("schedule_error")
+    if error:
+        return shorten(f"schedule error: {error}")
+    return cell(job.get("next_fire_time"))
 
 
 def instance_cells(instance: Mapping[str, Any]) -> list[str]:

@@ -100,8 +100,31 @@ class JobDisabled(InvalidState):
     code = "JobDisabled"
 
 
+class ScheduleError(InvalidState):
+    """The job's schedule cannot be computed: a fire, or its data time, is not an instant that
+    can be stored (planning marks the job with it and does not plan it until it is changed)."""
+
+    code = "ScheduleError"
+
+
 class Unavailable(TickworkError):
     """The server cannot do this now; try again."""
 
     status = 503
     code = "Unavailable"
+
+
+REASON_LIMIT = 500
+"""The longest reason kept for a failure that is stored (a job's schedule error)."""
+
+
+def reason_of(exc: BaseException) -> str:
+    """A failure in words for people: a TickworkError's message (after its field, when the
+    message does not name it), else the exception's type and text; at most REASON_LIMIT
+    characters."""
+    if isinstance(exc, TickworkError):
+        field = exc.field
+        text = f"{field}: {exc.message}" if field and field not in exc.message else exc.message
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"

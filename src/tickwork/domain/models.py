@@ -184,6 +184,9 @@ class Job:
     route_strategy: RouteStrategy | None = None  # None: runs are not split
     # scheduling state, owned by the engine
     next_fire_time: int | None = None
+    # why planning could not compute the job's fires (it is not planned until it is
+    # changed); None: its schedule is fine
+    schedule_error: str | None = None
     created_at: int = 0
     updated_at: int = 0
 

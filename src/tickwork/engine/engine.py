@@ -17,7 +17,7 @@ from tickwork.domain.enums import (
     TimeType,
     TriggerType,
 )
-from tickwork.domain.errors import InvalidState
+from tickwork.domain.errors import InvalidState, Unavailable, reason_of
 from tickwork.domain.log_cap import LogLimits
 from tickwork.domain.models import (
     Designation,
@@ -36,7 +36,7 @@ from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.routing import designation_allows
 from tickwork.engine.runs import RunManager
 from tickwork.engine.scheduler import Scheduler
-from tickwork.engine.schedules import ScheduleCache
+from tickwork.engine.schedules import ScheduleCache, check_storable
 from tickwork.engine.server_groups import ServerGroups
 from tickwork.engine.writer import BatchWriter
 from tickwork.settings import Settings
@@ -186,7 +186,7 @@ class Engine:
         jobs: dict[int, Job | None] = {}
         for instance in leftovers:
             if instance.job_id not in jobs:
-                jobs[instance.job_id] = await self.store.get_job(instance.job_id)
+                jobs[instance.job_id] = await self._job_of_leftovers(instance.job_id)
         leftovers = await self._pass_on(leftovers, jobs)
         now = now_ms()
         threshold = self.settings.misfire_threshold_ms
@@ -229,6 +229,23 @@ class Engine:
             else:
                 await self._recover_misfire(instance, job, leftovers, now)
         await self.writer.flush()
+
+    async def _job_of_leftovers(self, job_id: int) -> Job | None:
+        """The job of unfinished instances taken over; None when it is gone, or when its row
+        cannot be read (damaged by hand): one such job must not keep the server from
+        starting, nor the other jobs' runs from going on."""
+        try:
+            return await self.store.get_job(job_id)
+        except Unavailable:
+            raise
+        except Exception as exc:
+            log.warning(
+                "job %s's stored row cannot be read (%s): its unfinished instances are left "
+                "as they are",
+                job_id,
+                reason_of(exc),
+            )
+            return None
 
     async def _pass_on(
         self, leftovers: list[Instance], jobs: Mapping[int, Job | None]
@@ -408,6 +425,7 @@ class Engine:
             executor=executor,
             designation=designation,
         )
+        check_storable(job, instance)  # a job stored with a bad data_offset: 409, not 500
         target = self.hand_off_target(job, designation)
         if target is not None:  # no worker of the group here, but on that server
             instance.owner = target

@@ -123,6 +123,17 @@ class EngineMetrics:
             "Fires claimed ahead and waiting for their due instant.",
             registry=self.registry,
         )
+        self.schedule_errors = Counter(
+            "tickwork_schedule_errors",
+            "Jobs this server found it could not compute the fires of: each was marked with "
+            "the reason and is not planned until it is changed.",
+            registry=self.registry,
+        )
+        self.jobs_with_schedule_error = Gauge(
+            "tickwork_jobs_with_schedule_error",
+            "Jobs marked with a schedule error now (by any server): they do not fire.",
+            registry=self.registry,
+        )
 
     def observe_release(self, lateness_ms: int) -> None:
         seconds = max(lateness_ms, 0) / 1000.0

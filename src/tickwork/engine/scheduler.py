@@ -17,14 +17,16 @@ import logging
 from collections.abc import Callable
 
 from tickwork.domain.enums import InstanceStatus, MisfirePolicy, TimeType, TriggerType
+from tickwork.domain.errors import ScheduleError, TickworkError, Unavailable, reason_of
 from tickwork.domain.models import Instance, Job
 from tickwork.engine.clock import now_ms
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.runs import RunManager
-from tickwork.engine.schedules import ScheduleCache
+from tickwork.engine.schedules import ScheduleCache, check_storable
 from tickwork.settings import Settings
 from tickwork.store.abc import Store
 from tickwork.timing import data_time
+from tickwork.timing.instants import holds_instant
 
 log = logging.getLogger(__name__)
 
@@ -121,25 +123,31 @@ class Scheduler:
             horizon, self._settings.claim_batch, self._known_job
         ) as claim:
             jobs = claim.jobs
-            if not jobs:
+            if not jobs and not claim.unreadable:
                 return False
             fires: list[Instance] = []
             next_times: list[tuple[int, int | None]] = []
+            failed: list[tuple[int, str, BaseException | None]] = [
+                (job_id, why, None) for job_id, why in claim.unreadable.items()
+            ]
             for job in jobs:
                 self._remember_job(job)
                 try:
                     job_fires, next_time, late = await self._fires_for(
                         job, claim.next_fire[job.id], now, horizon
                     )
-                except Exception:
-                    log.exception("computing the fires of job %s failed; it will not fire", job.id)
-                    next_times.append((job.id, None))
+                except Unavailable:
+                    raise  # the database, not the job: the whole round is tried again
+                except Exception as exc:  # this job only: the others are planned
+                    failed.append((job.id, reason_of(exc), exc))
                     continue
                 fires.extend(job_fires)
                 if late is not None:
                     misfire_releases.add((job.id, late))
                 next_times.append((job.id, next_time))
-            inserted = await claim.plan(fires, next_times)
+            inserted = await claim.plan(fires, next_times, [(j, why) for j, why, _ in failed])
+        for job_id, why, error in failed:
+            self._schedule_error(job_id, why, error)
         # committed: the fires are visible to the other servers, and can be handed to them
         jobs_by_id = {job.id: job for job in jobs}
         waiting = [i for i in inserted if i.status == InstanceStatus.WAITING]
@@ -150,7 +158,7 @@ class Scheduler:
             misfire = (instance.job_id, instance.schedule_time) in misfire_releases
             self._runs.arm(instance, jobs_by_id[instance.job_id], misfire=misfire)
         self._metrics.planned.set(self._runs.planned_count())
-        return len(jobs) >= self._settings.claim_batch
+        return len(jobs) + len(claim.unreadable) >= self._settings.claim_batch
 
     async def _hand_off(self, waiting: list[Instance], jobs: dict[int, Job]) -> set[int]:
         """Give the fires of groups whose workers are on another server to that server, a
@@ -165,12 +173,42 @@ class Scheduler:
             handed.update(await self._store.hand_over(ids, target))
         return handed
 
+    def _schedule_error(self, job_id: int, reason: str, exc: BaseException | None) -> None:
+        """Count and log a job marked with a schedule error: once, as a marked job is not
+        claimed again until it is changed. An unexpected exception's traceback is logged."""
+        self._metrics.schedule_errors.inc()
+        log.warning(
+            "job %s is not planned and will not fire until it is changed: %s",
+            job_id,
+            reason,
+            exc_info=exc if exc is not None and not isinstance(exc, TickworkError) else None,
+        )
+
     async def _fires_for(
         self, job: Job, next_fire: int, now: int, horizon: int
     ) -> tuple[list[Instance], int | None, int | None]:
         """The fires of one job from its stored ``next_fire`` up to the horizon, its next fire
         time after them, and the schedule time of a misfire released late on purpose (if
-        any)."""
+        any). Raises when they cannot be computed, or one could not be stored."""
+        if not holds_instant(next_fire):
+            raise ScheduleError(
+                f"its stored next fire time {next_fire} (epoch ms) is not an instant from "
+                "0001-01-02 to 9999-12-30 (UTC)"
+            )
+        fires, t, late_fire = await self._compute_fires(job, next_fire, now, horizon)
+        if fires:
+            check_storable(job, fires[0])
+            check_storable(job, fires[-1])
+        if t is not None and not holds_instant(t):
+            raise ScheduleError(
+                f"its next fire time after {fires[-1].schedule_time if fires else next_fire} "
+                f"(epoch ms) would be {t}, not an instant from 0001-01-02 to 9999-12-30 (UTC)"
+            )
+        return fires, t, late_fire
+
+    async def _compute_fires(
+        self, job: Job, next_fire: int, now: int, horizon: int
+    ) -> tuple[list[Instance], int | None, int | None]:
         schedule = await self._schedules.get(job)
         t: int | None = next_fire
         fires: list[Instance] = []

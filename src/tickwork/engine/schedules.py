@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from tickwork.domain.enums import TimeType
-from tickwork.domain.models import Calendar, Job
+from tickwork.domain.errors import ScheduleError
+from tickwork.domain.models import Calendar, Instance, Job
 from tickwork.store.abc import Store
 from tickwork.timing import CalendarDays, Schedule, build_schedule
+from tickwork.timing.instants import holds_instant
 
 SHARED_CALENDARS = "default"
 
@@ -52,3 +54,23 @@ class ScheduleCache:
             self._cache.clear()
         else:
             self._cache.pop(job_id, None)
+
+
+def check_storable(job: Job, fire: Instance) -> None:
+    """Raise ScheduleError when an instance's schedule time or data time is not an instant
+    that can be stored and shown: checked before the write, since one row the database
+    refuses (an integer past 64 bits) fails the whole batch it is written in. Planning checks
+    a job's first and last fire of a round: their times rise, and data time = schedule time +
+    the job's fixed offset, so the two bound the rest."""
+    if not holds_instant(fire.schedule_time):
+        raise ScheduleError(
+            f"a run of job {job.id} scheduled at {fire.schedule_time} (epoch ms) is not an "
+            "instant from 0001-01-02 to 9999-12-30 (UTC)"
+        )
+    if fire.data_time is not None and not holds_instant(fire.data_time):
+        raise ScheduleError(
+            f"data_offset {job.data_offset} puts the data time of a run of job {job.id} "
+            f"scheduled at {fire.schedule_time} (epoch ms) outside 0001-01-02..9999-12-30 "
+            "(UTC); change the job's data_offset",
+            field="data_offset",
+        )

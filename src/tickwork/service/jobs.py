@@ -41,6 +41,7 @@ UPDATABLE = frozenset(f.name for f in dataclasses.fields(Job)) - {
     "namespace",
     "group_id",
     "next_fire_time",
+    "schedule_error",
     "created_at",
     "updated_at",
 }
@@ -73,6 +74,7 @@ class JobService:
         now = now_ms()
         job.id = 0
         job.created_at = job.updated_at = now
+        job.schedule_error = None
         job.next_fire_time = await self._engine.first_fire(job, now)
         self._refuse_past_one_time(job, now)
         stored = await self._store.create_job(job)
@@ -175,8 +177,8 @@ class JobService:
     async def set_enabled(self, caller: Caller, job_id: int, enabled: bool) -> Job:
         job = await self.get(caller, job_id, right=Right.EDIT)
         wanted = JobStatus.ENABLED if enabled else JobStatus.DISABLED
-        if job.status == wanted:
-            return job
+        if job.status == wanted and not (enabled and job.schedule_error is not None):
+            return job  # (enabling a job marked with a schedule error computes it again)
         job.status = wanted
         return await self._save(job, reschedule=True)
 
@@ -454,9 +456,15 @@ class JobService:
 
     # -- internals ---------------------------------------------------------------------------
     async def _save(self, job: Job, *, reschedule: bool) -> Job:
+        """Store a changed job. A job marked with a schedule error loses the mark, and its
+        schedule is computed again from now (planning marks it again if it still fails)."""
         async with self._engine.planning:
             now = now_ms()
             job.updated_at = max(now, job.updated_at + 1)
+            current = await self._store.get_job(job.id)  # planning may have moved it on
+            if current is not None and current.schedule_error is not None:
+                reschedule = True
+            job.schedule_error = None
             if reschedule:
                 job.next_fire_time = await self._engine.first_fire(job, now)
                 if (
@@ -465,10 +473,8 @@ class JobService:
                     and job.next_fire_time < now
                 ):
                     job.next_fire_time = None  # its time has passed: it will not fire itself
-            else:
-                current = await self._store.get_job(job.id)  # planning may have moved it on
-                if current is not None:
-                    job.next_fire_time = current.next_fire_time
+            elif current is not None:
+                job.next_fire_time = current.next_fire_time
             stored = await self._store.update_job(job)
             await self._engine.job_changed(stored, schedule_changed=reschedule)
         return stored

@@ -7,21 +7,46 @@ from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.models import Job
 from tickwork.domain.sharding import parse_shards
 from tickwork.engine.modes import MAP_MODES, is_processor
-from tickwork.timing import parse_timezone, validate_time
+from tickwork.timing import data_time, parse_one_time, parse_timezone, validate_time
+from tickwork.timing.instants import EARLIEST_MS, LATEST_MS, MAX_SPAN_S, holds_instant
 from tickwork.worker.executors.http import parse_http_attribute
 from tickwork.worker.executors.processor import validate_class_name
 
 NAME_LIMIT = 200
 CONTENT_LIMIT = 1_000_000
 RESULT_LIMIT = 1000
+TIME_EXPRESSION_LIMIT = 1000
+TIMEZONE_LIMIT = 100  # the longest IANA name has 32 characters
+CALENDAR_NAME_LIMIT = 128  # a calendar's name is an id (service/namespaces.py ID_LIMIT)
+WEEK_S = 7 * 86_400
+
+# The ranges of a job's numbers: (field, minimum, maximum). Each is what a production scheduler
+# would ever need, and each fits the 32-bit INTEGER column PostgreSQL stores it in.
+NUMBER_RANGES: tuple[tuple[str, int, int], ...] = (
+    ("max_concurrency", 1, 10_000),
+    ("max_attempt", 0, 1000),
+    ("attempt_interval", 0, WEEK_S),
+    ("timeout", 0, MAX_SPAN_S),
+    ("fail_times", 1, 10_000),
+    ("page_size", 1, 10_000),
+    ("consumer_size", 1, 1000),
+    ("queue_size", 1, 1_000_000),
+    ("dispatcher_size", 1, 1000),
+    ("task_max_attempt", 0, 1000),
+    ("task_attempt_interval", 0, WEEK_S),
+    ("replicas", 1, 1000),
+    ("data_offset", -MAX_SPAN_S, MAX_SPAN_S),
+)
+HISTORY_LIMIT_RANGE = (1, 100_000_000)
 
 
-def _at_least(job: Job, name: str, minimum: int, maximum: int | None = None) -> None:
-    value = getattr(job, name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidParameter(f"{name} must be an integer >= {minimum}, got {value!r}", field=name)
-    if maximum is not None and value > maximum:
-        raise InvalidParameter(f"{name} must be <= {maximum}, got {value}", field=name)
+def _in_range(value: object, name: str, minimum: int, maximum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidParameter(f"{name} must be an integer, got {value!r}", field=name)
+    if not minimum <= value <= maximum:
+        raise InvalidParameter(
+            f"{name} must be from {minimum} to {maximum}, got {value}", field=name
+        )
 
 
 def validate_job(job: Job) -> None:
@@ -36,30 +61,50 @@ def validate_job(job: Job) -> None:
         )
     _validate_kind(job)
     _validate_mode(job)
+    _validate_schedule(job)
+    for name, minimum, maximum in NUMBER_RANGES:
+        _in_range(getattr(job, name), name, minimum, maximum)
+    if job.history_limit is not None:
+        _in_range(job.history_limit, "history_limit", *HISTORY_LIMIT_RANGE)
+    _validate_data_time(job)
+
+
+def _validate_schedule(job: Job) -> None:
+    """The time type, expression, zone, calendar and window: every fire the schedule gives
+    is an instant that can be stored (``holds_instant``)."""
+    _longest(job.time_expression, "time_expression", TIME_EXPRESSION_LIMIT)
+    _longest(job.timezone, "timezone", TIMEZONE_LIMIT)
+    _longest(job.calendar, "calendar", CALENDAR_NAME_LIMIT)
     parse_timezone(job.timezone)
     validate_time(job.time_type, job.time_expression, job.timezone)
     if job.calendar and job.time_type != TimeType.CRON:
         raise InvalidParameter("calendar applies to cron jobs only", field="calendar")
+    for name in ("start_time", "end_time"):
+        instant = getattr(job, name)
+        if instant is not None:
+            _in_range(instant, name, EARLIEST_MS, LATEST_MS)
     if job.start_time is not None and job.end_time is not None and (job.end_time <= job.start_time):
         raise InvalidParameter("end_time must be after start_time", field="end_time")
-    _at_least(job, "max_concurrency", 1, 10_000)
-    _at_least(job, "max_attempt", 0, 1000)
-    _at_least(job, "attempt_interval", 0, 86_400 * 7)
-    _at_least(job, "timeout", 0)
-    _at_least(job, "fail_times", 1)
-    _at_least(job, "page_size", 1)
-    _at_least(job, "consumer_size", 1)
-    _at_least(job, "queue_size", 1)
-    _at_least(job, "dispatcher_size", 1)
-    _at_least(job, "task_max_attempt", 0)
-    _at_least(job, "task_attempt_interval", 0)
-    _at_least(job, "replicas", 1, 1000)
-    if not isinstance(job.data_offset, int) or isinstance(job.data_offset, bool):
+
+
+def _validate_data_time(job: Job) -> None:
+    """A one-time job's single fire has a known data time: it must be an instant that can be
+    stored too (other schedules fire within the range for centuries; the engine checks each
+    fire, and refuses to plan a job whose fire would not be)."""
+    if job.time_type != TimeType.ONE_TIME or job.data_offset == 0:
+        return
+    fire = parse_one_time(job.time_expression, job.timezone)
+    if not holds_instant(data_time(fire, job.data_offset)):
         raise InvalidParameter(
-            "data_offset must be an integer number of seconds", field="data_offset"
+            f"data_offset {job.data_offset} puts the data time of the job's fire outside "
+            "0001-01-02..9999-12-30 (UTC)",
+            field="data_offset",
         )
-    if job.history_limit is not None:
-        _at_least(job, "history_limit", 1)
+
+
+def _longest(text: str, name: str, limit: int) -> None:
+    if len(text) > limit:
+        raise InvalidParameter(f"{name} is longer than {limit} characters", field=name)
 
 
 def _validate_mode(job: Job) -> None:

@@ -91,6 +91,17 @@ class ServerRow:
     workers: Mapping[str, tuple[WorkerInfo, ...]] = field(default_factory=dict)  # by group
 
 
+class PlanWriter(Protocol):
+    """``Store.plan_fires`` (or the same inside a claim)."""
+
+    def __call__(
+        self,
+        fires: Sequence[Instance],
+        next_fire_times: Sequence[tuple[int, int | None]],
+        schedule_errors: Sequence[tuple[int, str]] = (),
+    ) -> Awaitable[list[Instance]]: ...
+
+
 @dataclass(slots=True, frozen=True)
 class DueClaim:
     """Due jobs claimed for one planning round (``Store.claim_due_jobs``).
@@ -100,12 +111,13 @@ class DueClaim:
     """
 
     jobs: list[Job]
-    plan: Callable[
-        [Sequence[Instance], Sequence[tuple[int, int | None]]], Awaitable[list[Instance]]
-    ]
+    plan: PlanWriter
     next_fire: Mapping[int, int]
     """Each claimed job's stored next fire time: a job given back from ``known`` may hold
     an older one in its ``next_fire_time``."""
+    unreadable: Mapping[int, str] = field(default_factory=dict)
+    """Due jobs whose row could not be read as a job (written by hand, or damaged), with
+    why: they are not in ``jobs``, and one of them does not stop the others."""
 
 
 class Store(Protocol):
@@ -244,11 +256,19 @@ class Store(Protocol):
     async def set_next_fire_times(self, changes: Sequence[tuple[int, int | None]]) -> None:
         """Set next_fire_time of each (job_id, next_fire_time); missing jobs are ignored."""
 
+    async def count_schedule_errors(self) -> int:
+        """How many jobs are marked with a schedule error (``Job.schedule_error``)."""
+
     # -- instances -------------------------------------------------------------------------
     async def plan_fires(
-        self, fires: Sequence[Instance], next_fire_times: Sequence[tuple[int, int | None]]
+        self,
+        fires: Sequence[Instance],
+        next_fire_times: Sequence[tuple[int, int | None]],
+        schedule_errors: Sequence[tuple[int, str]] = (),
     ) -> list[Instance]:
-        """In one transaction: insert the fires and set the jobs' next fire times.
+        """In one transaction: insert the fires, set the jobs' next fire times, and mark each
+        job of ``schedule_errors`` (job_id, reason) with its schedule error and no next fire
+        time (it is not planned again until it is changed).
 
         A fire whose (job_id, fire_key) is already stored is not inserted again (the unique
         index makes a scheduled fire happen at most once). Fires of jobs that no longer exist

@@ -25,6 +25,7 @@ from tickwork.domain.errors import (
     InvalidState,
     JobNotFound,
     NamespaceNotFound,
+    reason_of,
 )
 from tickwork.domain.models import AccessKey, AppGroup, Calendar, Job, Namespace, Page
 from tickwork.store import codec
@@ -409,23 +410,23 @@ class SqlStore(SqlRuns, SqlExtras, SqlServers):
         )
         if self.dialect != "postgresql":
             async with self._read() as conn:
-                claimed, next_fire = await self._due_in(conn, keys, known)
-            yield DueClaim(claimed, self.plan_fires, next_fire)
+                claimed, next_fire, unreadable = await self._due_in(conn, keys, known)
+            yield DueClaim(claimed, self.plan_fires, next_fire, unreadable)
             return
         async with self._write() as conn:
-            claimed, next_fire = await self._due_in(
+            claimed, next_fire, unreadable = await self._due_in(
                 conn, keys.with_for_update(skip_locked=True), known
             )
-            yield DueClaim(claimed, partial(self._plan_fires_in, conn), next_fire)
+            yield DueClaim(claimed, partial(self._plan_fires_in, conn), next_fire, unreadable)
 
     async def _due_in(
         self,
         conn: AsyncConnection,
         keys: sa.Select[Any],
         known: Callable[[int], Job | None] | None,
-    ) -> tuple[list[Job], dict[int, int]]:
-        """The due jobs (reading whole rows only of those ``known`` lacks at their version)
-        and their stored next fire times."""
+    ) -> tuple[list[Job], dict[int, int], dict[int, str]]:
+        """The due jobs (reading whole rows only of those ``known`` lacks at their version),
+        their stored next fire times, and the due rows that cannot be read as jobs (why)."""
         due = (await conn.execute(keys)).all()
         claimed: dict[int, Job] = {}
         unknown: list[int] = []
@@ -435,14 +436,26 @@ class SqlStore(SqlRuns, SqlExtras, SqlServers):
                 claimed[job_id] = held
             else:
                 unknown.append(job_id)
+        unreadable: dict[int, str] = {}
         for chunk in chunks(unknown):
             rows = await conn.execute(sa.select(jobs).where(jobs.c.id.in_(chunk)))
             for row in rows.mappings():
-                claimed[row["id"]] = codec.job_from(row)
-        return [claimed[job_id] for job_id, _, _ in due], {r[0]: r[2] for r in due}
+                try:
+                    claimed[row["id"]] = codec.job_from(row)
+                except Exception as exc:  # one damaged row must not stop every job's planning
+                    unreadable[row["id"]] = f"its stored row cannot be read: {reason_of(exc)}"
+        next_fire = {r[0]: r[2] for r in due}
+        return [claimed[r[0]] for r in due if r[0] in claimed], next_fire, unreadable
 
     async def set_next_fire_times(self, changes: Sequence[tuple[int, int | None]]) -> None:
         if not changes:
             return
         async with self._write() as conn:
             await self._set_next_fire_times(conn, changes)
+
+    async def count_schedule_errors(self) -> int:
+        stmt = (
+            sa.select(sa.func.count()).select_from(jobs).where(jobs.c.schedule_error.is_not(None))
+        )
+        async with self._read() as conn:
+            return int((await conn.execute(stmt)).scalar_one())

@@ -216,6 +216,19 @@ class SqlBase:
         params = [{"b_id": k, "b_next": latest[k]} for k in sorted(latest)]
         await conn.execute(stmt, params)
 
+    async def _set_schedule_errors(
+        self, conn: AsyncConnection, marks: Sequence[tuple[int, str]]
+    ) -> None:
+        """Mark each (job_id, reason): the job has no next fire time until it is changed."""
+        reasons = dict(marks)
+        stmt = (
+            sa.update(jobs)
+            .where(jobs.c.id == sa.bindparam("b_id"))
+            .values(next_fire_time=None, schedule_error=sa.bindparam("b_reason"))
+        )
+        params = [{"b_id": k, "b_reason": reasons[k]} for k in sorted(reasons)]
+        await conn.execute(stmt, params)
+
 
 class _LoopConnection:
     """What the store's methods use of an ``AsyncConnection``, over a synchronous one whose

@@ -178,17 +178,22 @@ class SqlRuns(SqlBase):
         return [row for row in rows if row.id]
 
     async def plan_fires(
-        self, fires: Sequence[Instance], next_fire_times: Sequence[tuple[int, int | None]]
+        self,
+        fires: Sequence[Instance],
+        next_fire_times: Sequence[tuple[int, int | None]],
+        schedule_errors: Sequence[tuple[int, str]] = (),
     ) -> list[Instance]:
-        """In one transaction: insert the fires and set the jobs' next fire times."""
+        """In one transaction: insert the fires, set the jobs' next fire times, and mark the
+        jobs whose fires could not be computed."""
         async with self._write() as conn:
-            return await self._plan_fires_in(conn, fires, next_fire_times)
+            return await self._plan_fires_in(conn, fires, next_fire_times, schedule_errors)
 
     async def _plan_fires_in(
         self,
         conn: AsyncConnection,
         fires: Sequence[Instance],
         next_fire_times: Sequence[tuple[int, int | None]],
+        schedule_errors: Sequence[tuple[int, str]] = (),
     ) -> list[Instance]:
         now = now_ms()
         live = await self._existing_ids(conn, jobs.c.id, [f.job_id for f in fires])
@@ -209,6 +214,8 @@ class SqlRuns(SqlBase):
             rows.append(self._as_new(fire, now))
         inserted = await self._insert_instances(conn, rows)
         await self._set_next_fire_times(conn, next_fire_times)
+        if schedule_errors:
+            await self._set_schedule_errors(conn, schedule_errors)
         return inserted
 
     async def create_instance(self, instance: Instance) -> tuple[Instance, bool]:

@@ -139,6 +139,7 @@ jobs = sa.Table(
     sa.Column("updated_at", Instant, nullable=False),
     sa.Column("designation", sa.Text(), nullable=True),  # JSON; NULL: any worker
     sa.Column("route_strategy", sa.Text(), nullable=True),  # JSON; NULL: none
+    sa.Column("schedule_error", sa.Text(), nullable=True),  # NULL: its schedule is fine
     sa.ForeignKeyConstraint(
         ["namespace", "group_id"],
         ["app_groups.namespace", "app_groups.group_id"],

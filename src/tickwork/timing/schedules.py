@@ -14,6 +14,7 @@ from tickwork.domain.enums import TimeType
 from tickwork.domain.errors import InvalidParameter, InvalidTimeExpression
 from tickwork.timing.calendars import CalendarDays
 from tickwork.timing.cron import QuartzCron
+from tickwork.timing.instants import LATEST_MS, MAX_SPAN_S, holds_instant
 from tickwork.timing.zones import MS_PER_DAY, days_from_civil, parse_timezone, zone_rules
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
 
 _ONE_TIME_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})")
 _SECONDS_RE = re.compile(r"[0-9]+")
-_MAX_SECONDS = 10 * 366 * 86400  # ten years: more is surely a mistake
 
 
 def _ceil_second(ms: int) -> int:
@@ -187,20 +187,47 @@ class ApiSchedule(Schedule):
 
 def _seconds(expression: str, what: str) -> int:
     text = expression.strip()
-    if not _SECONDS_RE.fullmatch(text) or not 1 <= int(text) <= _MAX_SECONDS:
+    if not _SECONDS_RE.fullmatch(text) or not 1 <= _whole_number(text) <= MAX_SPAN_S:
         raise InvalidTimeExpression(
             f"invalid time_expression {expression!r}: {what} must be a whole number of "
-            f"seconds from 1 to {_MAX_SECONDS}",
+            f"seconds from 1 to {MAX_SPAN_S}",
             position=0,
         )
     return int(text)
 
 
+def _whole_number(digits: str) -> int:
+    """The value of a string of ASCII digits, or -1 when it has more than 18 significant
+    ones (past every bound here; ``int`` of thousands of digits is slow, and CPython refuses
+    more than 4,300)."""
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= 18 else -1
+
+
 def parse_one_time(expression: str, timezone: str) -> int:
-    """``yyyy-MM-dd HH:mm:ss`` in the time zone, or epoch milliseconds; UTC epoch ms."""
+    """``yyyy-MM-dd HH:mm:ss`` in the time zone, or epoch milliseconds; UTC epoch ms, an
+    instant that can be stored and shown (``holds_instant``)."""
     text = expression.strip()
     if text.isascii() and text.isdigit():
-        return int(text)
+        instant = _whole_number(text)
+        if not 0 <= instant <= LATEST_MS:
+            raise InvalidTimeExpression(
+                f"invalid time_expression {expression!r}: a one-time instant in epoch "
+                f"milliseconds must be at most {LATEST_MS} (9999-12-30T23:59:59.999Z)",
+                position=0,
+            )
+        return instant
+    instant = _wall_time(expression, text, timezone)
+    if not holds_instant(instant):
+        raise InvalidTimeExpression(
+            f"invalid time_expression {expression!r}: a one-time instant must be from "
+            "0001-01-02 to 9999-12-30 (UTC)",
+            position=0,
+        )
+    return instant
+
+
+def _wall_time(expression: str, text: str, timezone: str) -> int:
     match = _ONE_TIME_RE.fullmatch(text)
     if match is None:
         raise InvalidTimeExpression(

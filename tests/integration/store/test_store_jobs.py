@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 from store_support import Seed
 
 from tickwork.domain.enums import (
@@ -85,6 +86,7 @@ def _full_job() -> Job:
             ],
         ),
         next_fire_time=1_750_000_000_123,
+        schedule_error="time_expression: invalid 日",
         created_at=100,
         updated_at=200,
     )
@@ -215,6 +217,52 @@ async def test_a_claim_takes_held_definitions_at_their_version(store: Store, see
         assert claim.jobs[2] == fresh
         assert claim.next_fire == {same.id: 100, stale.id: 150, fresh.id: 200}
         await claim.plan([], [])
+
+
+async def test_a_claim_marks_jobs_with_their_schedule_error(store: Store, seed: Seed) -> None:
+    """Jobs whose fires could not be computed lose their next fire time and keep why, in the
+    same transaction as the others' fires; the mark stays until the job is written again."""
+    good = await seed.job("good", next_fire_time=100)
+    bad = await seed.job("bad", next_fire_time=100)
+    async with store.claim_due_jobs(300, 10) as claim:
+        planned = await claim.plan(
+            [seed.fire(good, 100)], [(good.id, 200)], [(bad.id, "data_offset: out of range")]
+        )
+    assert [i.job_id for i in planned] == [good.id]
+    marked = await store.get_job(bad.id)
+    assert marked is not None and marked.next_fire_time is None
+    assert marked.schedule_error == "data_offset: out of range"
+    assert (await store.get_job(good.id)).schedule_error is None  # type: ignore[union-attr]
+    assert await store.count_schedule_errors() == 1
+    assert [j.id for j in await store.due_jobs(300, 10)] == [good.id]
+    cleared = await store.update_job(replace(marked, schedule_error=None, next_fire_time=500))
+    assert cleared.schedule_error is None and await store.count_schedule_errors() == 0
+
+
+async def test_a_due_row_that_cannot_be_read_does_not_stop_the_claim(
+    store: SqlStore, seed: Seed
+) -> None:
+    """A row damaged by hand (a time type no version wrote) is given back with why, apart
+    from the jobs; the claim of the others goes on."""
+    before = await seed.job("before", next_fire_time=100)
+    damaged = await seed.job("damaged", next_fire_time=150)
+    after = await seed.job("after", next_fire_time=200)
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE jobs SET time_type = 42 WHERE id = :id"), {"id": damaged.id}
+        )
+    async with store.claim_due_jobs(300, 10) as claim:
+        assert [j.id for j in claim.jobs] == [before.id, after.id]
+        assert list(claim.unreadable) == [damaged.id]
+        assert "42 is not a valid TimeType" in claim.unreadable[damaged.id]
+        await claim.plan([], [(before.id, 5000), (after.id, 5000)], list(claim.unreadable.items()))
+    async with store.engine.connect() as conn:
+        row = await conn.execute(
+            sa.text("SELECT next_fire_time, schedule_error FROM jobs WHERE id = :id"),
+            {"id": damaged.id},
+        )
+        next_fire, reason = row.one()
+    assert next_fire is None and "cannot be read" in reason
 
 
 async def test_each_change_of_a_job_is_a_new_version(store: Store, seed: Seed) -> None:

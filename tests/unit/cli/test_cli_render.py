@@ -84,6 +84,18 @@ def test_job_row() -> None:
     ]
 
 
+def test_a_job_with_a_schedule_error_shows_it_where_its_next_fire_would_be() -> None:
+    marked = JOB | {
+        "next_fire_time": None,
+        "schedule_error": "data_offset 10000000000000000 puts the data time of a run outside",
+    }
+    assert job_cells(marked)[-1] == "schedule error: data_offset 10000000000…"  # 40 wide
+    assert "schedule error: data_offset" in render(
+        job_table({"items": [marked], "total": 1, "page": 1, "page_size": 20})
+    )
+    assert job_cells(JOB | {"schedule_error": None})[-1] == "2026-11-21 04:30:02.000Z"
+
+
 def test_schedule_of_an_api_job_has_no_expression() -> None:
     assert schedule({"time_type": "api", "time_expression": ""}) == "api"
     assert schedule({"time_type": "fixed_rate", "time_expression": "30"}) == "fixed_rate 30"

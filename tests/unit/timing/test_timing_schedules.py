@@ -85,6 +85,39 @@ def test_bad_one_time(expression: str) -> None:
     assert repr(expression) in caught.value.message
 
 
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "253402214400000",  # a millisecond past 9999-12-30T23:59:59.999Z
+        "10000000000000000",
+        "9223372036854775808",  # past 64 bits
+        "9" * 5000,  # more digits than int() reads
+        "9999-12-31 12:00:00",  # a datetime, but not in every time zone
+    ],
+)
+def test_a_one_time_instant_must_be_one_that_can_be_stored(expression: str) -> None:
+    with pytest.raises(InvalidTimeExpression) as caught:
+        validate_time(TimeType.ONE_TIME, expression, "Asia/Shanghai")
+    assert caught.value.field == "time_expression"
+    assert "one-time instant" in caught.value.message
+
+
+def test_the_latest_one_time_instant_and_leading_zeros_are_taken() -> None:
+    latest = build_schedule(TimeType.ONE_TIME, "253402214399999", "")
+    assert latest.first_fire(0) == 253402214399999
+    assert build_schedule(TimeType.ONE_TIME, "0" * 30 + "1798142400000", "").first_fire(0) == (
+        1798142400000
+    )
+
+
+@pytest.mark.parametrize("time_type", [TimeType.FIXED_RATE, TimeType.SECOND_DELAY])
+def test_seconds_of_thousands_of_digits_are_refused_as_out_of_range(time_type: TimeType) -> None:
+    with pytest.raises(InvalidTimeExpression) as caught:
+        validate_time(time_type, "9" * 5000, "")
+    assert "whole number of seconds from 1 to 316224000" in caught.value.message
+    assert build_schedule(time_type, "0" * 50 + "30", "").next_fire(0) == 30_000
+
+
 def test_api_never_fires_by_itself() -> None:
     schedule = build_schedule(TimeType.API, "", "")
     assert schedule.first_fire(0) is None

@@ -300,6 +300,7 @@ def job_out(job: Job) -> dict[str, Any]:
         "status": "enabled" if job.enabled else "disabled",
         "x_attrs": job.x_attrs,
         "next_fire_time": to_iso(job.next_fire_time),
+        "schedule_error": job.schedule_error,
         "created_at": to_iso(job.created_at),
         "updated_at": to_iso(job.updated_at),
     }
