@@ -13,11 +13,15 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from tickwork import __version__
 from tickwork.api import workers
 from tickwork.api.auth import require_key, services_of
-from tickwork.api.errors import install_error_handlers
+from tickwork.api.errors import error_response, install_error_handlers
+from tickwork.api.limits import BodyLimits, RequestLimitMiddleware
 from tickwork.api.native import groups, instances, jobs, keys, route_strategies
 from tickwork.api.schedulerx.endpoint import rpc
+from tickwork.api.schedulerx.errors import refusal as schedulerx_refusal
 from tickwork.api.shortcuts import Shortcut, ShortcutMiddleware
+from tickwork.domain.errors import TickworkError
 from tickwork.service.services import Services
+from tickwork.settings import Settings
 from tickwork.worker.protocol import CONNECT_PATH
 
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
@@ -28,9 +32,11 @@ def create_app(
     *,
     startup: Callable[[], Awaitable[Services]] | None = None,
     shutdown: Callable[[], Awaitable[None]] | None = None,
+    settings: Settings | None = None,
 ) -> FastAPI:
     """Build the app over ready services, or over services made by ``startup`` when the
-    server starts (and closed by ``shutdown``)."""
+    server starts (and closed by ``shutdown``); ``settings`` gives the request limits."""
+    settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,4 +98,18 @@ def create_app(
             Shortcut(frozenset({"POST"}), jobs.RUN_PATH, jobs.parse_and_run_job),
         ],
     )
+    # Outside the shortcuts: every call's body is bounded, whichever way it is served.
+    app.add_middleware(
+        RequestLimitMiddleware,
+        limits=BodyLimits(settings.max_body_bytes, settings.body_timeout_s),
+        refuse=_refusal,
+        authenticate=require_key,
+    )
     return app
+
+
+def _refusal(request: Request, error: TickworkError) -> Response:
+    """A call refused by the request limits, in the envelope of the face it came to."""
+    if request.scope["path"] == "/":
+        return schedulerx_refusal(request, error)
+    return error_response(error)

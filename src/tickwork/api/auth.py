@@ -18,8 +18,17 @@ def services_of(request: Request) -> Services:
     return services
 
 
+# Where a request keeps its caller's key once authenticated: the request limits
+# (api/limits.py) authenticate a native call before its body is read, and the route's
+# dependency then finds the key here instead of checking it again.
+KEY_SCOPE = "tickwork.access_key"
+
+
 async def require_key(request: Request) -> AccessKey:
     """The caller's access key, or 401."""
+    known: AccessKey | None = request.scope.get(KEY_SCOPE)
+    if known is not None:
+        return known
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value:
@@ -32,7 +41,9 @@ async def require_key(request: Request) -> AccessKey:
         raise Unauthenticated("the Authorization header is not valid Basic auth") from None
     if not sep:
         raise Unauthenticated("the Authorization header is not valid Basic auth")
-    return await services_of(request).access.authenticate(key_id, secret)
+    key = await services_of(request).access.authenticate(key_id, secret)
+    request.scope[KEY_SCOPE] = key
+    return key
 
 
 async def require_admin_key(request: Request) -> AccessKey:

@@ -27,13 +27,18 @@ def _field_of(loc: tuple[object, ...]) -> str:
     return ".".join(parts) if parts else "body"
 
 
+def error_response(exc: TickworkError) -> JSONResponse:
+    """A tickwork error in the native envelope, with its status."""
+    headers = {"WWW-Authenticate": 'Basic realm="tickwork"'} if exc.status == 401 else None
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TickworkError)
     async def domain_error(request: Request, exc: TickworkError) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Basic realm="tickwork"'} if exc.status == 401 else None
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers
-        )
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

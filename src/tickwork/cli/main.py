@@ -88,6 +88,16 @@ def server(
             help="Data and credentials (default ~/.tickwork; env TICKWORK_HOME).",
         ),
     ] = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-body-bytes",
+            min=1,
+            metavar="BYTES",
+            help="Refuse request bodies larger than this (413; default 1 MiB; "
+            "env TICKWORK_MAX_BODY_BYTES).",
+        ),
+    ] = None,
 ) -> None:
     """Run a tickwork server (Ctrl-C stops it)."""
     # Imported here so that the client commands do not load the server's dependencies.
@@ -95,7 +105,12 @@ def server(
     from tickwork.settings import Settings
 
     settings = Settings.from_env(
-        host=host, port=port, database_url=db, no_worker=no_worker, home=home
+        host=host,
+        port=port,
+        database_url=db,
+        no_worker=no_worker,
+        home=home,
+        max_body_bytes=max_body_bytes,
     )
     serve(settings)
 

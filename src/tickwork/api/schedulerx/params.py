@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tickwork.domain import bounded_json
 from tickwork.domain.errors import InvalidParameter
 
 # The getters below are named str, int and bool; inside the class body those names are the
@@ -156,7 +157,7 @@ class Params:
 
 def _json_array(name: str, text: str) -> list[Any]:
     try:
-        parsed = json.loads(text)
+        parsed = bounded_json.loads(text, field=name)
     except json.JSONDecodeError:
         raise InvalidParameter(f"{name} must be a JSON array", field=name) from None
     if not isinstance(parsed, list):
