@@ -16,6 +16,7 @@ from tickwork.api.auth import require_key, services_of
 from tickwork.api.errors import error_response, install_error_handlers
 from tickwork.api.limits import BodyLimits, RequestLimitMiddleware
 from tickwork.api.native import groups, instances, jobs, keys, route_strategies
+from tickwork.api.openapi import describe_limits
 from tickwork.api.schedulerx.endpoint import rpc
 from tickwork.api.schedulerx.errors import refusal as schedulerx_refusal
 from tickwork.api.shortcuts import Shortcut, ShortcutMiddleware
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(route_strategies.router)
     app.include_router(keys.router)
     app.add_api_websocket_route(CONNECT_PATH, workers.connect)
+    describe_limits(app, settings)
     app.add_middleware(
         ShortcutMiddleware,
         shortcuts=[

@@ -7,6 +7,7 @@ from tickwork.domain.errors import InstanceNotFound, InvalidParameter, InvalidSt
 from tickwork.domain.models import Instance, LogLine, Page
 from tickwork.engine.engine import Engine
 from tickwork.service.jobs import JobService
+from tickwork.service.pages import check_page
 from tickwork.store.abc import InstanceFilter, LogQuery, Store
 
 LOG_LIMIT = 10_000
@@ -26,10 +27,7 @@ class InstanceService:
         return instance
 
     async def find(self, flt: InstanceFilter) -> Page[Instance]:
-        if flt.page < 1:
-            raise InvalidParameter("page starts at 1", field="page")
-        if not 1 <= flt.page_size <= 1000:
-            raise InvalidParameter("page_size must be in 1..1000", field="page_size")
+        check_page(flt.page, flt.page_size)
         if (
             flt.schedule_from is not None
             and flt.schedule_to is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -27,6 +28,8 @@ from tickwork.store.tables import jobs
 __all__ = ["CHUNK", "SqlBase", "check_not_negative", "check_page", "chunks", "now_ms"]
 
 _S = TypeVar("_S")
+
+log = logging.getLogger(__name__)
 
 # Keys per IN (...) list; well under SQLite's and asyncpg's bind parameter limits.
 CHUNK = 1000
@@ -146,10 +149,8 @@ class SqlBase:
                     yield cast(AsyncConnection, _LoopConnection(sync))
         except TickworkError:
             raise
-        except sa.exc.IntegrityError as exc:
-            raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
         except (sa.exc.DBAPIError, OSError) as exc:
-            raise Unavailable(f"the database failed: {exc}") from exc
+            raise _database_error(exc) from exc
 
     @asynccontextmanager
     async def _tx_on(self, write: bool) -> AsyncIterator[AsyncConnection]:
@@ -161,10 +162,8 @@ class SqlBase:
                     yield conn
         except TickworkError:
             raise
-        except sa.exc.IntegrityError as exc:
-            raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
         except (sa.exc.DBAPIError, OSError) as exc:
-            raise Unavailable(f"the database failed: {exc}") from exc
+            raise _database_error(exc) from exc
 
     def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A write transaction (BEGIN IMMEDIATE on SQLite)."""
@@ -199,6 +198,16 @@ class SqlBase:
         # In id order, so concurrent servers lock rows in the same order.
         params = [{"b_id": k, "b_next": latest[k]} for k in sorted(latest)]
         await conn.execute(stmt, params)
+
+
+def _database_error(exc: BaseException) -> TickworkError:
+    """What a caller is told of a failed statement: the kind of failure, never the database's
+    own text (it holds the statement and its values); that goes to the log."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        log.debug("a change conflicted with stored data: %s", exc.orig)
+        return Conflict("the change conflicts with stored data")
+    log.error("the database failed: %s", exc)
+    return Unavailable("the database failed; the server log has the details")
 
 
 class _LoopConnection:

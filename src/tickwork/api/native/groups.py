@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from tickwork.api.auth import require_admin_key, services_of
+from tickwork.api.native.bounds import Ident, Int64
 from tickwork.api.native.schemas import (
     CalendarIn,
     GroupIn,
@@ -41,13 +42,13 @@ async def create_namespace(request: Request, body: NamespaceIn) -> dict[str, Any
 
 
 @router.get("/{namespace}")
-async def get_namespace(request: Request, namespace: str) -> dict[str, Any]:
+async def get_namespace(request: Request, namespace: Ident) -> dict[str, Any]:
     return namespace_out(await services_of(request).namespaces.get_namespace(namespace))
 
 
 @router.patch("/{namespace}")
 async def update_namespace(
-    request: Request, namespace: str, body: NamespacePatch
+    request: Request, namespace: Ident, body: NamespacePatch
 ) -> dict[str, Any]:
     ns = await services_of(request).namespaces.update_namespace(
         namespace, body.name, body.description
@@ -56,19 +57,19 @@ async def update_namespace(
 
 
 @router.delete("/{namespace}", status_code=204)
-async def delete_namespace(request: Request, namespace: str) -> Response:
+async def delete_namespace(request: Request, namespace: Ident) -> Response:
     await services_of(request).namespaces.delete_namespace(namespace)
     return Response(status_code=204)
 
 
 @router.get("/{namespace}/groups")
-async def list_groups(request: Request, namespace: str) -> dict[str, Any]:
+async def list_groups(request: Request, namespace: Ident) -> dict[str, Any]:
     items = [group_out(g) for g in await services_of(request).namespaces.list_groups(namespace)]
     return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
 
 
 @router.post("/{namespace}/groups", status_code=201)
-async def create_group(request: Request, namespace: str, body: GroupIn) -> dict[str, Any]:
+async def create_group(request: Request, namespace: Ident, body: GroupIn) -> dict[str, Any]:
     group = await services_of(request).namespaces.create_group(
         namespace, body.group_id, body.app_name, body.description
     )
@@ -76,13 +77,13 @@ async def create_group(request: Request, namespace: str, body: GroupIn) -> dict[
 
 
 @router.get("/{namespace}/groups/{group_id}")
-async def get_group(request: Request, namespace: str, group_id: str) -> dict[str, Any]:
+async def get_group(request: Request, namespace: Ident, group_id: Ident) -> dict[str, Any]:
     return group_out(await services_of(request).namespaces.get_group(namespace, group_id))
 
 
 @router.patch("/{namespace}/groups/{group_id}")
 async def update_group(
-    request: Request, namespace: str, group_id: str, body: GroupPatch
+    request: Request, namespace: Ident, group_id: Ident, body: GroupPatch
 ) -> dict[str, Any]:
     group = await services_of(request).namespaces.update_group(
         namespace, group_id, body.app_name, body.description
@@ -91,13 +92,13 @@ async def update_group(
 
 
 @router.delete("/{namespace}/groups/{group_id}", status_code=204)
-async def delete_group(request: Request, namespace: str, group_id: str) -> Response:
+async def delete_group(request: Request, namespace: Ident, group_id: Ident) -> Response:
     await services_of(request).namespaces.delete_group(namespace, group_id)
     return Response(status_code=204)
 
 
 @router.get("/{namespace}/groups/{group_id}/workers")
-async def list_workers(request: Request, namespace: str, group_id: str) -> dict[str, Any]:
+async def list_workers(request: Request, namespace: Ident, group_id: Ident) -> dict[str, Any]:
     """The live workers of an app group: the agents connected to this server and to the
     others sharing its database (``server`` names where: null for this one), and this
     server's own."""
@@ -120,7 +121,7 @@ async def list_workers(request: Request, namespace: str, group_id: str) -> dict[
 
 
 @router.get("/{namespace}/calendars")
-async def list_calendars(request: Request, namespace: str) -> dict[str, Any]:
+async def list_calendars(request: Request, namespace: Ident) -> dict[str, Any]:
     items = [
         calendar_out(c) for c in await services_of(request).namespaces.list_calendars(namespace)
     ]
@@ -129,7 +130,7 @@ async def list_calendars(request: Request, namespace: str) -> dict[str, Any]:
 
 @router.put("/{namespace}/calendars/{name}/{year}")
 async def put_calendar(
-    request: Request, namespace: str, name: str, year: int, body: CalendarIn
+    request: Request, namespace: Ident, name: Ident, year: Int64, body: CalendarIn
 ) -> dict[str, Any]:
     cal = await services_of(request).namespaces.put_calendar(
         namespace, name, year, months_in(body), body.description
@@ -138,11 +139,13 @@ async def put_calendar(
 
 
 @router.get("/{namespace}/calendars/{name}/{year}")
-async def get_calendar(request: Request, namespace: str, name: str, year: int) -> dict[str, Any]:
+async def get_calendar(
+    request: Request, namespace: Ident, name: Ident, year: Int64
+) -> dict[str, Any]:
     return calendar_out(await services_of(request).namespaces.get_calendar(namespace, name, year))
 
 
 @router.delete("/{namespace}/calendars/{name}/{year}", status_code=204)
-async def delete_calendar(request: Request, namespace: str, name: str, year: int) -> Response:
+async def delete_calendar(request: Request, namespace: Ident, name: Ident, year: Int64) -> Response:
     await services_of(request).namespaces.delete_calendar(namespace, name, year)
     return Response(status_code=204)

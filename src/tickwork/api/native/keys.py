@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from tickwork.api.auth import Admin, services_of
+from tickwork.api.native.bounds import Ident, Text
 from tickwork.api.timefmt import to_iso
 from tickwork.domain.models import AccessKey, Permission
 
@@ -16,14 +17,14 @@ router = APIRouter(prefix="/api/v1/access-keys", tags=["access keys"])
 
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = ""
+    name: Text = ""
     is_admin: bool = False
 
 
 class GrantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    namespace: str
-    group_id: str = ""
+    namespace: Ident
+    group_id: Ident = ""
     grant_option: bool = False
 
 
@@ -62,19 +63,19 @@ async def list_keys(request: Request, caller: Admin) -> dict[str, Any]:
 
 
 @router.delete("/{key_id}", status_code=204)
-async def delete_key(request: Request, caller: Admin, key_id: str) -> Response:
+async def delete_key(request: Request, caller: Admin, key_id: Ident) -> Response:
     await services_of(request).access.delete_key(key_id)
     return Response(status_code=204)
 
 
 @router.get("/{key_id}/permissions")
-async def list_permissions(request: Request, caller: Admin, key_id: str) -> dict[str, Any]:
+async def list_permissions(request: Request, caller: Admin, key_id: Ident) -> dict[str, Any]:
     items = [permission_out(p) for p in await services_of(request).store.list_permissions(key_id)]
     return {"items": items, "total": len(items), "page": 1, "page_size": len(items)}
 
 
 @router.post("/{key_id}/permissions", status_code=201)
-async def grant(request: Request, caller: Admin, key_id: str, body: GrantIn) -> dict[str, Any]:
+async def grant(request: Request, caller: Admin, key_id: Ident, body: GrantIn) -> dict[str, Any]:
     permission = await services_of(request).permissions.grant(
         caller, key_id, body.namespace, body.group_id, body.grant_option
     )
@@ -83,7 +84,7 @@ async def grant(request: Request, caller: Admin, key_id: str, body: GrantIn) -> 
 
 @router.delete("/{key_id}/permissions", status_code=204)
 async def revoke(
-    request: Request, caller: Admin, key_id: str, namespace: str, group_id: str = ""
+    request: Request, caller: Admin, key_id: Ident, namespace: Ident, group_id: Ident = ""
 ) -> Response:
     await services_of(request).permissions.revoke(caller, key_id, namespace, group_id)
     return Response(status_code=204)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from tickwork.api.auth import require_admin_key, services_of
+from tickwork.api.native.bounds import Id, Ident
 from tickwork.api.native.schemas import RouteStrategyIn, route_strategy_out
 from tickwork.domain.errors import NotFound
 
@@ -21,7 +22,7 @@ router = APIRouter(
 
 @router.get("")
 async def get_route_strategy(
-    request: Request, namespace: str, group_id: str, job_id: int
+    request: Request, namespace: Ident, group_id: Ident, job_id: Id
 ) -> dict[str, Any]:
     job = await services_of(request).jobs.get(job_id, namespace, group_id)
     if job.route_strategy is None:
@@ -31,7 +32,7 @@ async def get_route_strategy(
 
 @router.put("")
 async def put_route_strategy(
-    request: Request, namespace: str, group_id: str, job_id: int, body: RouteStrategyIn
+    request: Request, namespace: Ident, group_id: Ident, job_id: Id, body: RouteStrategyIn
 ) -> dict[str, Any]:
     """Set the job's route strategy, replacing the one it had."""
     strategy = body.to_strategy()
@@ -43,7 +44,7 @@ async def put_route_strategy(
 
 @router.delete("", status_code=204)
 async def delete_route_strategy(
-    request: Request, namespace: str, group_id: str, job_id: int
+    request: Request, namespace: Ident, group_id: Ident, job_id: Id
 ) -> Response:
     """Remove the job's route strategy (204 also when it had none)."""
     await services_of(request).jobs.set_route_strategy(
