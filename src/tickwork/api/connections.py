@@ -38,6 +38,9 @@ class _HeadLimitedProtocol(HttpToolsProtocol):
     max_head_bytes: int = MAX_HEAD_BYTES
     _head_timer: asyncio.TimerHandle | None = None
     _head_bytes: int = 0
+    # False from a request's first byte until its last: an answer given before the body was
+    # read (a refusal) leaves the rest of the body to be read and discarded first
+    _message_complete: bool = True
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -48,21 +51,32 @@ class _HeadLimitedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        was_complete = self._message_complete
         super().data_received(data)
-        if self._head_timer is not None:
-            # Counted after parsing: the bytes of a body sent with its head in one read do not
-            # count against the head, since the head was complete once they were parsed.
+        if self._head_timer is not None and was_complete and self._message_complete:
+            # Counted after parsing, and only while no earlier body is being discarded: the
+            # bytes of a body that came with its head in one read do not count against it.
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(_TOO_LARGE)
+
+    def on_message_begin(self) -> None:
+        self._message_complete = False
+        super().on_message_begin()
 
     def on_headers_complete(self) -> None:
         self._head_arrived()
         super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        self._message_complete = True
+        super().on_message_complete()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if not self.transport.is_closing() and not self.pipeline:
+            # The next head must come within the deadline, after what is left of a refused
+            # body: a body that does not end is cut off with the connection.
             self._await_head()
 
     def _await_head(self) -> None:
@@ -78,7 +92,8 @@ class _HeadLimitedProtocol(HttpToolsProtocol):
     def _refuse(self, answer: bytes) -> None:
         self._head_arrived()
         if not self.transport.is_closing():
-            self.transport.write(answer)
+            if self._message_complete:  # not in the middle of a body already answered
+                self.transport.write(answer)
             self.transport.close()
 
 

@@ -14,9 +14,12 @@ of the app (the trigger shortcuts included), reads the body itself before the ap
   body of an unknown caller is read or parsed (401); its JSON body is refused (400, field
   ``body``) when it nests deeper than ``MAX_JSON_DEPTH``.
 
-A refusal comes in the envelope of the face the call came through (``refuse``) and closes the
-connection, whose unread body would otherwise still be read and discarded. The app then gets
-the body, whole, from a replayed first ``receive``.
+A refusal comes in the envelope of the face the call came through (``refuse``). What the client
+still sends of a refused body is read and discarded by the server, without being kept, so that
+the client can read the answer (closing at once would reset the connection under it), and
+within the deadline of the next request's head (api/connections.py): a body that never ends is
+cut off with its connection. A body too slow is answered 408 and its connection closed. The app
+gets the body, whole, from a replayed first ``receive``.
 
 Starlette's own ``RequestBodyLimitMiddleware`` counts bytes too, but answers in plain text,
 only when the app reads, and neither times out nor authenticates first.
@@ -86,7 +89,8 @@ class RequestLimitMiddleware:
                 )
         except TickworkError as exc:
             response = self._refuse(Request(scope), exc)
-            response.headers["connection"] = "close"
+            if isinstance(exc, RequestTimeout):
+                response.headers["connection"] = "close"  # the rest would come as slowly
             await response(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)

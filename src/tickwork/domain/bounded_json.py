@@ -52,5 +52,11 @@ def loads(text: str | bytes, *, field: str, limit: int = MAX_JSON_DEPTH) -> Any:
     check_depth(text, field=field, limit=limit)
     try:
         return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # a number of more than 4,300 digits, which int() refuses
+        raise InvalidParameter(
+            f"{field} holds a number with too many digits", field=field
+        ) from None
     except RecursionError:  # not reached past check_depth; kept so it can never be a 500
         raise InvalidParameter(f"{field} is nested too deeply", field=field) from None
