@@ -73,7 +73,18 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/metrics", tags=["health"], dependencies=[Depends(require_key)])
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        dependencies=[Depends(require_key)],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition",
+                "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics(request: Request) -> Response:
         svc = services_of(request)
         await svc.engine.flush()
