@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,12 @@ class Fuzzed:
         self.server = server
         self.no_rights = no_rights
         self.session = requests.Session()
+        # every request made, the checks' own (an undeclared method, ...) included
+        self.session.hooks["response"].append(self._count)
+        self.requests = 0
+
+    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.requests += 1
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +70,14 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     )
     made.raise_for_status()
     key = made.json()
-    yield Fuzzed(server, (key["key_id"], key["secret"]))
+    fuzzed = Fuzzed(server, (key["key_id"], key["secret"]))
+    started = time.monotonic()
+    yield fuzzed
     server.stop(signal.SIGINT)
     log = server.output.read_text(errors="replace")
-    print(f"\nfuzz: {calls['admin']} calls with the admin key, {calls['no rights']} with a key "
-          f"without rights ({sum(calls.values())} in all); server log {server.output}")  # fmt: skip
+    print(f"\nfuzz: {fuzzed.requests} requests in {time.monotonic() - started:.0f} s "
+          f"({calls['admin']} cases with the admin key, {calls['no rights']} with a key "
+          f"without rights); server log {server.output}")  # fmt: skip
     assert "Traceback" not in log and " 500 " not in log, log[-5000:]
 
 
