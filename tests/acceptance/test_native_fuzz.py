@@ -96,7 +96,7 @@ def no_internal_text(ctx: Any, response: Any, case: Any) -> bool | None:
     max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
-    derandomize=os.environ.get("TW_FUZZ_SEED") is None,
+    derandomize=os.environ.get("TW_FUZZ_RANDOM") is None,
 )
 def test_admin_calls_get_documented_answers_and_no_server_errors(
     case: schemathesis.Case, fuzzed: Fuzzed
@@ -123,7 +123,7 @@ def test_admin_calls_get_documented_answers_and_no_server_errors(
     max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
-    derandomize=os.environ.get("TW_FUZZ_SEED") is None,
+    derandomize=os.environ.get("TW_FUZZ_RANDOM") is None,
 )
 def test_a_key_without_rights_reaches_nothing(case: schemathesis.Case, fuzzed: Fuzzed) -> None:
     calls["no rights"] += 1
