@@ -38,9 +38,9 @@ class _HeadLimitedProtocol(HttpToolsProtocol):
     max_head_bytes: int = MAX_HEAD_BYTES
     _head_timer: asyncio.TimerHandle | None = None
     _head_bytes: int = 0
-    # False from a request's first byte until its last: an answer given before the body was
-    # read (a refusal) leaves the rest of the body to be read and discarded first
-    _message_complete: bool = True
+    # True from the end of a request's head to the end of its body: an answer given before the
+    # body was read (a refusal) leaves the rest of the body to be read and discarded first
+    _in_body: bool = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -51,25 +51,22 @@ class _HeadLimitedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        was_complete = self._message_complete
+        was_in_body = self._in_body
         super().data_received(data)
-        if self._head_timer is not None and was_complete and self._message_complete:
+        if self._head_timer is not None and not (was_in_body or self._in_body):
             # Counted after parsing, and only while no earlier body is being discarded: the
             # bytes of a body that came with its head in one read do not count against it.
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(_TOO_LARGE)
 
-    def on_message_begin(self) -> None:
-        self._message_complete = False
-        super().on_message_begin()
-
     def on_headers_complete(self) -> None:
         self._head_arrived()
+        self._in_body = True
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._message_complete = True
+        self._in_body = False
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
@@ -92,7 +89,7 @@ class _HeadLimitedProtocol(HttpToolsProtocol):
     def _refuse(self, answer: bytes) -> None:
         self._head_arrived()
         if not self.transport.is_closing():
-            if self._message_complete:  # not in the middle of a body already answered
+            if not self._in_body:  # not in the middle of a body already answered
                 self.transport.write(answer)
             self.transport.close()
 

@@ -68,6 +68,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
+        if exc.status_code == 400:  # FastAPI could not read the body (a 5,000-digit number)
+            return JSONResponse(
+                error_body("InvalidParameter", f"body: {exc.detail}", "body"), status_code=400
+            )
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)

@@ -288,3 +288,24 @@ async def test_the_openapi_document_states_refusals_and_bounds(api: httpx.AsyncC
     assert timeout["maximum"] == BIG - 1 and timeout["minimum"] == -BIG
     listing = {p["name"]: p for p in spec["paths"]["/api/v1/jobs"]["get"]["parameters"]}
     assert listing["name"]["schema"]["anyOf"][0]["maxLength"] == 200
+
+
+async def test_a_body_with_a_number_too_long_to_read_names_the_body(
+    api: httpx.AsyncClient,
+) -> None:
+    body = b'{"name": "n", "job_type": "shell", "content": "x", "time_type": "api", "timeout": '
+    answer = await api.post(
+        "/api/v1/jobs",
+        content=body + b"9" * 5000 + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert native_refusal(answer, 400, "body")["code"] == "InvalidParameter"
+
+
+async def test_a_head_past_64_kib_gets_431(api: httpx.AsyncClient) -> None:
+    reader, writer = await connect(api)
+    writer.write(b"GET /healthz HTTP/1.1\r\nhost: t\r\nx-padding: " + b"a" * 70_000)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 431")
