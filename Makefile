@@ -58,7 +58,7 @@ acceptance: $(STAMP)
 FUZZ_EXAMPLES ?= 300
 fuzz: $(STAMP)
 	TW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/acceptance/test_native_fuzz.py \
-	  -p no:cacheprovider -s -v --timeout 3600 $(PYTEST_ARGS)
+	  -p no:cacheprovider -s -v --timeout 3600 --basetemp /tmp/tickwork-fuzz $(PYTEST_ARGS)
 
 # Every scenario for tickwork (SQLite, PostgreSQL) and the peers, side by side: writes
 # bench/out/results.json and a markdown table (docs/benchmarks.md). QUICK=1: a short version;

@@ -27,6 +27,8 @@ _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 def too_deep(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether ``text`` opens more than ``limit`` arrays or objects inside one another
     (brackets inside strings do not count)."""
+    if len(text) <= limit:
+        return False  # too short to open more than ``limit`` brackets
     if isinstance(text, bytes | bytearray):
         # Structural characters are ASCII and UTF-8 continuation bytes never are: latin-1
         # maps every byte to one character, so the brackets are where they were.
