@@ -9,6 +9,8 @@ from __future__ import annotations
 
 __all__ = [
     "ID_MAX",
+    "INT32_MAX",
+    "INT32_MIN",
     "INT64_MAX",
     "INT64_MIN",
     "MAX_JSON_DEPTH",
@@ -17,6 +19,9 @@ __all__ = [
     "SEARCH_TEXT_MAX",
 ]
 
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+"""What a job's counts and durations are stored in (and a calendar's year)."""
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 ID_MAX = INT64_MAX

@@ -22,6 +22,7 @@ from tickwork.store.abc import Store
 DEFAULT_NAMESPACE = "default"
 DEFAULT_GROUP = "default"
 ID_LIMIT = 128
+CALENDAR_YEARS = (1970, 2199)
 APP_KEY_MINIMUM = 8
 
 
@@ -207,7 +208,7 @@ class NamespaceService:
     ) -> Calendar:
         await self.get_namespace(namespace)
         _check_id(name, "name")
-        if not 1970 <= year <= 2199:
+        if not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
             raise InvalidParameter(f"year {year} is outside 1970..2199", field="year")
         seen: set[int] = set()
         for entry in months:
@@ -270,7 +271,9 @@ class NamespaceService:
         return await self.put_calendar(namespace, name, year, months, current.description)
 
     async def get_calendar(self, namespace: str, name: str, year: int) -> Calendar:
-        calendar = await self._store.get_calendar(namespace, name, year)
+        # a year no calendar can have is not looked up (nor can every database compare it)
+        known = CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]
+        calendar = await self._store.get_calendar(namespace, name, year) if known else None
         if calendar is None:
             raise CalendarNotFound(
                 f"calendar {name!r} has no year {year} in namespace {namespace!r}", field="name"
@@ -282,6 +285,11 @@ class NamespaceService:
         return await self._store.list_calendars(namespace)
 
     async def delete_calendar(self, namespace: str, name: str, year: int | None) -> None:
+        if year is not None and not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
+            raise CalendarNotFound(
+                f"calendar {name!r} of year {year} does not exist in namespace {namespace!r}",
+                field="name",
+            )
         await self._store.delete_calendar(namespace, name, year)
         self._engine.calendars_changed()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tickwork.domain.enums import ExecuteMode, JobType, TimeType
 from tickwork.domain.errors import InvalidParameter
+from tickwork.domain.limits import INT32_MAX, INT32_MIN
 from tickwork.domain.models import Job
 from tickwork.domain.sharding import parse_shards
 from tickwork.engine.modes import MAP_MODES, is_processor
@@ -16,11 +17,12 @@ CONTENT_LIMIT = 1_000_000
 RESULT_LIMIT = 1000
 
 
-def _at_least(job: Job, name: str, minimum: int, maximum: int | None = None) -> None:
+def _at_least(job: Job, name: str, minimum: int, maximum: int = INT32_MAX) -> None:
+    """``maximum`` defaults to what the field's column holds (32 bits)."""
     value = getattr(job, name)
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise InvalidParameter(f"{name} must be an integer >= {minimum}, got {value!r}", field=name)
-    if maximum is not None and value > maximum:
+    if value > maximum:
         raise InvalidParameter(f"{name} must be <= {maximum}, got {value}", field=name)
 
 
@@ -57,6 +59,10 @@ def validate_job(job: Job) -> None:
     if not isinstance(job.data_offset, int) or isinstance(job.data_offset, bool):
         raise InvalidParameter(
             "data_offset must be an integer number of seconds", field="data_offset"
+        )
+    if not INT32_MIN <= job.data_offset <= INT32_MAX:
+        raise InvalidParameter(
+            f"data_offset must be within {INT32_MIN}..{INT32_MAX} seconds", field="data_offset"
         )
     if job.history_limit is not None:
         _at_least(job, "history_limit", 1)

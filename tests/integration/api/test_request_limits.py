@@ -19,7 +19,7 @@ import httpx
 import pytest
 from runtime_support import ADMIN_ID, ADMIN_SECRET, served, shell_job
 
-from tickwork.domain.errors import Unavailable
+from tickwork.domain.errors import InvalidParameter, Unavailable
 from tickwork.server import Runtime
 from tickwork.store.abc import JobFilter
 
@@ -148,6 +148,11 @@ async def test_json_nested_too_deep_is_refused_naming_the_field(api: httpx.Async
         ("GET", "/api/v1/namespaces/default/groups/default/jobs/" + str(BIG) + "/route-strategy",
          None, None, "job_id"),
         ("GET", "/api/v1/jobs", {"name": "x" * 50_000}, None, "name"),
+        # what PostgreSQL cannot hold: a job's counts past 32 bits, U+0000 in a text
+        ("POST", "/api/v1/jobs", None, {**SHELL_JOB, "timeout": 2**31}, "timeout"),
+        ("POST", "/api/v1/jobs", None, {**SHELL_JOB, "name": "a\x00b"}, "name"),
+        ("GET", "/api/v1/jobs", {"namespace": "a\x00"}, None, "namespace"),
+        ("POST", "/api/v1/access-keys", None, {"name": "\x00"}, "name"),
     ],
 )  # fmt: skip
 async def test_native_values_out_of_bounds_get_422_naming_the_field(
@@ -179,6 +184,11 @@ async def test_native_values_out_of_bounds_get_422_naming_the_field(
                        "PageSize": str(BIG)}, "PageSize"),
         ("CreateJob", {"Name": "n", "JobType": "shell", "TimeType": "100", "Content": "echo",
                        "StartTime": str(BIG)}, "StartTime"),
+        ("CreateJob", {"Name": "n", "JobType": "shell", "TimeType": "100", "Content": "echo",
+                       "Timeout": str(2**31)}, "Timeout"),
+        ("CreateJob", {"Name": "n\x00", "JobType": "shell", "TimeType": "100",
+                       "Content": "echo"}, "Name"),
+        ("ListJobs", {"JobName": "\x00"}, "JobName"),
     ],
 )  # fmt: skip
 async def test_schedulerx_values_out_of_bounds_get_400_naming_the_parameter(
@@ -285,7 +295,9 @@ async def test_the_openapi_document_states_refusals_and_bounds(api: httpx.AsyncC
     (job_id,) = spec["paths"]["/api/v1/jobs/{job_id}"]["get"]["parameters"]
     assert job_id["schema"]["minimum"] == 1 and job_id["schema"]["maximum"] == BIG - 1
     timeout = spec["components"]["schemas"]["JobIn"]["properties"]["timeout"]["anyOf"][0]
-    assert timeout["maximum"] == BIG - 1 and timeout["minimum"] == -BIG
+    assert timeout["maximum"] == 2**31 - 1 and timeout["minimum"] == -(2**31)
+    row = spec["components"]["schemas"]["RouteEntryIn"]["properties"]["percentage"]
+    assert row["maximum"] == BIG - 1 and row["minimum"] == -BIG
     listing = {p["name"]: p for p in spec["paths"]["/api/v1/jobs"]["get"]["parameters"]}
     assert listing["name"]["schema"]["anyOf"][0]["maxLength"] == 200
 
@@ -309,3 +321,18 @@ async def test_a_head_past_64_kib_gets_431(api: httpx.AsyncClient) -> None:
     answer = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 431")
+
+
+async def test_a_calendar_year_no_calendar_can_have_is_not_found(api: httpx.AsyncClient) -> None:
+    for method in ("GET", "DELETE"):
+        answer = await api.request(method, f"/api/v1/namespaces/default/calendars/c/{BIG - 2}")
+        assert native_refusal(answer, 404, "name")["code"] == "CalendarNotFound"
+
+
+async def test_a_value_the_database_cannot_hold_is_a_refusal(runtime: Runtime) -> None:
+    if runtime.store.dialect != "postgresql":
+        pytest.skip("SQLite holds U+0000")
+    # past the faces' bounds: the store itself answers 400, not 503
+    with pytest.raises(InvalidParameter) as caught:
+        await runtime.store.list_jobs(JobFilter(namespace="a\x00"))
+    assert "does not fit the database" in caught.value.message

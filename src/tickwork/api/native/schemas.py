@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tickwork.api.native.bounds import Ident, Int64, Text
+from tickwork.api.native.bounds import Ident, Int32, Int64, Text
 from tickwork.api.timefmt import from_datetime, to_iso
 from tickwork.domain.enums import (
     ExecuteMode,
@@ -92,33 +92,33 @@ class JobFields(Strict):
     time_expression: Text | None = None
     timezone: Ident | None = None
     calendar: Ident | None = None
-    data_offset: Int64 | None = None
+    data_offset: Int32 | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
     misfire_policy: MisfirePolicy | None = None
-    max_concurrency: Int64 | None = None
-    max_attempt: Int64 | None = None
-    attempt_interval: Int64 | None = None
-    timeout: Int64 | None = None
+    max_concurrency: Int32 | None = None
+    max_attempt: Int32 | None = None
+    attempt_interval: Int32 | None = None
+    timeout: Int32 | None = None
     timeout_enable: bool | None = None
     timeout_kill_enable: bool | None = None
     fail_enable: bool | None = None
-    fail_times: Int64 | None = None
+    fail_times: Int32 | None = None
     miss_worker_enable: bool | None = None
     success_notice_enable: bool | None = None
     send_channel: Text | None = None
     contact_info: list[ContactIn] | None = None
-    page_size: Int64 | None = None
-    consumer_size: Int64 | None = None
-    queue_size: Int64 | None = None
-    dispatcher_size: Int64 | None = None
-    task_max_attempt: Int64 | None = None
-    task_attempt_interval: Int64 | None = None
+    page_size: Int32 | None = None
+    consumer_size: Int32 | None = None
+    queue_size: Int32 | None = None
+    dispatcher_size: Int32 | None = None
+    task_max_attempt: Int32 | None = None
+    task_attempt_interval: Int32 | None = None
     command: Text | None = None
     command_args: list[Text] | None = None
     envs: dict[Ident, Text] | None = None
-    replicas: Int64 | None = None
-    history_limit: Int64 | None = None
+    replicas: Int32 | None = None
+    history_limit: Int32 | None = None
     status: StatusName | None = None
     x_attrs: Text | None = None
 

@@ -63,6 +63,8 @@ class Params:
             if required:
                 raise MissingParameter(f"{name} is mandatory for this action", field=name)
             return default
+        if "\x00" in value:  # PostgreSQL can neither store nor compare it
+            raise InvalidParameter(f"{name} must not hold the character U+0000", field=name)
         return value
 
     def req(self, name: _Str) -> _Str:
