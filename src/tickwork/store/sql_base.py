@@ -206,12 +206,13 @@ def _database_error(exc: BaseException) -> TickworkError:
     if isinstance(exc, sa.exc.IntegrityError):
         log.debug("a change conflicted with stored data: %s", exc.orig)
         return Conflict("the change conflicts with stored data")
-    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+    cause = getattr(exc, "orig", exc)
+    sqlstate = str(getattr(cause, "sqlstate", None) or "")
     if isinstance(exc, sa.exc.DataError) or sqlstate.startswith("22"):  # class 22: data
         # A value the database cannot hold (PEP 249's DataError): a number past its column,
         # U+0000 in a text on PostgreSQL. The faces refuse those naming the field; this is
         # what one that slipped past them gets, still a refusal and not a failure.
-        log.info("a value did not fit the database: %s", exc.orig)
+        log.info("a value did not fit the database: %s", cause)
         return InvalidParameter(
             "a value does not fit the database (a number too large for its field, or a "
             "character it cannot store)"
