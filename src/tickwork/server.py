@@ -10,10 +10,12 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
 from tickwork.api.app import create_app
+from tickwork.api.connections import head_limited_protocol
 from tickwork.engine.engine import Engine
 from tickwork.private_files import make_private, open_private, private_directory
 from tickwork.process_secrets import withhold_secrets
@@ -161,7 +163,7 @@ def serve(settings: Settings) -> None:
         if runtime is not None:
             await runtime.stop()
 
-    app = create_app(startup=startup, shutdown=shutdown)
+    app = create_app(startup=startup, shutdown=shutdown, settings=settings)
     uvicorn.run(
         app,
         host=settings.host,
@@ -169,10 +171,21 @@ def serve(settings: Settings) -> None:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
+        **uvicorn_options(settings),
+    )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What uvicorn is told besides the app, address and logging: the connection limits
+    (docs/native-api.md, "Limits") and the event loop."""
+    return {
+        "http": head_limited_protocol(settings.header_timeout_s),
+        "timeout_keep_alive": settings.keep_alive_s,
+        "ws_max_size": settings.ws_max_bytes,
         # the asyncio loop, not uvloop: libuv forks the whole server for every subprocess,
         # which costs milliseconds per run; asyncio vforks (and learns of exits via pidfd)
-        loop="asyncio",
-    )
+        "loop": "asyncio",
+    }
 
 
 def _safe_url(url: str) -> str:

@@ -46,6 +46,17 @@ class Settings:
     # tenths and its last tenth, with a line saying what was dropped between; 0: no limit
     run_log_max_bytes: int = 10 * 1024 * 1024
     run_log_max_lines: int = 100_000
+    # requests (docs/native-api.md, "Limits"): a body larger than this is refused (413)
+    # before it is read past the limit
+    max_body_bytes: int = 1024 * 1024
+    # a request's head (line and headers) must arrive within this long of the connection
+    # opening or of the previous answer; else the connection is closed (slow clients)
+    header_timeout_s: float = 10.0
+    # a request's body must arrive within this long of its head; else 408
+    body_timeout_s: float = 30.0
+    keep_alive_s: float = 5.0  # an idle keep-alive connection is closed after this long
+    # the largest WebSocket message a worker agent may send
+    ws_max_bytes: int = 16 * 1024 * 1024
 
     @property
     def home_path(self) -> Path:

@@ -13,7 +13,7 @@ import uvicorn
 from tickwork.api.app import create_app
 from tickwork.domain.enums import InstanceStatus, JobType, TimeType
 from tickwork.domain.models import Instance, Job
-from tickwork.server import Runtime
+from tickwork.server import Runtime, uvicorn_options
 from tickwork.service.rights import SYSTEM
 from tickwork.store.abc import InstanceFilter
 
@@ -70,8 +70,15 @@ def free_port() -> int:
 async def served(rt: Runtime) -> AsyncIterator[str]:
     """Serve the real app of ``rt`` on a loopback port; its base URL."""
     port = free_port()
+    options = uvicorn_options(rt.settings)
+    options.pop("loop")  # the test's own loop
     config = uvicorn.Config(
-        create_app(rt.services), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        create_app(rt.services, settings=rt.settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        **options,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

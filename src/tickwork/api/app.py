@@ -13,11 +13,16 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from tickwork import __version__
 from tickwork.api import workers
 from tickwork.api.auth import require_key, services_of
-from tickwork.api.errors import install_error_handlers
+from tickwork.api.errors import error_response, install_error_handlers
+from tickwork.api.limits import BodyLimits, RequestLimitMiddleware
 from tickwork.api.native import groups, instances, jobs, keys, route_strategies
+from tickwork.api.openapi import describe_limits
 from tickwork.api.schedulerx.endpoint import rpc
+from tickwork.api.schedulerx.errors import refusal as schedulerx_refusal
 from tickwork.api.shortcuts import Shortcut, ShortcutMiddleware
+from tickwork.domain.errors import TickworkError
 from tickwork.service.services import Services
+from tickwork.settings import Settings
 from tickwork.worker.protocol import CONNECT_PATH
 
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
@@ -28,9 +33,11 @@ def create_app(
     *,
     startup: Callable[[], Awaitable[Services]] | None = None,
     shutdown: Callable[[], Awaitable[None]] | None = None,
+    settings: Settings | None = None,
 ) -> FastAPI:
     """Build the app over ready services, or over services made by ``startup`` when the
-    server starts (and closed by ``shutdown``)."""
+    server starts (and closed by ``shutdown``); ``settings`` gives the request limits."""
+    settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,7 +73,18 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/metrics", tags=["health"], dependencies=[Depends(require_key)])
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        dependencies=[Depends(require_key)],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition",
+                "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics(request: Request) -> Response:
         svc = services_of(request)
         await svc.engine.flush()
@@ -86,6 +104,7 @@ def create_app(
     app.include_router(route_strategies.router)
     app.include_router(keys.router)
     app.add_api_websocket_route(CONNECT_PATH, workers.connect)
+    describe_limits(app, settings)
     app.add_middleware(
         ShortcutMiddleware,
         shortcuts=[
@@ -93,4 +112,18 @@ def create_app(
             Shortcut(frozenset({"POST"}), jobs.RUN_PATH, jobs.parse_and_run_job),
         ],
     )
+    # Outside the shortcuts: every call's body is bounded, whichever way it is served.
+    app.add_middleware(
+        RequestLimitMiddleware,
+        limits=BodyLimits(settings.max_body_bytes, settings.body_timeout_s),
+        refuse=_refusal,
+        authenticate=require_key,
+    )
     return app
+
+
+def _refusal(request: Request, error: TickworkError) -> Response:
+    """A call refused by the request limits, in the envelope of the face it came to."""
+    if request.scope["path"] == "/":
+        return schedulerx_refusal(request, error)
+    return error_response(error)

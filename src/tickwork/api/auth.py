@@ -21,8 +21,17 @@ def services_of(request: Request) -> Services:
     return services
 
 
+# Where a request keeps its caller once authenticated: the request limits (api/limits.py)
+# authenticate a native call before its body is read, and the route's dependency then finds
+# the caller here instead of checking the key again.
+KEY_SCOPE = "tickwork.caller"
+
+
 async def require_key(request: Request) -> rights.Caller:
     """The caller (its access key and rights), or 401."""
+    known: rights.Caller | None = request.scope.get(KEY_SCOPE)
+    if known is not None:
+        return known
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value:
@@ -35,7 +44,9 @@ async def require_key(request: Request) -> rights.Caller:
         raise Unauthenticated("the Authorization header is not valid Basic auth") from None
     if not sep:
         raise Unauthenticated("the Authorization header is not valid Basic auth")
-    return await services_of(request).access.authenticate(key_id, secret)
+    caller = await services_of(request).access.authenticate(key_id, secret)
+    request.scope[KEY_SCOPE] = caller
+    return caller
 
 
 # The authenticated caller of a native route, as a route parameter.

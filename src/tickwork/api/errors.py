@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from tickwork.domain.errors import TickworkError
 
@@ -27,25 +28,56 @@ def _field_of(loc: tuple[object, ...]) -> str:
     return ".".join(parts) if parts else "body"
 
 
+def error_response(exc: TickworkError) -> JSONResponse:
+    """A tickwork error in the native envelope, with its status."""
+    headers = {"WWW-Authenticate": 'Basic realm="tickwork"'} if exc.status == 401 else None
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers
+    )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of the path answers (the router names only those of the
+    first route it tried, and each method of a path is a route of its own)."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TickworkError)
     async def domain_error(request: Request, exc: TickworkError) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Basic realm="tickwork"'} if exc.status == 401 else None
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers
-        )
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid"}
-        field = _field_of(tuple(first.get("loc", ())))
-        message = f"{field}: {first.get('msg', 'invalid value')}"
+        if first.get("type") == "json_invalid":  # its loc is the character's position
+            field = "body"
+            ctx = first.get("ctx")
+            reason = ctx.get("error", "") if isinstance(ctx, dict) else ""
+            message = f"body: the JSON is malformed ({reason} at character {first['loc'][-1]})"
+        else:
+            field = _field_of(tuple(first.get("loc", ())))
+            message = f"{field}: {first.get('msg', 'invalid value')}"
         return JSONResponse(error_body("InvalidParameter", message, field), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        if exc.status_code == 400:  # FastAPI could not read the body (a 5,000-digit number)
+            return JSONResponse(
+                error_body("InvalidParameter", f"body: {exc.detail}", "body"), status_code=400
+            )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -79,6 +79,8 @@ async def connect(websocket: WebSocket) -> None:
                 messages = decode(frame)
             except InvalidParameter as exc:
                 reason = exc.message
+                with contextlib.suppress(Exception):  # the agent learns why, with a code
+                    await websocket.close(CLOSE_BAD_REQUEST, reason[:120])
                 break
             for message in messages:
                 hub.handle(agent, message)

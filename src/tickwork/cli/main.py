@@ -108,6 +108,16 @@ def server(
             "env TICKWORK_RUN_LOG_MAX_LINES).",
         ),
     ] = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-body-bytes",
+            min=1,
+            metavar="BYTES",
+            help="Refuse request bodies larger than this (413; default 1 MiB; "
+            "env TICKWORK_MAX_BODY_BYTES).",
+        ),
+    ] = None,
 ) -> None:
     """Run a tickwork server (Ctrl-C stops it)."""
     # Imported here so that the client commands do not load the server's dependencies.
@@ -122,6 +132,7 @@ def server(
         home=home,
         run_log_max_bytes=run_log_max_bytes,
         run_log_max_lines=run_log_max_lines,
+        max_body_bytes=max_body_bytes,
     )
     serve(settings)
 

@@ -38,6 +38,20 @@ class InvalidTimeExpression(InvalidParameter):
         super().__init__(message, field=field)
 
 
+class RequestTimeout(TickworkError):
+    """The request did not arrive in time."""
+
+    status = 408
+    code = "RequestTimeout"
+
+
+class PayloadTooLarge(TickworkError):
+    """The request is larger than the server accepts."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+
 class Unauthenticated(TickworkError):
     """The request carries no valid access key."""
 

@@ -11,6 +11,7 @@ from tickwork.domain.errors import InstanceNotFound, InvalidParameter, InvalidSt
 from tickwork.domain.models import Instance, LogLine, Page
 from tickwork.engine.engine import Engine
 from tickwork.service.jobs import JobService, restrict_to_readable
+from tickwork.service.pages import check_page
 from tickwork.service.rights import Caller, require
 from tickwork.store.abc import InstanceFilter, LogQuery, Store
 
@@ -47,10 +48,7 @@ class InstanceService:
     async def find(self, caller: Caller, flt: InstanceFilter) -> Page[Instance]:
         """A page of the instances the filter matches, among those the caller may read."""
         restrict_to_readable(caller, flt)
-        if flt.page < 1:
-            raise InvalidParameter("page starts at 1", field="page")
-        if not 1 <= flt.page_size <= 1000:
-            raise InvalidParameter("page_size must be in 1..1000", field="page_size")
+        check_page(flt.page, flt.page_size)
         if (
             flt.schedule_from is not None
             and flt.schedule_to is not None

@@ -13,6 +13,7 @@ from typing import Any
 
 from tickwork.domain.enums import JobStatus, JobType, Right, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
+from tickwork.domain.limits import SEARCH_TEXT_MAX
 from tickwork.domain.models import (
     ROUTE_BY_PERCENTAGE,
     ROUTE_TARGET_TYPES,
@@ -28,6 +29,7 @@ from tickwork.engine.engine import Engine
 from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS
 from tickwork.engine.schedules import calendar_years
 from tickwork.service.namespaces import NamespaceService
+from tickwork.service.pages import check_page
 from tickwork.service.rights import Caller, require
 from tickwork.service.validation import validate_job
 from tickwork.store.abc import InstanceFilter, JobFilter, Store
@@ -145,10 +147,12 @@ class JobService:
     async def find(self, caller: Caller, flt: JobFilter) -> Page[Job]:
         """A page of the jobs the filter matches, among those the caller may read."""
         restrict_to_readable(caller, flt)
-        if flt.page < 1:
-            raise InvalidParameter("page starts at 1", field="page")
-        if not 1 <= flt.page_size <= 1000:
-            raise InvalidParameter("page_size must be in 1..1000", field="page_size")
+        check_page(flt.page, flt.page_size)
+        if flt.name_contains is not None and len(flt.name_contains) > SEARCH_TEXT_MAX:
+            raise InvalidParameter(
+                f"name is longer than {SEARCH_TEXT_MAX} characters, longer than any job's name",
+                field="name",
+            )
         return await self._store.list_jobs(flt)
 
     async def update(self, caller: Caller, job_id: int, changes: Mapping[str, Any]) -> Job:

@@ -35,6 +35,7 @@ from tickwork.store.abc import Store
 DEFAULT_NAMESPACE = "default"
 DEFAULT_GROUP = "default"
 ID_LIMIT = 128
+CALENDAR_YEARS = (1970, 2199)
 APP_KEY_MINIMUM = 8
 
 
@@ -300,7 +301,7 @@ class NamespaceService:
         require(caller, Right.EDIT, namespace)
         await self._namespace(namespace)
         _check_id(name, "name")
-        if not 1970 <= year <= 2199:
+        if not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
             raise InvalidParameter(f"year {year} is outside 1970..2199", field="year")
         seen: set[int] = set()
         for entry in months:
@@ -368,7 +369,9 @@ class NamespaceService:
 
     async def get_calendar(self, caller: Caller, namespace: str, name: str, year: int) -> Calendar:
         _require_calendar_reader(caller, namespace)
-        calendar = await self._store.get_calendar(namespace, name, year)
+        # a year no calendar can have is not looked up (nor can every database compare it)
+        known = CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]
+        calendar = await self._store.get_calendar(namespace, name, year) if known else None
         if calendar is None:
             raise CalendarNotFound(
                 f"calendar {name!r} has no year {year} in namespace {namespace!r}", field="name"
@@ -384,6 +387,11 @@ class NamespaceService:
         self, caller: Caller, namespace: str, name: str, year: int | None
     ) -> None:
         require(caller, Right.EDIT, namespace)
+        if year is not None and not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
+            raise CalendarNotFound(
+                f"calendar {name!r} of year {year} does not exist in namespace {namespace!r}",
+                field="name",
+            )
         await self._store.delete_calendar(namespace, name, year)
         self._engine.calendars_changed()
 

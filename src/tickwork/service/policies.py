@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from tickwork.domain import bounded_json
 from tickwork.domain.errors import InvalidParameter, NotFound
 from tickwork.domain.models import NotificationPolicy
 from tickwork.service.rights import Caller, require_admin
@@ -24,7 +25,7 @@ def _check(name: str, channel_time_range: str) -> None:
         )
     if channel_time_range:
         try:
-            json.loads(channel_time_range)
+            bounded_json.loads(channel_time_range, field="channel_time_range")
         except json.JSONDecodeError as exc:
             raise InvalidParameter(
                 f"channel_time_range must be JSON: {exc.msg} at position {exc.pos}",

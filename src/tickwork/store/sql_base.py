@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -27,6 +28,8 @@ from tickwork.store.tables import jobs
 __all__ = ["CHUNK", "SqlBase", "check_not_negative", "check_page", "chunks", "now_ms"]
 
 _S = TypeVar("_S")
+
+log = logging.getLogger(__name__)
 
 # Keys per IN (...) list; well under SQLite's and asyncpg's bind parameter limits.
 CHUNK = 1000
@@ -162,10 +165,8 @@ class SqlBase:
                     yield cast(AsyncConnection, _LoopConnection(sync))
         except TickworkError:
             raise
-        except sa.exc.IntegrityError as exc:
-            raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
         except (sa.exc.DBAPIError, OSError) as exc:
-            raise Unavailable(f"the database failed: {exc}") from exc
+            raise _database_error(exc) from exc
 
     @asynccontextmanager
     async def _tx_on(self, write: bool) -> AsyncIterator[AsyncConnection]:
@@ -177,10 +178,8 @@ class SqlBase:
                     yield conn
         except TickworkError:
             raise
-        except sa.exc.IntegrityError as exc:
-            raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
         except (sa.exc.DBAPIError, OSError) as exc:
-            raise Unavailable(f"the database failed: {exc}") from exc
+            raise _database_error(exc) from exc
 
     def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A write transaction (BEGIN IMMEDIATE on SQLite)."""
@@ -228,6 +227,27 @@ class SqlBase:
         )
         params = [{"b_id": k, "b_reason": reasons[k]} for k in sorted(reasons)]
         await conn.execute(stmt, params)
+
+
+def _database_error(exc: BaseException) -> TickworkError:
+    """What a caller is told of a failed statement: the kind of failure, never the database's
+    own text (it holds the statement and its values); that goes to the log."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        log.debug("a change conflicted with stored data: %s", exc.orig)
+        return Conflict("the change conflicts with stored data")
+    cause = getattr(exc, "orig", exc)
+    sqlstate = str(getattr(cause, "sqlstate", None) or "")
+    if isinstance(exc, sa.exc.DataError) or sqlstate.startswith("22"):  # class 22: data
+        # A value the database cannot hold (PEP 249's DataError): a number past its column,
+        # U+0000 in a text on PostgreSQL. The faces refuse those naming the field; this is
+        # what one that slipped past them gets, still a refusal and not a failure.
+        log.info("a value did not fit the database: %s", cause)
+        return InvalidParameter(
+            "a value does not fit the database (a number too large for its field, or a "
+            "character it cannot store)"
+        )
+    log.error("the database failed: %s", exc)
+    return Unavailable("the database failed; the server log has the details")
 
 
 class _LoopConnection:

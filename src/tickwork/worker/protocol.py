@@ -46,6 +46,7 @@ import json
 from dataclasses import asdict, fields, replace
 from typing import Any
 
+from tickwork.domain import bounded_json
 from tickwork.domain.enums import ExecuteMode, JobType, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.log_cap import LogLimits
@@ -205,7 +206,7 @@ def encode(messages: list[Message]) -> str:
 
 def decode(frame: str | bytes) -> list[Message]:
     try:
-        data = json.loads(frame)
+        data = bounded_json.loads(frame, field="frame")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidParameter("a frame is not JSON", field="frame") from None
     messages = data.get("messages") if isinstance(data, dict) else None

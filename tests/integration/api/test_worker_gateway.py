@@ -12,7 +12,14 @@ from runtime_support import wait_for
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tickwork.worker.protocol import APP_KEY_HEADER, CLOSE_FORBIDDEN, CONNECT_PATH, decode, encode
+from tickwork.worker.protocol import (
+    APP_KEY_HEADER,
+    CLOSE_BAD_REQUEST,
+    CLOSE_FORBIDDEN,
+    CONNECT_PATH,
+    decode,
+    encode,
+)
 
 JOB = {"name": "remote", "job_type": "shell", "content": "echo hi", "time_type": "api"}
 
@@ -43,6 +50,22 @@ async def test_a_wrong_app_key_is_refused(api: httpx.AsyncClient) -> None:
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == CLOSE_FORBIDDEN
     assert "wrong AppKey" in closed.value.rcvd.reason
+
+
+async def test_a_frame_nested_too_deep_closes_the_socket_with_a_code(
+    api: httpx.AsyncClient,
+) -> None:
+    headers = {APP_KEY_HEADER: await app_key(api)}
+    async with connect(ws_url(api), additional_headers=headers) as ws:
+        await next_message(ws, "welcome")
+        await ws.send('{"messages": [' + "[" * 100_000 + "]" * 100_000 + "]}")
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == CLOSE_BAD_REQUEST
+    assert "nested deeper than 64" in closed.value.rcvd.reason
+    assert (await api.get("/healthz")).status_code == 200
 
 
 async def test_runs_of_the_group_go_to_its_agent(api: httpx.AsyncClient) -> None:

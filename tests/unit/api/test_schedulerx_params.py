@@ -213,3 +213,28 @@ def test_an_action_that_is_no_element_name_answers_as_error(action: str) -> None
     response = render(action, {"Code": "InvalidAction.NotFound"}, status=404, xml=True)
     assert response.status_code == 404
     assert ET.fromstring(response.body).tag == "ErrorResponse"
+
+
+# -- 64-bit bounds ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (str(2**63), f"JobId must be <= {2**63 - 1}, got {2**63}"),
+        (str(-(2**63) - 1), f"JobId must be >= {-(2**63)}, got {-(2**63) - 1}"),
+        ("9" * 5000, f"JobId must be <= {2**63 - 1}, got '{'9' * 100}'... (5000 characters)"),
+        ("-" + "9" * 30, f"JobId must be >= {-(2**63)}, got '-{'9' * 30}'"),
+    ],
+)
+def test_integers_past_64_bits_are_refused_naming_the_parameter(text: str, message: str) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        params(JobId=text).int("JobId")
+    assert (caught.value.field, caught.value.message) == ("JobId", message)
+    with pytest.raises(InvalidParameter) as listed:
+        params(JobIdList=f"[1, {text}]").ints("JobIdList")
+    assert listed.value.field == "JobIdList"
+
+
+def test_the_64_bit_edges_and_leading_zeros_are_accepted() -> None:
+    assert params(A=str(2**63 - 1)).int("A") == 2**63 - 1
+    assert params(A=str(-(2**63))).int("A") == -(2**63)
+    assert params(A="0" * 30 + "12").int("A") == 12

@@ -11,6 +11,7 @@ from tickwork.cli.instances import StatusName, TriggerName
 from tickwork.cli.jobs import UsageProblem, job_fields, time_fields
 from tickwork.cli.main import app
 from tickwork.domain.enums import InstanceStatus, JobType, TriggerType
+from tickwork.settings import Settings
 
 runner = CliRunner()
 
@@ -169,3 +170,17 @@ def test_server_refuses_a_bad_environment_setting_before_starting() -> None:
 
 def test_server_port_must_be_a_port() -> None:
     assert invoke("server", "--port", "70000")[0] == 2
+
+
+def test_server_takes_the_body_cap_from_its_flag_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tickwork.server
+
+    started: list[Settings] = []
+    monkeypatch.setattr(tickwork.server, "serve", started.append)
+    env = {"TICKWORK_MAX_BODY_BYTES": "2048", "TICKWORK_BODY_TIMEOUT_S": "7.5"}
+    assert runner.invoke(app, ["server"], env=env).exit_code == 0
+    assert runner.invoke(app, ["server", "--max-body-bytes", "4096"], env=env).exit_code == 0
+    assert [(s.max_body_bytes, s.body_timeout_s) for s in started] == [(2048, 7.5), (4096, 7.5)]
+    assert invoke("server", "--max-body-bytes", "0")[0] == 2

@@ -83,3 +83,11 @@ def test_malformed_tasks_are_refused_naming_the_part(
     with pytest.raises(InvalidParameter) as caught:
         tasks_from_wire(message)
     assert caught.value.field == field
+
+
+def test_a_frame_nested_too_deep_is_refused_naming_the_frame() -> None:
+    frame = '{"messages": [' + "[" * 100_000 + "]" * 100_000 + "]}"
+    with pytest.raises(InvalidParameter) as caught:
+        decode(frame)
+    assert caught.value.field == "frame"
+    assert "nested deeper than 64" in caught.value.message

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from tickwork.api.auth import Caller, services_of
+from tickwork.api.native.bounds import Ident, Int64
 from tickwork.api.native.schemas import (
     CalendarIn,
     GroupIn,
@@ -39,13 +40,13 @@ async def create_namespace(request: Request, caller: Caller, body: NamespaceIn) 
 
 
 @router.get("/{namespace}")
-async def get_namespace(request: Request, caller: Caller, namespace: str) -> dict[str, Any]:
+async def get_namespace(request: Request, caller: Caller, namespace: Ident) -> dict[str, Any]:
     return namespace_out(await services_of(request).namespaces.get_namespace(caller, namespace))
 
 
 @router.patch("/{namespace}")
 async def update_namespace(
-    request: Request, caller: Caller, namespace: str, body: NamespacePatch
+    request: Request, caller: Caller, namespace: Ident, body: NamespacePatch
 ) -> dict[str, Any]:
     ns = await services_of(request).namespaces.update_namespace(
         caller, namespace, body.name, body.description
@@ -54,13 +55,13 @@ async def update_namespace(
 
 
 @router.delete("/{namespace}", status_code=204)
-async def delete_namespace(request: Request, caller: Caller, namespace: str) -> Response:
+async def delete_namespace(request: Request, caller: Caller, namespace: Ident) -> Response:
     await services_of(request).namespaces.delete_namespace(caller, namespace)
     return Response(status_code=204)
 
 
 @router.get("/{namespace}/groups")
-async def list_groups(request: Request, caller: Caller, namespace: str) -> dict[str, Any]:
+async def list_groups(request: Request, caller: Caller, namespace: Ident) -> dict[str, Any]:
     items = [
         group_out(g) for g in await services_of(request).namespaces.list_groups(caller, namespace)
     ]
@@ -69,7 +70,7 @@ async def list_groups(request: Request, caller: Caller, namespace: str) -> dict[
 
 @router.post("/{namespace}/groups", status_code=201)
 async def create_group(
-    request: Request, caller: Caller, namespace: str, body: GroupIn
+    request: Request, caller: Caller, namespace: Ident, body: GroupIn
 ) -> dict[str, Any]:
     group = await services_of(request).namespaces.create_group(
         caller,
@@ -84,14 +85,14 @@ async def create_group(
 
 @router.get("/{namespace}/groups/{group_id}")
 async def get_group(
-    request: Request, caller: Caller, namespace: str, group_id: str
+    request: Request, caller: Caller, namespace: Ident, group_id: Ident
 ) -> dict[str, Any]:
     return group_out(await services_of(request).namespaces.get_group(caller, namespace, group_id))
 
 
 @router.patch("/{namespace}/groups/{group_id}")
 async def update_group(
-    request: Request, caller: Caller, namespace: str, group_id: str, body: GroupPatch
+    request: Request, caller: Caller, namespace: Ident, group_id: Ident, body: GroupPatch
 ) -> dict[str, Any]:
     group = await services_of(request).namespaces.update_group(
         caller,
@@ -105,14 +106,16 @@ async def update_group(
 
 
 @router.delete("/{namespace}/groups/{group_id}", status_code=204)
-async def delete_group(request: Request, caller: Caller, namespace: str, group_id: str) -> Response:
+async def delete_group(
+    request: Request, caller: Caller, namespace: Ident, group_id: Ident
+) -> Response:
     await services_of(request).namespaces.delete_group(caller, namespace, group_id)
     return Response(status_code=204)
 
 
 @router.get("/{namespace}/groups/{group_id}/workers")
 async def list_workers(
-    request: Request, caller: Caller, namespace: str, group_id: str
+    request: Request, caller: Caller, namespace: Ident, group_id: Ident
 ) -> dict[str, Any]:
     """The live workers of an app group: the agents connected to this server and to the
     others sharing its database (``server`` names where: null for this one), and this
@@ -135,7 +138,7 @@ async def list_workers(
 
 
 @router.get("/{namespace}/calendars")
-async def list_calendars(request: Request, caller: Caller, namespace: str) -> dict[str, Any]:
+async def list_calendars(request: Request, caller: Caller, namespace: Ident) -> dict[str, Any]:
     items = [
         calendar_out(c)
         for c in await services_of(request).namespaces.list_calendars(caller, namespace)
@@ -145,7 +148,7 @@ async def list_calendars(request: Request, caller: Caller, namespace: str) -> di
 
 @router.put("/{namespace}/calendars/{name}/{year}")
 async def put_calendar(
-    request: Request, caller: Caller, namespace: str, name: str, year: int, body: CalendarIn
+    request: Request, caller: Caller, namespace: Ident, name: Ident, year: Int64, body: CalendarIn
 ) -> dict[str, Any]:
     cal = await services_of(request).namespaces.put_calendar(
         caller, namespace, name, year, months_in(body), body.description
@@ -155,7 +158,7 @@ async def put_calendar(
 
 @router.get("/{namespace}/calendars/{name}/{year}")
 async def get_calendar(
-    request: Request, caller: Caller, namespace: str, name: str, year: int
+    request: Request, caller: Caller, namespace: Ident, name: Ident, year: Int64
 ) -> dict[str, Any]:
     return calendar_out(
         await services_of(request).namespaces.get_calendar(caller, namespace, name, year)
@@ -164,7 +167,7 @@ async def get_calendar(
 
 @router.delete("/{namespace}/calendars/{name}/{year}", status_code=204)
 async def delete_calendar(
-    request: Request, caller: Caller, namespace: str, name: str, year: int
+    request: Request, caller: Caller, namespace: Ident, name: Ident, year: Int64
 ) -> Response:
     await services_of(request).namespaces.delete_calendar(caller, namespace, name, year)
     return Response(status_code=204)

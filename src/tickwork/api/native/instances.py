@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from tickwork.api.auth import Caller, services_of
+from tickwork.api.native.bounds import Id, Ident, LogLimit, Offset, Page, PageSize
 from tickwork.api.native.schemas import instance_out, log_out
 from tickwork.api.timefmt import parse_iso
 from tickwork.domain.enums import InstanceStatus, TriggerType
@@ -41,15 +42,15 @@ def _enum_list(
 async def list_instances(
     request: Request,
     key: Caller,
-    job_id: int | None = None,
-    namespace: str | None = None,
-    group_id: str | None = None,
-    status: Annotated[list[str] | None, Query()] = None,
-    trigger_type: Annotated[list[str] | None, Query()] = None,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
-    page: int = 1,
-    page_size: int = 50,
+    job_id: Id | None = None,
+    namespace: Ident | None = None,
+    group_id: Ident | None = None,
+    status: Annotated[list[Ident] | None, Query()] = None,
+    trigger_type: Annotated[list[Ident] | None, Query()] = None,
+    from_: Annotated[Ident | None, Query(alias="from")] = None,
+    to: Ident | None = None,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> dict[str, Any]:
     flt = InstanceFilter(
         namespace=namespace,
@@ -72,7 +73,7 @@ async def list_instances(
 
 
 @router.get("/{instance_id}")
-async def get_instance(request: Request, key: Caller, instance_id: int) -> dict[str, Any]:
+async def get_instance(request: Request, key: Caller, instance_id: Id) -> dict[str, Any]:
     return instance_out(await services_of(request).instances.get(key, instance_id))
 
 
@@ -80,10 +81,10 @@ async def get_instance(request: Request, key: Caller, instance_id: int) -> dict[
 async def get_logs(
     request: Request,
     key: Caller,
-    instance_id: int,
-    offset: int = 0,
-    limit: int = 200,
-    keyword: str | None = None,
+    instance_id: Id,
+    offset: Offset = 0,
+    limit: LogLimit = 200,
+    keyword: Ident | None = None,
     reverse: bool = False,
 ) -> dict[str, Any]:
     lines, total = await services_of(request).instances.logs(
@@ -105,15 +106,15 @@ async def get_logs(
 
 
 @router.post("/{instance_id}/stop")
-async def stop_instance(request: Request, key: Caller, instance_id: int) -> dict[str, Any]:
+async def stop_instance(request: Request, key: Caller, instance_id: Id) -> dict[str, Any]:
     return instance_out(await services_of(request).instances.stop(key, instance_id))
 
 
 @router.post("/{instance_id}/rerun", status_code=201)
-async def rerun_instance(request: Request, key: Caller, instance_id: int) -> dict[str, Any]:
+async def rerun_instance(request: Request, key: Caller, instance_id: Id) -> dict[str, Any]:
     return instance_out(await services_of(request).instances.rerun(key, instance_id))
 
 
 @router.post("/{instance_id}/set-success")
-async def set_success(request: Request, key: Caller, instance_id: int) -> dict[str, Any]:
+async def set_success(request: Request, key: Caller, instance_id: Id) -> dict[str, Any]:
     return instance_out(await services_of(request).instances.set_success(key, instance_id))

@@ -13,7 +13,9 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 
 from tickwork.api.auth import Caller, require_key, services_of
+from tickwork.api.native.bounds import Id, Ident, Page, PageSize, SearchText
 from tickwork.api.native.schemas import JobFields, JobIn, RunIn, instance_out, job_out
+from tickwork.domain.limits import ID_MAX
 from tickwork.store.abc import JobFilter
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -22,7 +24,7 @@ RUN_PATH = re.compile(r"/api/v1/jobs/(?P<job_id>[^/]+)/run")
 
 
 async def run_job(
-    request: Request, key: Caller, job_id: int, body: RunIn | None = None
+    request: Request, key: Caller, job_id: Id, body: RunIn | None = None
 ) -> JSONResponse:
     """Start a run of the job now (201), or, for an idempotency key seen before, the run it
     started then (200)."""
@@ -55,6 +57,8 @@ async def parse_and_run_job(request: Request) -> Response:
         raise _invalid(
             ("path", "job_id"), "Input should be a valid integer", "int_parsing"
         ) from None
+    if not 1 <= job_id <= ID_MAX:
+        raise _invalid(("path", "job_id"), f"Input should be in 1..{ID_MAX}", "int_range")
     raw = await request.body()
     body: RunIn | None = None
     if raw:
@@ -98,12 +102,12 @@ async def create_job(request: Request, key: Caller, body: JobIn) -> dict[str, An
 async def list_jobs(
     request: Request,
     key: Caller,
-    namespace: str | None = None,
-    group_id: str | None = None,
-    name: str | None = None,
+    namespace: Ident | None = None,
+    group_id: Ident | None = None,
+    name: SearchText | None = None,
     status: int | None = Query(None, ge=0, le=1),
-    page: int = 1,
-    page_size: int = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> dict[str, Any]:
     result = await services_of(request).jobs.find(
         key,
@@ -125,26 +129,26 @@ async def list_jobs(
 
 
 @router.get("/{job_id}")
-async def get_job(request: Request, key: Caller, job_id: int) -> dict[str, Any]:
+async def get_job(request: Request, key: Caller, job_id: Id) -> dict[str, Any]:
     return job_out(await services_of(request).jobs.get(key, job_id))
 
 
 @router.patch("/{job_id}")
-async def update_job(request: Request, key: Caller, job_id: int, body: JobFields) -> dict[str, Any]:
+async def update_job(request: Request, key: Caller, job_id: Id, body: JobFields) -> dict[str, Any]:
     return job_out(await services_of(request).jobs.update(key, job_id, body.changes()))
 
 
 @router.delete("/{job_id}", status_code=204)
-async def delete_job(request: Request, key: Caller, job_id: int) -> Response:
+async def delete_job(request: Request, key: Caller, job_id: Id) -> Response:
     await services_of(request).jobs.delete(key, job_id)
     return Response(status_code=204)
 
 
 @router.post("/{job_id}/enable")
-async def enable_job(request: Request, key: Caller, job_id: int) -> dict[str, Any]:
+async def enable_job(request: Request, key: Caller, job_id: Id) -> dict[str, Any]:
     return job_out(await services_of(request).jobs.set_enabled(key, job_id, True))
 
 
 @router.post("/{job_id}/disable")
-async def disable_job(request: Request, key: Caller, job_id: int) -> dict[str, Any]:
+async def disable_job(request: Request, key: Caller, job_id: Id) -> dict[str, Any]:
     return job_out(await services_of(request).jobs.set_enabled(key, job_id, False))

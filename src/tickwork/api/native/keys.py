@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickwork.api.auth import Caller, services_of
+from tickwork.api.native.bounds import Ident, Text
 from tickwork.api.timefmt import to_iso
 from tickwork.domain.enums import Right
 from tickwork.domain.models import AccessKey, Permission
@@ -19,14 +20,14 @@ router = APIRouter(prefix="/api/v1/access-keys", tags=["access keys"])
 
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = ""
+    name: Text = ""
     is_admin: bool = False
 
 
 class GrantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    namespace: str
-    group_id: str = Field("", description='The app group; "" for every group of the namespace.')
+    namespace: Ident
+    group_id: Ident = Field("", description='The app group; "" for every group of the namespace.')
     right: RightName = Field(
         description="read: see jobs, instances, logs; run: also start, stop, rerun runs; "
         "edit: also create, change, delete jobs; manage: also the group itself (its AppKey, "
@@ -73,13 +74,13 @@ async def list_keys(request: Request, caller: Caller) -> dict[str, Any]:
 
 
 @router.delete("/{key_id}", status_code=204)
-async def delete_key(request: Request, caller: Caller, key_id: str) -> Response:
+async def delete_key(request: Request, caller: Caller, key_id: Ident) -> Response:
     await services_of(request).access.delete_key(caller, key_id)
     return Response(status_code=204)
 
 
 @router.get("/{key_id}/permissions")
-async def list_permissions(request: Request, caller: Caller, key_id: str) -> dict[str, Any]:
+async def list_permissions(request: Request, caller: Caller, key_id: Ident) -> dict[str, Any]:
     items = [
         permission_out(p) for p in await services_of(request).permissions.list_of(caller, key_id)
     ]
@@ -87,7 +88,7 @@ async def list_permissions(request: Request, caller: Caller, key_id: str) -> dic
 
 
 @router.post("/{key_id}/permissions", status_code=201)
-async def grant(request: Request, caller: Caller, key_id: str, body: GrantIn) -> dict[str, Any]:
+async def grant(request: Request, caller: Caller, key_id: Ident, body: GrantIn) -> dict[str, Any]:
     permission = await services_of(request).permissions.grant(
         caller, key_id, body.namespace, body.group_id, body.grant_option, Right.parse(body.right)
     )
@@ -96,7 +97,7 @@ async def grant(request: Request, caller: Caller, key_id: str, body: GrantIn) ->
 
 @router.delete("/{key_id}/permissions", status_code=204)
 async def revoke(
-    request: Request, caller: Caller, key_id: str, namespace: str, group_id: str = ""
+    request: Request, caller: Caller, key_id: Ident, namespace: Ident, group_id: Ident = ""
 ) -> Response:
     await services_of(request).permissions.revoke(caller, key_id, namespace, group_id)
     return Response(status_code=204)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from tickwork.api.auth import Caller, services_of
+from tickwork.api.native.bounds import Id, Ident
 from tickwork.api.native.schemas import RouteStrategyIn, route_strategy_out
 from tickwork.domain.errors import NotFound
 
@@ -20,7 +21,7 @@ router = APIRouter(
 
 @router.get("")
 async def get_route_strategy(
-    request: Request, caller: Caller, namespace: str, group_id: str, job_id: int
+    request: Request, caller: Caller, namespace: Ident, group_id: Ident, job_id: Id
 ) -> dict[str, Any]:
     job = await services_of(request).jobs.get(caller, job_id, namespace, group_id)
     if job.route_strategy is None:
@@ -32,9 +33,9 @@ async def get_route_strategy(
 async def put_route_strategy(
     request: Request,
     caller: Caller,
-    namespace: str,
-    group_id: str,
-    job_id: int,
+    namespace: Ident,
+    group_id: Ident,
+    job_id: Id,
     body: RouteStrategyIn,
 ) -> dict[str, Any]:
     """Set the job's route strategy, replacing the one it had."""
@@ -47,7 +48,7 @@ async def put_route_strategy(
 
 @router.delete("", status_code=204)
 async def delete_route_strategy(
-    request: Request, caller: Caller, namespace: str, group_id: str, job_id: int
+    request: Request, caller: Caller, namespace: Ident, group_id: Ident, job_id: Id
 ) -> Response:
     """Remove the job's route strategy (204 also when it had none)."""
     await services_of(request).jobs.set_route_strategy(

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tickwork.api.native.bounds import Ident, Int32, Int64, Text
 from tickwork.api.timefmt import from_datetime, to_iso
 from tickwork.domain.enums import (
     ExecuteMode,
@@ -39,20 +40,20 @@ class Strict(BaseModel):
 
 
 class NamespaceIn(Strict):
-    id: str | None = None
-    name: str
-    description: str = ""
+    id: Ident | None = None
+    name: Text
+    description: Text = ""
 
 
 class NamespacePatch(Strict):
-    name: str | None = None
-    description: str | None = None
+    name: Text | None = None
+    description: Text | None = None
 
 
 class GroupIn(Strict):
-    group_id: str
-    app_name: str = ""
-    description: str = ""
+    group_id: Ident
+    app_name: Text = ""
+    description: Text = ""
     run_on_server: bool = Field(
         False,
         description="The server's own worker may run the group's jobs (code on the server's "
@@ -61,8 +62,8 @@ class GroupIn(Strict):
 
 
 class GroupPatch(Strict):
-    app_name: str | None = None
-    description: str | None = None
+    app_name: Text | None = None
+    description: Text | None = None
     run_on_server: bool | None = Field(
         None,
         description="Change whether the server's own worker may run the group's jobs "
@@ -71,65 +72,65 @@ class GroupPatch(Strict):
 
 
 class MonthIn(Strict):
-    month: int
-    days: list[int]
+    month: Int64
+    days: list[Int64]
 
 
 class CalendarIn(Strict):
     months: list[MonthIn]
-    description: str = ""
+    description: Text = ""
 
 
 class ContactIn(Strict):
-    user_name: str = ""
-    user_phone: str = ""
-    user_mail: str = ""
-    ding: str = ""
+    user_name: Text = ""
+    user_phone: Text = ""
+    user_mail: Text = ""
+    ding: Text = ""
 
 
 class JobFields(Strict):
     """Every field of a job a caller may set; None means "not given"."""
 
-    name: str | None = None
-    description: str | None = None
+    name: Ident | None = None
+    description: Text | None = None
     job_type: JobType | None = None
     execute_mode: ExecuteMode | None = None
-    class_name: str | None = None
-    content: str | None = None
-    parameters: str | None = None
+    class_name: Text | None = None
+    content: Text | None = None
+    parameters: Text | None = None
     time_type: TimeTypeName | None = None
-    time_expression: str | None = None
-    timezone: str | None = None
-    calendar: str | None = None
-    data_offset: int | None = None
+    time_expression: Text | None = None
+    timezone: Ident | None = None
+    calendar: Ident | None = None
+    data_offset: Int32 | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
     misfire_policy: MisfirePolicy | None = None
-    max_concurrency: int | None = None
-    max_attempt: int | None = None
-    attempt_interval: int | None = None
-    timeout: int | None = None
+    max_concurrency: Int32 | None = None
+    max_attempt: Int32 | None = None
+    attempt_interval: Int32 | None = None
+    timeout: Int32 | None = None
     timeout_enable: bool | None = None
     timeout_kill_enable: bool | None = None
     fail_enable: bool | None = None
-    fail_times: int | None = None
+    fail_times: Int32 | None = None
     miss_worker_enable: bool | None = None
     success_notice_enable: bool | None = None
-    send_channel: str | None = None
+    send_channel: Text | None = None
     contact_info: list[ContactIn] | None = None
-    page_size: int | None = None
-    consumer_size: int | None = None
-    queue_size: int | None = None
-    dispatcher_size: int | None = None
-    task_max_attempt: int | None = None
-    task_attempt_interval: int | None = None
-    command: str | None = None
-    command_args: list[str] | None = None
-    envs: dict[str, str] | None = None
-    replicas: int | None = None
-    history_limit: int | None = None
+    page_size: Int32 | None = None
+    consumer_size: Int32 | None = None
+    queue_size: Int32 | None = None
+    dispatcher_size: Int32 | None = None
+    task_max_attempt: Int32 | None = None
+    task_attempt_interval: Int32 | None = None
+    command: Text | None = None
+    command_args: list[Text] | None = None
+    envs: dict[Ident, Text] | None = None
+    replicas: Int32 | None = None
+    history_limit: Int32 | None = None
     status: StatusName | None = None
-    x_attrs: str | None = None
+    x_attrs: Text | None = None
 
     def changes(self) -> dict[str, Any]:
         """The given fields, as domain values (for an update)."""
@@ -151,9 +152,9 @@ class JobFields(Strict):
 
 
 class JobIn(JobFields):
-    namespace: str = "default"
-    group_id: str = "default"
-    name: str
+    namespace: Ident = "default"
+    group_id: Ident = "default"
+    name: Ident
     job_type: JobType
     time_type: TimeTypeName
 
@@ -165,22 +166,22 @@ class JobIn(JobFields):
 
 
 class RunIn(Strict):
-    instance_parameters: str = ""
-    idempotency_key: str | None = None
+    instance_parameters: Text = ""
+    idempotency_key: Ident | None = None
     check_job_status: bool = False
 
 
 class RouteEntryIn(Strict):
-    percentage: int
-    target: list[str]
-    target_type: str = "label"
+    percentage: Int64
+    target: list[Ident]
+    target_type: Ident = "label"
 
 
 class RouteStrategyIn(Strict):
     """A job's route strategy (the service checks it: percentages sum to 100, ...)."""
 
-    name: str
-    type: int = 3
+    name: Ident
+    type: Int64 = 3
     status: StatusName = "enabled"
     entries: list[RouteEntryIn]
 

@@ -6,6 +6,12 @@ Codes follow the public Alibaba Cloud spelling (``InvalidParameter``, ``MissingP
 
 from __future__ import annotations
 
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tickwork.api.schedulerx.envelope import render, wants_xml
 from tickwork.domain import errors as e
 
 
@@ -48,6 +54,8 @@ _CODES: list[tuple[type[e.TickworkError], int, str]] = [
     (e.AlreadyExists, 409, "AlreadyExists"),
     (e.JobDisabled, 409, "JobDisabled"),
     (e.Conflict, 409, "IncorrectStatus"),
+    (e.RequestTimeout, 408, "RequestTimeout"),
+    (e.PayloadTooLarge, 413, "PayloadTooLarge"),
     (e.Unavailable, 503, "ServiceUnavailable"),
 ]
 
@@ -61,3 +69,19 @@ def status_and_code(error: e.TickworkError) -> tuple[int, str]:
         if isinstance(error, kind):
             return status, code
     return 500, "InternalError"
+
+
+def refusal(request: Request, error: e.TickworkError) -> Response:
+    """The answer to a call refused before its body was read (too large, too slow): the
+    envelope of ``rpc``, from what the query and the headers say (Action, Format)."""
+    status, code = status_and_code(error)
+    query = request.query_params
+    action = query.get("Action") or request.headers.get("x-acs-action") or ""
+    answer = {
+        "RequestId": str(uuid.uuid4()).upper(),
+        "Code": code,
+        "Success": False,
+        "Message": error.message,
+    }
+    xml = wants_xml(query.get("Format"), request.headers.get("accept"))
+    return render(action, answer, status=status, xml=xml)

@@ -14,7 +14,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tickwork.domain import bounded_json
 from tickwork.domain.errors import InvalidParameter
+from tickwork.domain.limits import INT64_MAX, INT64_MIN
 
 # The getters below are named str, int and bool; inside the class body those names are the
 # methods, so annotations there use these aliases of the builtins.
@@ -61,6 +63,8 @@ class Params:
             if required:
                 raise MissingParameter(f"{name} is mandatory for this action", field=name)
             return default
+        if "\x00" in value:  # PostgreSQL can neither store nor compare it
+            raise InvalidParameter(f"{name} must not hold the character U+0000", field=name)
         return value
 
     def req(self, name: _Str) -> _Str:
@@ -82,14 +86,7 @@ class Params:
             if required:
                 raise MissingParameter(f"{name} is mandatory for this action", field=name)
             return default
-        if not _INTEGER.match(text.strip()):
-            raise InvalidParameter(f"{name} must be an integer, got {text!r}", field=name)
-        value = _Int(text.strip())
-        if minimum is not None and value < minimum:
-            raise InvalidParameter(f"{name} must be >= {minimum}, got {value}", field=name)
-        if maximum is not None and value > maximum:
-            raise InvalidParameter(f"{name} must be <= {maximum}, got {value}", field=name)
-        return value
+        return _integer(name, text, INT64_MIN if minimum is None else minimum, maximum)
 
     def req_int(self, name: _Str, *, minimum: _Int | None = None) -> _Int:
         value = self.int(name, required=True, minimum=minimum)
@@ -144,19 +141,44 @@ class Params:
         return [part.strip() for part in text.split(",") if part.strip()]
 
     def ints(self, name: _Str) -> list[_Int]:
-        out = []
-        for value in self.values(name):
-            if not _INTEGER.match(value.strip()):
-                raise InvalidParameter(
-                    f"{name} must be a list of integers, got {value!r}", field=name
-                )
-            out.append(_Int(value.strip()))
-        return out
+        return [
+            _integer(name, value, INT64_MIN, None, "a list of integers")
+            for value in self.values(name)
+        ]
+
+
+def _integer(
+    name: str, text: str, minimum: int, maximum: int | None, kind: str = "an integer"
+) -> int:
+    """A whole number within ``minimum..maximum`` (within 64 bits in any case: every number
+    is stored in a signed 64-bit column, and a longer one would overflow there)."""
+    stripped = text.strip()
+    if not _INTEGER.match(stripped):
+        raise InvalidParameter(f"{name} must be {kind}, got {_shown(text)}", field=name)
+    maximum = INT64_MAX if maximum is None else min(maximum, INT64_MAX)
+    minimum = max(minimum, INT64_MIN)
+    if len(stripped.lstrip("+-").lstrip("0")) > 19:
+        # past 64 bits whatever the sign; int() of thousands of digits is slow (and past
+        # 4,300 refused), so it is not asked
+        value = minimum - 1 if stripped.startswith("-") else maximum + 1
+    else:
+        value = int(stripped)
+    shown = str(value) if minimum <= value <= maximum or len(stripped) <= 20 else _shown(text)
+    if value < minimum:
+        raise InvalidParameter(f"{name} must be >= {minimum}, got {shown}", field=name)
+    if value > maximum:
+        raise InvalidParameter(f"{name} must be <= {maximum}, got {shown}", field=name)
+    return value
+
+
+def _shown(text: str) -> str:
+    """A caller's value in a message: quoted, and cut when it is long."""
+    return repr(text) if len(text) <= 100 else f"{text[:100]!r}... ({len(text)} characters)"
 
 
 def _json_array(name: str, text: str) -> list[Any]:
     try:
-        parsed = json.loads(text)
+        parsed = bounded_json.loads(text, field=name)
     except json.JSONDecodeError:
         raise InvalidParameter(f"{name} must be a JSON array", field=name) from None
     if not isinstance(parsed, list):

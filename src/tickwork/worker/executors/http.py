@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 
 from tickwork import __version__
+from tickwork.domain import bounded_json
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, TickworkError
 from tickwork.worker.abc import RunOutcome
@@ -102,7 +103,7 @@ def parse_http_attribute(content: str) -> HttpAttribute:
     if not content or not content.strip():
         raise _invalid(f"an http job needs the HttpAttribute JSON, e.g. {_EXAMPLE}")
     try:
-        data = json.loads(content)
+        data = bounded_json.loads(content, field="content")
     except json.JSONDecodeError as exc:
         raise _invalid(f"not valid JSON ({exc.msg} at position {exc.pos})") from None
     if not isinstance(data, dict):
@@ -208,9 +209,11 @@ def _check_resp_key(attribute: HttpAttribute, text: str) -> str:
     """Empty when the response's respKey equals respValue, else what is wrong."""
     key = attribute.resp_key
     try:
-        document = json.loads(text)
+        document = bounded_json.loads(text, field="response")
     except json.JSONDecodeError:
         return f"respKey {key!r}: the response is not JSON"
+    except InvalidParameter as exc:
+        return f"respKey {key!r}: the {exc.message}"
     found, value = _lookup(document, key)
     if not found:
         return f"respKey {key!r} is not in the response"

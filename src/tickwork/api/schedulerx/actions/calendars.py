@@ -15,6 +15,7 @@ from typing import Any
 
 from tickwork.api.schedulerx.actions.namespaces import schedulerx_errors
 from tickwork.api.schedulerx.registry import Call, action
+from tickwork.domain import bounded_json
 from tickwork.domain.errors import AlreadyExists, CalendarNotFound, InvalidParameter
 from tickwork.domain.models import Calendar, CalendarMonth
 from tickwork.service.namespaces import DEFAULT_NAMESPACE
@@ -45,7 +46,7 @@ def parse_month_days(text: str) -> list[CalendarMonth]:
     """``MonthDaysContent`` as months; InvalidParameter naming it when it is malformed (the
     service checks that the months and days exist)."""
     try:
-        parsed = json.loads(text)
+        parsed = bounded_json.loads(text, field=CONTENT)
     except json.JSONDecodeError:
         raise InvalidParameter(
             f"{CONTENT} must be a JSON array like {_SHAPE}, got {text[:100]!r}", field=CONTENT

@@ -105,7 +105,7 @@ async def list_jobs(call: Call) -> dict[str, Any]:
     page = params.int("PageNum", 1, minimum=1)
     page_size = params.int("PageSize", LIST_PAGE_SIZE, minimum=1, maximum=1000)
     assert page is not None and page_size is not None
-    with sx_names({"page_size": "PageSize"}):
+    with sx_names({"page_size": "PageSize", "name": "JobName", "page": "PageNum"}):
         found = await call.services.jobs.find(
             call.caller,
             JobFilter(

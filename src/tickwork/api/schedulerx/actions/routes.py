@@ -24,6 +24,7 @@ from typing import Any
 from tickwork.api.schedulerx.actions.convert import job_of, jobs_of_list, rename_field, sx_names
 from tickwork.api.schedulerx.params import MissingParameter
 from tickwork.api.schedulerx.registry import Call, action
+from tickwork.domain import bounded_json
 from tickwork.domain.errors import InvalidParameter, TickworkError
 from tickwork.domain.models import ROUTE_BY_PERCENTAGE, RouteEntry, RouteStrategy
 
@@ -70,7 +71,7 @@ def _targets(number: int, value: Any) -> list[str]:
         text = value.strip()
         if text.startswith("["):
             try:
-                value = json.loads(text)
+                value = bounded_json.loads(text, field=CONTENT)
             except json.JSONDecodeError:
                 raise _bad(f"entry {number}: target {value!r} is not a JSON list") from None
         else:
@@ -83,7 +84,7 @@ def _targets(number: int, value: Any) -> list[str]:
 def strategy_entries(text: str) -> list[RouteEntry]:
     """The shares of a Type 3 StrategyContent (the service checks their values)."""
     try:
-        parsed = json.loads(text)
+        parsed = bounded_json.loads(text, field=CONTENT)
     except json.JSONDecodeError as exc:
         raise _bad(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(parsed, list):
