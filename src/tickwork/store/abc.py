@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tickwork.domain.enums import InstanceStatus, TriggerType
 from tickwork.domain.models import (
@@ -85,6 +85,15 @@ class ServerRow:
     heartbeat_at: int  # database time
     groups: tuple[str, ...]  # "namespace/group" of the worker agents connected to it
     workers: Mapping[str, tuple[WorkerInfo, ...]] = field(default_factory=dict)  # by group
+
+
+class NonceUse(NamedTuple):
+    """A signature nonce an access key used, to be refused again until ``kept_until`` (epoch
+    ms): when its signature's timestamp has left the window (docs/schedulerx.md)."""
+
+    key_id: str
+    nonce: str
+    kept_until: int
 
 
 @dataclass(slots=True, frozen=True)
@@ -339,6 +348,17 @@ class Store(Protocol):
     async def prune_history(self, job_id: int, keep: int) -> int:
         """Delete the job's finished instances (and their logs) but the newest ``keep`` (by
         id). Unfinished instances are never deleted. Returns how many were deleted."""
+
+    # -- signature nonces ------------------------------------------------------------------
+    async def use_nonces(self, uses: Sequence[NonceUse], now: int) -> list[bool]:
+        """Record each nonce as used, in one transaction, and say for each whether it was new:
+        True when no record of its (key_id, nonce) holds at ``now`` (none, or one kept only
+        until ``now`` or before: it is renewed), False when one does (a replay). A pair given
+        twice in one call is new the first time only. Every server of the database shares the
+        records, so exactly one of concurrent calls with the same pair gets True.
+
+        Records expired at ``now`` are deleted as it goes, a few more than it records (so the
+        table holds about one window of calls), never all at once."""
 
     # -- logs ------------------------------------------------------------------------------
     async def append_logs(self, lines: Sequence[LogLine]) -> None:

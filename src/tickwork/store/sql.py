@@ -31,6 +31,7 @@ from tickwork.store import codec
 from tickwork.store.abc import DueClaim, JobFilter
 from tickwork.store.sql_base import check_not_negative, check_page, chunks, now_ms
 from tickwork.store.sql_extras import SqlExtras
+from tickwork.store.sql_nonces import SqlNonces
 from tickwork.store.sql_runs import SqlRuns
 from tickwork.store.sql_servers import SqlServers
 from tickwork.store.tables import access_keys, app_groups, calendars, jobs, namespaces
@@ -38,7 +39,7 @@ from tickwork.store.tables import access_keys, app_groups, calendars, jobs, name
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlRuns, SqlExtras, SqlServers):
+class SqlStore(SqlRuns, SqlExtras, SqlServers, SqlNonces):
     """The store on one SQLite file or one PostgreSQL database."""
 
     # -- access keys -----------------------------------------------------------------------

@@ -20,6 +20,7 @@ __all__ = [
     "notification_policies",
     "permissions",
     "script_versions",
+    "used_nonces",
 ]
 
 NAMING_CONVENTION = {
@@ -268,4 +269,17 @@ notification_policies = sa.Table(
     sa.Column("description", sa.Text(), nullable=False),
     sa.Column("created_at", Instant, nullable=False),
     sa.Column("updated_at", Instant, nullable=False),
+)
+
+# Signature nonces accepted (docs/schedulerx.md): a (key id, nonce) is refused again until
+# ``kept_until``, when its signature's timestamp has left the window and the timestamp check
+# refuses a replay. Shared by every server of the database; expired rows are deleted as new
+# ones come (``Store.use_nonces``).
+used_nonces = sa.Table(
+    "used_nonces",
+    metadata,
+    sa.Column("key_id", Ident, primary_key=True),
+    sa.Column("nonce", Ident, primary_key=True),
+    sa.Column("kept_until", Instant, nullable=False),
+    sa.Index(None, "kept_until"),
 )
