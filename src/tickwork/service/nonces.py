@@ -1,0 +1,142 @@
+"""Signature nonces: a signed call is accepted once.
+
+Every signed face (the SchedulerX RPC API now; others with signatures of their own later)
+asks ``NonceService.use_nonce`` once a call's signature is verified. The store is the
+authority: a nonce is recorded in the database until its signature's timestamp leaves the
+window, so a replay is refused after a restart and by every server of the database. Each
+call therefore writes; concurrent calls' nonces go to the store together, one transaction a
+batch (group commit, as triggers do), and a replay this server has already seen is refused
+from memory, without a round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections.abc import Callable
+
+from tickwork.domain.errors import InvalidParameter
+from tickwork.store.abc import NonceUse, Store
+
+__all__ = ["MAX_BATCH", "MAX_NONCE_LENGTH", "NonceCache", "NonceService"]
+
+MAX_NONCE_LENGTH = 255
+"""The longest nonce accepted (the SDKs send 32-36 characters): what the store's key holds."""
+MAX_BATCH = 1000
+"""Nonces recorded in one transaction at most."""
+
+Pending = tuple[NonceUse, "asyncio.Future[bool]"]
+
+
+class NonceCache:
+    """(key id, nonce) pairs seen, each kept until its timestamp leaves the window, at most
+    ``max_entries`` of them: past that, the ones nearest their expiry are forgotten first
+    (about 300 bytes each). A first check only: what it forgets, the store still knows."""
+
+    def __init__(self, max_entries: int = 500_000) -> None:
+        self._max = max_entries
+        self._until: dict[tuple[str, str], float] = {}
+        self._expiry: list[tuple[float, str, str]] = []  # heap of (until, key id, nonce)
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def purge(self, now: float) -> None:
+        while self._expiry and self._expiry[0][0] <= now:
+            until, key_id, nonce = heapq.heappop(self._expiry)
+            if self._until.get((key_id, nonce)) == until:
+                del self._until[(key_id, nonce)]
+
+    def use(self, key_id: str, nonce: str, *, now: float, until: float) -> bool:
+        """Record the nonce; False if it was already used (and has not expired)."""
+        self.purge(now)
+        if (key_id, nonce) in self._until:
+            return False
+        self._until[(key_id, nonce)] = until
+        heapq.heappush(self._expiry, (until, key_id, nonce))
+        while len(self._until) > self._max:
+            self.purge(self._expiry[0][0])
+        return True
+
+    def forget(self, key_id: str, nonce: str) -> None:
+        """Drop a nonce that was not recorded after all (its heap entry goes when due)."""
+        self._until.pop((key_id, nonce), None)
+
+
+class NonceService:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        remembered: int = 500_000,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._seen = NonceCache(remembered)
+        self._pending: list[Pending] = []
+        self._recorder: asyncio.Task[None] | None = None
+
+    async def use_nonce(self, key_id: str, nonce: str, until_ms: int) -> bool:
+        """Record that ``key_id`` used ``nonce``, to be refused again until ``until_ms``
+        (epoch ms: the signature's timestamp plus the window); False when it was already used
+        and is still kept, here or on another server. InvalidParameter for a nonce that is
+        empty, longer than ``MAX_NONCE_LENGTH`` or holds a control character."""
+        _check(nonce)
+        if not self._seen.use(key_id, nonce, now=self._clock(), until=until_ms / 1000):
+            return False
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bool] = loop.create_future()
+        self._pending.append((NonceUse(key_id, nonce, until_ms), answer))
+        if self._recorder is None:
+            # Starts at the loop's next turn: the calls handled in this one join the batch.
+            self._recorder = loop.create_task(self._record(), name="tickwork-nonce-recorder")
+        try:
+            fresh = await answer
+        except BaseException:
+            # Not recorded (the database failed) or not waited for: the store, not this
+            # memory, decides when the call is made again.
+            self._seen.forget(key_id, nonce)
+            raise
+        return fresh
+
+    async def _record(self) -> None:
+        """Record what waits, batch after batch (the next gathers while one is written),
+        then end: a recorder runs only while there is work, so there is nothing to stop."""
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._record_batch(batch)
+        finally:
+            self._recorder = None
+
+    async def _record_batch(self, batch: list[Pending]) -> None:
+        now_ms = int(self._clock() * 1000)
+        try:
+            fresh = await self._store.use_nonces([use for use, _ in batch], now_ms)
+        except Exception as exc:  # the database is away or refused: each caller hears why
+            for _, answer in batch:
+                if not answer.done():
+                    answer.set_exception(exc)
+            return
+        for (_, answer), new in zip(batch, fresh, strict=True):
+            if not answer.done():  # its caller went away
+                answer.set_result(new)
+
+
+def _check(nonce: str) -> None:
+    if not nonce:
+        raise InvalidParameter("a signature nonce must not be empty", field="nonce")
+    if len(nonce) > MAX_NONCE_LENGTH:
+        raise InvalidParameter(
+            f"a signature nonce must be at most {MAX_NONCE_LENGTH} characters, got "
+            f"{len(nonce)}: give each call a new random one (a UUID, say)",
+            field="nonce",
+        )
+    if not nonce.isprintable():
+        raise InvalidParameter(
+            "a signature nonce must not hold control characters: give each call a new random "
+            "one (a UUID, say)",
+            field="nonce",
+        )
