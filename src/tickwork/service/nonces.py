@@ -1,12 +1,13 @@
 """Signature nonces: a signed call is accepted once.
 
 Every signed face (the SchedulerX RPC API now; others with signatures of their own later)
-asks ``NonceService.use_nonce`` once a call's signature is verified. The store is the
-authority: a nonce is recorded in the database until its signature's timestamp leaves the
-window, so a replay is refused after a restart and by every server of the database. Each
-call therefore writes; concurrent calls' nonces go to the store together, one transaction a
-batch (group commit, as triggers do), and a replay this server has already seen is refused
-from memory, without a round trip.
+asks ``NonceService.use_nonce`` once a call's signature is verified. A call is known by its
+access key, its nonce and its signed timestamp: a replay repeats all three (changing one
+breaks the signature). The store is the authority: the call is recorded in the database
+until its timestamp has left the window, so a replay is refused after a restart and by every
+server of the database. Each call therefore writes; concurrent calls go to the store
+together, one transaction a batch (group commit, as triggers do), and a replay this server
+has already seen is refused from memory, without a round trip.
 """
 
 from __future__ import annotations
@@ -19,49 +20,58 @@ from collections.abc import Callable
 from tickwork.domain.errors import InvalidParameter
 from tickwork.store.abc import NonceUse, Store
 
-__all__ = ["MAX_BATCH", "MAX_NONCE_LENGTH", "NonceCache", "NonceService"]
+__all__ = ["CLOCK_MARGIN_MS", "MAX_BATCH", "MAX_NONCE_LENGTH", "NonceCache", "NonceService"]
 
 MAX_NONCE_LENGTH = 255
 """The longest nonce accepted (the SDKs send 32-36 characters): what the store's key holds."""
 MAX_BATCH = 1000
 """Nonces recorded in one transaction at most."""
+GATHER_S = 0.001
+"""A batch gathers the calls of the loop's turns for up to this long, while each turn brings
+more: in bigger batches a call costs less, and a turn with none new ends the wait, so the
+loop never idles for it. One turn only made batches of 7 of 32 calls in flight, and their
+runs' inserts followed in batches as small."""
+CLOCK_MARGIN_MS = 60_000
+"""A record is kept this long after its timestamp has left the window: servers of one database
+whose clocks differ by less than this agree that it still holds (one deletes expired records
+by its own clock while another may still accept the timestamp by its clock)."""
 
 Pending = tuple[NonceUse, "asyncio.Future[bool]"]
 
 
 class NonceCache:
-    """(key id, nonce) pairs seen, each kept until its timestamp leaves the window, at most
+    """Signed calls seen, as (key id, nonce, until), each kept until ``until``, at most
     ``max_entries`` of them: past that, the ones nearest their expiry are forgotten first
     (about 300 bytes each). A first check only: what it forgets, the store still knows."""
 
     def __init__(self, max_entries: int = 500_000) -> None:
         self._max = max_entries
-        self._until: dict[tuple[str, str], float] = {}
+        self._seen: set[tuple[str, str, float]] = set()
         self._expiry: list[tuple[float, str, str]] = []  # heap of (until, key id, nonce)
 
     def __len__(self) -> int:
-        return len(self._until)
+        return len(self._seen)
 
     def purge(self, now: float) -> None:
         while self._expiry and self._expiry[0][0] <= now:
             until, key_id, nonce = heapq.heappop(self._expiry)
-            if self._until.get((key_id, nonce)) == until:
-                del self._until[(key_id, nonce)]
+            self._seen.discard((key_id, nonce, until))
 
     def use(self, key_id: str, nonce: str, *, now: float, until: float) -> bool:
-        """Record the nonce; False if it was already used (and has not expired)."""
+        """Record the call; False if it was already seen (and has not expired)."""
         self.purge(now)
-        if (key_id, nonce) in self._until:
+        seen = (key_id, nonce, until)
+        if seen in self._seen:
             return False
-        self._until[(key_id, nonce)] = until
+        self._seen.add(seen)
         heapq.heappush(self._expiry, (until, key_id, nonce))
-        while len(self._until) > self._max:
+        while len(self._seen) > self._max:
             self.purge(self._expiry[0][0])
         return True
 
-    def forget(self, key_id: str, nonce: str) -> None:
-        """Drop a nonce that was not recorded after all (its heap entry goes when due)."""
-        self._until.pop((key_id, nonce), None)
+    def forget(self, key_id: str, nonce: str, until: float) -> None:
+        """Drop a call that was not recorded after all (its heap entry goes when due)."""
+        self._seen.discard((key_id, nonce, until))
 
 
 class NonceService:
@@ -79,16 +89,18 @@ class NonceService:
         self._recorder: asyncio.Task[None] | None = None
 
     async def use_nonce(self, key_id: str, nonce: str, until_ms: int) -> bool:
-        """Record that ``key_id`` used ``nonce``, to be refused again until ``until_ms``
-        (epoch ms: the signature's timestamp plus the window); False when it was already used
-        and is still kept, here or on another server. InvalidParameter for a nonce that is
-        empty, longer than ``MAX_NONCE_LENGTH`` or holds a control character."""
+        """Record that ``key_id`` made a call with ``nonce`` whose signed timestamp is
+        acceptable until ``until_ms`` (epoch ms); False when that call was already recorded
+        and its record is still kept, here or on another server: a replay. InvalidParameter
+        for a nonce that is empty, longer than ``MAX_NONCE_LENGTH`` or holds a control
+        character."""
         _check(nonce)
-        if not self._seen.use(key_id, nonce, now=self._clock(), until=until_ms / 1000):
+        kept_until = until_ms + CLOCK_MARGIN_MS
+        if not self._seen.use(key_id, nonce, now=self._clock(), until=kept_until / 1000):
             return False
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bool] = loop.create_future()
-        self._pending.append((NonceUse(key_id, nonce, until_ms), answer))
+        self._pending.append((NonceUse(key_id, nonce, kept_until), answer))
         if self._recorder is None:
             # Starts at the loop's next turn: the calls handled in this one join the batch.
             self._recorder = loop.create_task(self._record(), name="tickwork-nonce-recorder")
@@ -97,7 +109,7 @@ class NonceService:
         except BaseException:
             # Not recorded (the database failed) or not waited for: the store, not this
             # memory, decides when the call is made again.
-            self._seen.forget(key_id, nonce)
+            self._seen.forget(key_id, nonce, kept_until / 1000)
             raise
         return fresh
 
@@ -106,10 +118,21 @@ class NonceService:
         then end: a recorder runs only while there is work, so there is nothing to stop."""
         try:
             while self._pending:
+                await self._gather()
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 await self._record_batch(batch)
         finally:
             self._recorder = None
+
+    async def _gather(self) -> None:
+        """Let the loop turn while each turn adds calls to the batch, for ``GATHER_S`` at
+        most."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATHER_S
+        waiting = 0
+        while waiting < len(self._pending) < MAX_BATCH and loop.time() < deadline:
+            waiting = len(self._pending)
+            await asyncio.sleep(0)
 
     async def _record_batch(self, batch: list[Pending]) -> None:
         now_ms = int(self._clock() * 1000)

@@ -88,8 +88,8 @@ class ServerRow:
 
 
 class NonceUse(NamedTuple):
-    """A signature nonce an access key used, to be refused again until ``kept_until`` (epoch
-    ms): when its signature's timestamp has left the window (docs/schedulerx.md)."""
+    """A signed call an access key made, known by its nonce and ``kept_until`` (epoch ms),
+    which its signed timestamp decides: a replay repeats both (docs/schedulerx.md)."""
 
     key_id: str
     nonce: str
@@ -351,14 +351,15 @@ class Store(Protocol):
 
     # -- signature nonces ------------------------------------------------------------------
     async def use_nonces(self, uses: Sequence[NonceUse], now: int) -> list[bool]:
-        """Record each nonce as used, in one transaction, and say for each whether it was new:
-        True when no record of its (key_id, nonce) holds at ``now`` (none, or one kept only
-        until ``now`` or before: it is renewed), False when one does (a replay). A pair given
-        twice in one call is new the first time only. Every server of the database shares the
-        records, so exactly one of concurrent calls with the same pair gets True.
+        """Record each use, in one transaction, and say for each whether it was new: False
+        when the same (key_id, nonce, kept_until) is recorded already (a replay), True
+        otherwise. A use given twice in one call is new the first time only. Every server of
+        the database shares the records, so exactly one of concurrent calls with the same
+        use gets True.
 
-        Records expired at ``now`` are deleted as it goes, a few more than it records (so the
-        table holds about one window of calls), never all at once."""
+        Records kept until ``now`` or before are deleted as it goes, oldest first and a few
+        more than it records (so the table holds about one window of calls), never all at
+        once."""
 
     # -- logs ------------------------------------------------------------------------------
     async def append_logs(self, lines: Sequence[LogLine]) -> None:

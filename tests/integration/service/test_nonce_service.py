@@ -11,11 +11,13 @@ import pytest
 
 from tickwork.domain.errors import InvalidParameter, Unavailable
 from tickwork.server import Runtime
-from tickwork.service.nonces import MAX_NONCE_LENGTH, NonceService
+from tickwork.service import nonces as nonce_module
+from tickwork.service.nonces import CLOCK_MARGIN_MS, MAX_NONCE_LENGTH, NonceService
 from tickwork.store.abc import NonceUse, Store
 from tickwork.store.sql import SqlStore
 
 UNTIL = 4_000_000_000_000  # far ahead
+KEPT = UNTIL + CLOCK_MARGIN_MS
 
 
 class Watched:
@@ -47,6 +49,21 @@ async def test_concurrent_calls_are_recorded_in_one_transaction(runtime: Runtime
     assert [len(batch) for batch in store.batches] == [50, 2]
 
 
+async def test_a_batch_gathers_the_calls_of_the_next_turns_until_one_brings_none(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nonce_module, "GATHER_S", 60.0)  # only a quiet turn ends the wait
+    nonces, store = watched(runtime)
+    started = asyncio.get_running_loop().time()
+    calls = [asyncio.ensure_future(nonces.use_nonce("k", "a", UNTIL))]
+    for later in ("b", "c"):
+        await asyncio.sleep(0)
+        calls.append(asyncio.ensure_future(nonces.use_nonce("k", later, UNTIL)))
+    assert await asyncio.gather(*calls) == [True, True, True]
+    assert [[use.nonce for use in batch] for batch in store.batches] == [["a", "b", "c"]]
+    assert asyncio.get_running_loop().time() - started < 30
+
+
 async def test_a_replay_seen_here_is_refused_without_asking_the_store(runtime: Runtime) -> None:
     nonces, store = watched(runtime)
     assert await nonces.use_nonce("k", "n", UNTIL) is True
@@ -55,7 +72,7 @@ async def test_a_replay_seen_here_is_refused_without_asking_the_store(runtime: R
     assert await asyncio.gather(
         nonces.use_nonce("k", "m", UNTIL), nonces.use_nonce("k", "m", UNTIL)
     ) == [True, False]
-    assert store.batches == [[NonceUse("k", "n", UNTIL)], [NonceUse("k", "m", UNTIL)]]
+    assert store.batches == [[NonceUse("k", "n", KEPT)], [NonceUse("k", "m", KEPT)]]
     assert await nonces.use_nonce("other-key", "n", UNTIL) is True
 
 
@@ -66,23 +83,36 @@ async def test_the_store_decides_for_nonces_this_server_has_not_seen(runtime: Ru
     restarted, store = watched(runtime)
     assert await first.use_nonce("k", "n", UNTIL) is True
     assert await restarted.use_nonce("k", "n", UNTIL) is False
-    assert store.batches == [[NonceUse("k", "n", UNTIL)]]
+    assert store.batches == [[NonceUse("k", "n", KEPT)]]
     # now remembered here too: no second round trip
     assert await restarted.use_nonce("k", "n", UNTIL) is False
     assert len(store.batches) == 1
 
 
-async def test_a_nonce_is_new_again_once_its_record_expired(runtime: Runtime) -> None:
+async def test_a_call_is_kept_a_clock_margin_beyond_its_window(runtime: Runtime) -> None:
+    """Servers delete expired records by their own clocks: a record outlives the window by
+    CLOCK_MARGIN_MS, so a server whose clock is behind still finds it."""
     now = [1_000_000.0]
+    until_ms = 1_000_900_000
     nonces = NonceService(runtime.store, clock=lambda: now[0])
-    assert await nonces.use_nonce("k", "n", 1_000_900_000) is True
-    now[0] += 899
-    assert await nonces.use_nonce("k", "n", 1_001_800_000) is False
+    assert await nonces.use_nonce("k", "n", until_ms) is True
+    now[0] = until_ms / 1000 + CLOCK_MARGIN_MS / 1000 - 1
+    assert await nonces.use_nonce("k", "n", until_ms) is False
+    behind = NonceService(runtime.store, clock=lambda: now[0])
+    assert await behind.use_nonce("k", "n", until_ms) is False
+    # past the margin the record is gone (deleted by the next calls)
     now[0] += 2
-    assert await nonces.use_nonce("k", "n", 1_001_800_000) is True
-    # and the store agrees, for a server that never saw it
-    other = NonceService(runtime.store, clock=lambda: now[0])
-    assert await other.use_nonce("k", "n", 1_001_800_000) is False
+    assert (
+        await NonceService(runtime.store, clock=lambda: now[0]).use_nonce("k", "n", until_ms)
+        is True
+    )
+
+
+async def test_another_timestamp_makes_another_call(runtime: Runtime) -> None:
+    nonces, _ = watched(runtime)
+    assert await nonces.use_nonce("k", "n", UNTIL) is True
+    assert await nonces.use_nonce("k", "n", UNTIL + 1000) is True
+    assert await NonceService(runtime.store).use_nonce("k", "n", UNTIL + 1000) is False
 
 
 async def test_a_call_that_could_not_be_recorded_does_not_use_up_its_nonce(

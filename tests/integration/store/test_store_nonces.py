@@ -1,4 +1,4 @@
-"""Contract: signature nonces used (``Store.use_nonces``), shared by every store of a
+"""Contract: signed calls accepted (``Store.use_nonces``), shared by every store of a
 database."""
 
 from __future__ import annotations
@@ -9,77 +9,80 @@ import sqlalchemy as sa
 
 from tickwork.store.abc import NonceUse
 from tickwork.store.sql import SqlStore
-from tickwork.store.sql_nonces import PRUNE_EXTRA
+from tickwork.store.sql_nonces import PRUNE_EVERY_MS, PRUNE_MAX
 from tickwork.store.tables import used_nonces
 
 
-async def kept(store: SqlStore) -> dict[tuple[str, str], int]:
+async def kept(store: SqlStore) -> set[NonceUse]:
     async with store.engine.connect() as conn:
         rows = (await conn.execute(sa.select(used_nonces))).all()
-    return {(row.key_id, row.nonce): row.kept_until for row in rows}
+    return {NonceUse(row.key_id, row.nonce, row.kept_until) for row in rows}
 
 
-async def test_a_nonce_is_new_once_per_key(store: SqlStore) -> None:
+async def test_a_call_is_new_once(store: SqlStore) -> None:
     assert await store.use_nonces([], now=0) == []
-    first = [NonceUse("k", "n1", 5000), NonceUse("k", "n2", 5000), NonceUse("other", "n1", 6000)]
+    first = [NonceUse("k", "n1", 5000), NonceUse("k", "n2", 5000), NonceUse("other", "n1", 5000)]
     assert await store.use_nonces(first, now=1000) == [True, True, True]
-    again = [NonceUse("k", "n3", 7000), NonceUse("k", "n1", 7000), NonceUse("other", "n1", 7000)]
-    assert await store.use_nonces(again, now=2000) == [True, False, False]
-    # a replay does not extend the record it ran into
-    assert await kept(store) == {
-        ("k", "n1"): 5000,
-        ("k", "n2"): 5000,
-        ("other", "n1"): 6000,
-        ("k", "n3"): 7000,
-    }
-
-
-async def test_a_pair_given_twice_in_one_call_is_new_the_first_time_only(
-    store: SqlStore,
-) -> None:
-    uses = [
-        NonceUse("k", "b", 5000),
-        NonceUse("k", "a", 5000),
-        NonceUse("k", "b", 9000),
-        NonceUse("k", "a", 5000),
+    again = [
+        NonceUse("k", "n3", 7000),
+        NonceUse("k", "n1", 5000),  # a replay
+        NonceUse("other", "n1", 5000),  # a replay
+        NonceUse("k", "n1", 6000),  # the nonce again, with another timestamp: another call
     ]
-    assert await store.use_nonces(uses, now=1000) == [True, True, False, False]
-    assert await kept(store) == {("k", "a"): 5000, ("k", "b"): 5000}
+    assert await store.use_nonces(again, now=2000) == [True, False, False, True]
+    assert await kept(store) == {*first, again[0], again[3]}
 
 
-async def test_a_record_holds_until_its_instant_then_the_pair_is_new_again(
+async def test_a_use_given_twice_in_one_call_is_new_the_first_time_only(
     store: SqlStore,
 ) -> None:
-    assert await store.use_nonces([NonceUse("k", "n", 5000)], now=1000) == [True]
-    assert await store.use_nonces([NonceUse("k", "n", 9000)], now=4999) == [False]
-    assert await store.use_nonces([NonceUse("k", "n", 9000)], now=5000) == [True]
-    assert await kept(store) == {("k", "n"): 9000}
-    assert await store.use_nonces([NonceUse("k", "n", 20000)], now=8000) == [False]
+    b, a = NonceUse("k", "b", 5000), NonceUse("k", "a", 5000)
+    assert await store.use_nonces([b, a, b, a, b], now=1000) == [True, True, False, False, False]
+    assert await kept(store) == {a, b}
+
+
+async def test_any_text_the_key_holds_is_kept_as_given(store: SqlStore) -> None:
+    odd = [
+        NonceUse("k", "é" * 255, 5000),
+        NonceUse("k", "a b*~/é+&=中'\"\\[]{}", 5000),
+        NonceUse("k", "'); DROP TABLE used_nonces; --", 5000),
+        NonceUse("k" * 255, "n", 5000),
+    ]
+    assert await store.use_nonces(odd, now=1000) == [True] * len(odd)
+    assert await store.use_nonces(odd, now=1000) == [False] * len(odd)
+    assert await kept(store) == set(odd)
 
 
 async def test_expired_records_are_deleted_as_new_ones_come_a_few_at_a_time(
     store: SqlStore,
 ) -> None:
-    old = [NonceUse("k", f"old{i:03}", 1000 + i) for i in range(2 * PRUNE_EXTRA)]
+    old = [NonceUse("k", f"old{i:04}", 1000 + i) for i in range(PRUNE_MAX + 10)]
     live = [NonceUse("k", f"live{i}", 50_000) for i in range(3)]
     assert all(await store.use_nonces(old + live, now=0))
-    # one new record: at most 2 + PRUNE_EXTRA expired ones go, the oldest first
-    assert await store.use_nonces([NonceUse("k", "new", 50_000)], now=10_000) == [True]
-    left = await kept(store)
-    gone = [use for use in old if (use.key_id, use.nonce) not in left]
-    assert gone == old[: 2 + PRUNE_EXTRA]
-    # later calls take the rest; records still kept are never deleted
-    while any(until <= 10_000 for until in (await kept(store)).values()):
-        await store.use_nonces([NonceUse("k", f"more{len(left)}", 50_000)], now=10_000)
-        left = await kept(store)
-    assert {(u.key_id, u.nonce) for u in live} | {("k", "new")} <= set(left)
+    # the next call deletes the PRUNE_MAX oldest expired records, no more ...
+    new = NonceUse("k", "new", 50_000)
+    assert await store.use_nonces([new], now=10_000) == [True]
+    assert await kept(store) == {*old[PRUNE_MAX:], *live, new}
+    # ... and, since some are left, the one after deletes again at once
+    more = NonceUse("k", "more", 50_000)
+    assert await store.use_nonces([more], now=10_000) == [True]
+    assert await kept(store) == {*live, new, more}
+    # with none left, deleting waits PRUNE_EVERY_MS; a record is kept until its instant
+    soon = NonceUse("k", "soon", 10_001)
+    assert await store.use_nonces([soon], now=10_001) == [True]
+    assert soon in await kept(store)
+    await store.use_nonces([NonceUse("k", "a", 50_000)], now=10_000 + PRUNE_EVERY_MS - 1)
+    assert soon in await kept(store)
+    await store.use_nonces([NonceUse("k", "b", 50_000)], now=10_000 + PRUNE_EVERY_MS)
+    assert soon not in await kept(store)
+    assert {*live, new, more} <= await kept(store)
 
 
 async def test_concurrent_uses_through_two_stores_of_one_database_are_new_once(
     store: SqlStore,
 ) -> None:
-    """Two servers recording the same pairs at the same moment (a replay sent to both while
-    the first call is still being recorded): for each pair exactly one call hears it is new."""
+    """Two servers recording the same calls at the same moment (a replay sent to both while
+    the first is still being recorded): for each call exactly one of them hears it is new."""
     other = SqlStore(store.url.render_as_string(hide_password=False))
     await other.open()
     try:

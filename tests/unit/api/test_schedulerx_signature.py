@@ -341,14 +341,19 @@ async def test_v3_fifteen_minute_window() -> None:
 
 async def test_v3_nonce_reused() -> None:
     v = verifier()
-    request = v3_request(nonce="n-1")
+    now = iso(time.time())
+    request = v3_request(nonce="n-1", date=now)
     await v.verify(request)
     error = await refused(request, v)
     assert (error.status, error.code) == (400, "SignatureNonceUsed")
-    assert "n-1" in error.message
-    # a fresh signature with the same nonce is refused too; another key has its own nonces
-    assert (await refused(v3_request(nonce="n-1"), v)).code == "SignatureNonceUsed"
-    assert (await v.verify(v3_request(nonce="n-1", key=OTHER))).key_id == OTHER.key_id
+    assert "n-1" in error.message and "x-acs-signature-nonce" in error.message
+    # signed afresh with the same nonce and timestamp: the same call, refused too
+    assert (await refused(v3_request(nonce="n-1", date=now), v)).code == "SignatureNonceUsed"
+    # another key has its own nonces; another timestamp makes another call (a replay cannot
+    # change the timestamp without breaking the signature)
+    assert (await v.verify(v3_request(nonce="n-1", date=now, key=OTHER))).key_id == OTHER.key_id
+    later = iso(time.time() + 1)
+    assert (await v.verify(v3_request(nonce="n-1", date=later))).key_id == KEY.key_id
 
 
 async def test_a_refused_call_does_not_use_up_its_nonce() -> None:

@@ -275,8 +275,8 @@ class SignatureVerifier:
         return key
 
     async def _use_nonce(self, key: AccessKey, field: str, nonce: str, timestamp: float) -> None:
-        # A nonce is kept for as long as its timestamp is acceptable; after that the
-        # timestamp check refuses a replay.
+        # A call is kept for as long as its timestamp is acceptable (the clock's granularity
+        # aside); after that the timestamp check refuses a replay.
         until_ms = int((timestamp + self._window_s + 1) * 1000)
         try:
             fresh = await self._nonces(key.key_id, nonce.strip(), until_ms)
@@ -286,8 +286,8 @@ class SignatureVerifier:
             raise SchedulerxError(
                 400,
                 "SignatureNonceUsed",
-                f"the {field} {nonce!r} was already used within the last "
-                f"{self._window_s} s: give each call a new random nonce",
+                f"the {field} {nonce!r} was already used by a call with this timestamp "
+                "(a call is accepted once): give each call a new random nonce",
             )
 
 

@@ -1,4 +1,4 @@
-"""Signature nonces accepted, shared by every server and kept across restarts (``used_nonces``).
+"""Signed calls accepted (``used_nonces``): shared by every server, kept across restarts.
 
 Revision ID: 0009
 Revises: 0007
@@ -21,14 +21,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "used_nonces",
+        sa.Column("kept_until", sa.BigInteger(), nullable=False),
         sa.Column("key_id", sa.String(length=255), nullable=False),
         sa.Column("nonce", sa.String(length=255), nullable=False),
-        sa.Column("kept_until", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("key_id", "nonce", name=op.f("pk_used_nonces")),
+        sa.PrimaryKeyConstraint("kept_until", "key_id", "nonce", name=op.f("pk_used_nonces")),
+        sqlite_with_rowid=False,
     )
-    op.create_index(op.f("ix_used_nonces_kept_until"), "used_nonces", ["kept_until"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_used_nonces_kept_until"), table_name="used_nonces")
     op.drop_table("used_nonces")
