@@ -15,7 +15,7 @@ import httpx
 import pytest
 from alibabacloud_tea_openapi.utils import Utils
 from darabonba.request import DaraRequest
-from runtime_support import ADMIN_ID, ADMIN_SECRET, instances, served, shell_job
+from runtime_support import ADMIN_ID, ADMIN_SECRET, instances, served
 
 from tickwork.server import Runtime
 from tickwork.settings import Settings
@@ -78,18 +78,25 @@ def refused_as_replay(response: httpx.Response) -> None:
     assert answer["Code"] == "SignatureNonceUsed" and answer["Success"] is False, answer
 
 
-async def execute_calls(rt: Runtime) -> tuple[int, list[dict[str, Any]]]:
-    """A job, and a signed ExecuteJob call of it in each signature."""
-    job = await rt.services.jobs.create(shell_job("true"))
-    query = {"Namespace": "default", "GroupId": "default", "JobId": str(job.id)}
-    return job.id, [v3_call("ExecuteJob", query), v1_call("ExecuteJob", query)]
+async def execute_calls(base_url: str) -> tuple[int, list[dict[str, Any]]]:
+    """A job (made through the native API), and a signed ExecuteJob call of it in each
+    signature."""
+    async with httpx.AsyncClient(base_url=base_url, auth=(ADMIN_ID, ADMIN_SECRET)) as api:
+        created = await api.post(
+            "/api/v1/jobs",
+            json={"name": "replayed", "job_type": "shell", "content": "true", "time_type": "api"},
+        )
+    assert created.status_code == 201, created.text
+    job_id = int(created.json()["id"])
+    query = {"Namespace": "default", "GroupId": "default", "JobId": str(job_id)}
+    return job_id, [v3_call("ExecuteJob", query), v1_call("ExecuteJob", query)]
 
 
 async def test_a_signed_call_is_refused_after_the_server_restarts(
     runtime: Runtime, restart: Callable[..., Awaitable[Runtime]]
 ) -> None:
-    job_id, calls = await execute_calls(runtime)
     async with served(runtime) as base_url:
+        job_id, calls = await execute_calls(base_url)
         for call in calls:
             accepted(await send(base_url, call))
     await runtime.stop()
@@ -115,8 +122,8 @@ async def test_a_call_accepted_by_one_server_is_refused_by_another(
         pytest.skip("SQLite has one server")
     second = await Runtime.start(replace(settings, home=f"{settings.home}-second"))
     try:
-        job_id, calls = await execute_calls(runtime)
         async with served(runtime) as first_url, served(second) as second_url:
+            job_id, calls = await execute_calls(first_url)
             for call in calls:
                 accepted(await send(first_url, call))
                 refused_as_replay(await send(second_url, call))
