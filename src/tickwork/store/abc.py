@@ -352,10 +352,10 @@ class Store(Protocol):
     # -- signature nonces ------------------------------------------------------------------
     async def use_nonces(self, uses: Sequence[NonceUse], now: int) -> list[bool]:
         """Record each use, in one transaction, and say for each whether it was new: False
-        when the same (key_id, nonce, kept_until) is recorded already (a replay), True
-        otherwise. A use given twice in one call is new the first time only. Every server of
-        the database shares the records, so exactly one of concurrent calls with the same
-        use gets True.
+        when the same (key_id, nonce, kept_until) is recorded already (a replay), or when it
+        expired already (``kept_until <= now``: it is not recorded), True otherwise. A use
+        given twice in one call is new the first time only. Every server of the database
+        shares the records, so exactly one of concurrent calls with the same use gets True.
 
         Records kept until ``now`` or before are deleted as it goes, oldest first and a few
         more than it records (so the table holds about one window of calls), never all at

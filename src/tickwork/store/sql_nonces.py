@@ -6,7 +6,8 @@ text (SQLite ``json_each``, sent straight to the driver) or three arrays (Postgr
 ``unnest``), so neither SQLAlchemy nor the driver handles a parameter per call. Expired
 records are deleted along the way, at most every ``PRUNE_EVERY_MS`` and ``PRUNE_MAX`` at a
 time: a statement per batch cost about a fifth of the batch on SQLite, where it runs on the
-event loop's thread.
+event loop's thread. On PostgreSQL deleting and inserting are one statement in a
+transaction of its own (below).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tickwork.domain.errors import Unavailable
 from tickwork.store.abc import NonceUse
 from tickwork.store.sql_base import SqlBase
 
@@ -43,18 +44,25 @@ _SQLITE_PRUNE = (
     f"DELETE FROM used_nonces WHERE ({_COLUMNS}) IN ({_EXPIRED.format(now='?')} LIMIT ?)"
 )
 
+# PostgreSQL: one statement in its own transaction, one round trip (no BEGIN and COMMIT of
+# their own), deleting expired records (``most`` of them, 0 for none; records another server
+# is deleting at the moment are skipped, not waited for) and inserting the batch, and it
+# commits without waiting for the disk (``synchronous_commit`` off for this transaction: half
+# of its time). That is safe for replays: whatever the call then changes commits later, with
+# the disk, and PostgreSQL writes its log in order, so the record is on disk before any
+# effect of the call is.
 _PG_RECORD = sa.text(
-    f"INSERT INTO used_nonces ({_COLUMNS}) SELECT * FROM unnest(:untils, :keys, :nonces) "
-    f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}"
+    "WITH unsynced AS (SELECT set_config('synchronous_commit', 'off', true)), "
+    "pruned AS (DELETE FROM used_nonces WHERE "
+    f"({_COLUMNS}) IN ({_EXPIRED.format(now=':now')} LIMIT :most FOR UPDATE SKIP LOCKED) "
+    "RETURNING 1) "
+    f"INSERT INTO used_nonces ({_COLUMNS}) SELECT batch.* FROM "
+    "unnest(:untils, :keys, :nonces) AS batch, unsynced "
+    f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}, (SELECT count(*) FROM pruned)"
 ).bindparams(
     sa.bindparam("untils", type_=postgresql.ARRAY(sa.BigInteger())),
     sa.bindparam("keys", type_=postgresql.ARRAY(sa.String())),
     sa.bindparam("nonces", type_=postgresql.ARRAY(sa.String())),
-)
-# records another server is deleting at the moment are skipped, not waited for
-_PG_PRUNE = sa.text(
-    f"DELETE FROM used_nonces WHERE ({_COLUMNS}) IN "
-    f"({_EXPIRED.format(now=':now')} LIMIT :most FOR UPDATE SKIP LOCKED)"
 )
 
 
@@ -63,16 +71,17 @@ class SqlNonces(SqlBase):
     """The next deletion of expired records waits for this instant (epoch ms)."""
 
     async def use_nonces(self, uses: Sequence[NonceUse], now: int) -> list[bool]:
-        if not uses:
-            return []
         # In key order, so that servers recording overlapping batches lock rows in one order;
-        # a use given twice is sent once.
-        batch = sorted(set(uses))
+        # a use given twice is sent once, and one expired already is not recorded.
+        batch = sorted({use for use in uses if use.kept_until > now})
+        if not batch:
+            return [False] * len(uses)
         # (a clock set back does not hold deletions back for as long as it went back)
         prune = not 0 < self._nonces_pruned_until - now <= PRUNE_EVERY_MS
-        async with self._write() as conn:
-            deleted = await self._delete_expired(conn, now) if prune else 0
-            fresh = await self._record(conn, batch)
+        if self.dialect == "postgresql":
+            fresh, deleted = await self._record_on_postgresql(batch, now, prune)
+        else:
+            fresh, deleted = await self._record_on_sqlite(batch, now, prune)
         if prune:
             self._nonces_pruned_until = now if deleted >= PRUNE_MAX else now + PRUNE_EVERY_MS
         answers: list[bool] = []
@@ -81,30 +90,38 @@ class SqlNonces(SqlBase):
             fresh.discard(use)  # new the first time only
         return answers
 
-    async def _record(self, conn: AsyncConnection, batch: list[NonceUse]) -> set[NonceUse]:
-        """Insert the batch; RETURNING names what was new: one statement records and
-        answers."""
-        rows: Sequence[Any]
-        if self.dialect == "postgresql":
-            params = {
-                "untils": [use.kept_until for use in batch],
-                "keys": [use.key_id for use in batch],
-                "nonces": [use.nonce for use in batch],
-            }
-            rows = (await conn.execute(_PG_RECORD, params)).all()
-        else:
-            text = json.dumps([[use.kept_until, use.key_id, use.nonce] for use in batch])
-            rows = await conn.run_sync(
-                lambda sync: sync.exec_driver_sql(_SQLITE_RECORD, (text,)).all()
-            )
-        return {NonceUse(key_id, nonce, until) for until, key_id, nonce in rows}
+    async def _record_on_sqlite(
+        self, batch: list[NonceUse], now: int, prune: bool
+    ) -> tuple[set[NonceUse], int]:
+        """Delete expired records (when ``prune``) and insert the batch, in one transaction;
+        RETURNING names what was new. Statements go to the driver as they are."""
+        text = json.dumps([[use.kept_until, use.key_id, use.nonce] for use in batch])
 
-    async def _delete_expired(self, conn: AsyncConnection, now: int) -> int:
-        """Delete at most ``PRUNE_MAX`` records expired at ``now``, the oldest first."""
-        if self.dialect == "postgresql":
-            result = await conn.execute(_PG_PRUNE, {"now": now, "most": PRUNE_MAX})
-            return int(result.rowcount)
-        deleted: int = await conn.run_sync(
-            lambda sync: sync.exec_driver_sql(_SQLITE_PRUNE, (now, PRUNE_MAX)).rowcount
-        )
-        return deleted
+        def run(sync: sa.Connection) -> tuple[Sequence[Any], int]:
+            deleted = sync.exec_driver_sql(_SQLITE_PRUNE, (now, PRUNE_MAX)).rowcount if prune else 0
+            return sync.exec_driver_sql(_SQLITE_RECORD, (text,)).all(), deleted
+
+        async with self._write() as conn:
+            rows, deleted = await conn.run_sync(run)
+        return {NonceUse(key_id, nonce, until) for until, key_id, nonce in rows}, deleted
+
+    async def _record_on_postgresql(
+        self, batch: list[NonceUse], now: int, prune: bool
+    ) -> tuple[set[NonceUse], int]:
+        params = {
+            "now": now,
+            "most": PRUNE_MAX if prune else 0,
+            "untils": [use.kept_until for use in batch],
+            "keys": [use.key_id for use in batch],
+            "nonces": [use.nonce for use in batch],
+        }
+        try:
+            async with self.engine.connect() as conn:
+                alone = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                rows = (await alone.execute(_PG_RECORD, params)).all()
+        except (sa.exc.DBAPIError, OSError) as exc:
+            raise Unavailable(f"the database failed: {exc}") from exc
+        fresh = {NonceUse(key_id, nonce, until) for until, key_id, nonce, _ in rows}
+        # the count comes with each new record; with none new, the next call deletes again
+        deleted = int(rows[0][3]) if rows else PRUNE_MAX
+        return fresh, deleted

@@ -41,6 +41,14 @@ async def test_a_use_given_twice_in_one_call_is_new_the_first_time_only(
     assert await kept(store) == {a, b}
 
 
+async def test_a_use_expired_already_is_not_new_nor_recorded(store: SqlStore) -> None:
+    live = NonceUse("k", "live", 5001)
+    uses = [NonceUse("k", "late", 4999), NonceUse("k", "due", 5000), live]
+    assert await store.use_nonces(uses, now=5000) == [False, False, True]
+    assert await store.use_nonces(uses[:2], now=5000) == [False, False]
+    assert await kept(store) == {live}
+
+
 async def test_any_text_the_key_holds_is_kept_as_given(store: SqlStore) -> None:
     odd = [
         NonceUse("k", "é" * 255, 5000),
@@ -69,7 +77,7 @@ async def test_expired_records_are_deleted_as_new_ones_come_a_few_at_a_time(
     assert await kept(store) == {*live, new, more}
     # with none left, deleting waits PRUNE_EVERY_MS; a record is kept until its instant
     soon = NonceUse("k", "soon", 10_001)
-    assert await store.use_nonces([soon], now=10_001) == [True]
+    assert await store.use_nonces([soon], now=10_000) == [True]
     assert soon in await kept(store)
     await store.use_nonces([NonceUse("k", "a", 50_000)], now=10_000 + PRUNE_EVERY_MS - 1)
     assert soon in await kept(store)
