@@ -20,12 +20,21 @@ from collections.abc import Callable
 from tickwork.domain.errors import InvalidParameter
 from tickwork.store.abc import NonceUse, Store
 
-__all__ = ["CLOCK_MARGIN_MS", "MAX_BATCH", "MAX_NONCE_LENGTH", "NonceCache", "NonceService"]
+__all__ = [
+    "CLOCK_MARGIN_MS",
+    "MAX_BATCH",
+    "MAX_IN_FLIGHT",
+    "MAX_NONCE_LENGTH",
+    "NonceCache",
+    "NonceService",
+]
 
 MAX_NONCE_LENGTH = 255
 """The longest nonce accepted (the SDKs send 32-36 characters): what the store's key holds."""
 MAX_BATCH = 1000
 """Nonces recorded in one transaction at most."""
+MAX_IN_FLIGHT = 4
+"""Batches written at once at most (each holds a database connection while it is written)."""
 GATHER_S = 0.001
 """A batch gathers the calls of the loop's turns for up to this long, while each turn brings
 more: in bigger batches a call costs less, and a turn with none new ends the wait, so the
@@ -86,7 +95,9 @@ class NonceService:
         self._clock = clock
         self._seen = NonceCache(remembered)
         self._pending: list[Pending] = []
-        self._recorder: asyncio.Task[None] | None = None
+        self._gathering = False  # a batch is gathering: new calls join it
+        self._writing = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._recorders: set[asyncio.Task[None]] = set()
 
     async def use_nonce(self, key_id: str, nonce: str, until_ms: int) -> bool:
         """Record that ``key_id`` made a call with ``nonce`` whose signed timestamp is
@@ -101,9 +112,8 @@ class NonceService:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bool] = loop.create_future()
         self._pending.append((NonceUse(key_id, nonce, kept_until), answer))
-        if self._recorder is None:
-            # Starts at the loop's next turn: the calls handled in this one join the batch.
-            self._recorder = loop.create_task(self._record(), name="tickwork-nonce-recorder")
+        if not self._gathering:
+            self._start_batch()
         try:
             fresh = await answer
         except BaseException:
@@ -113,16 +123,33 @@ class NonceService:
             raise
         return fresh
 
+    def _start_batch(self) -> None:
+        """A recorder for the next batch: it starts at the loop's next turn, so the calls
+        handled in this one join it. It ends with its batch: nothing to stop."""
+        self._gathering = True
+        task = asyncio.get_running_loop().create_task(
+            self._record(), name="tickwork-nonce-recorder"
+        )
+        self._recorders.add(task)
+        task.add_done_callback(self._recorders.discard)
+
     async def _record(self) -> None:
-        """Record what waits, batch after batch (the next gathers while one is written),
-        then end: a recorder runs only while there is work, so there is nothing to stop."""
+        """Gather a batch, then write it. Once it is taken the next batch may start, and
+        ``MAX_IN_FLIGHT`` are written at once: on PostgreSQL a batch waits for a round trip,
+        and the next one need not wait behind it. With every slot taken the batch goes on
+        gathering until one frees."""
         try:
-            while self._pending:
-                await self._gather()
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._record_batch(batch)
+            await self._gather()
+            await self._writing.acquire()
         finally:
-            self._recorder = None
+            self._gathering = False
+        try:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            if self._pending:
+                self._start_batch()
+            await self._record_batch(batch)
+        finally:
+            self._writing.release()
 
     async def _gather(self) -> None:
         """Let the loop turn while each turn adds calls to the batch, for ``GATHER_S`` at
