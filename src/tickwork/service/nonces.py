@@ -23,7 +23,6 @@ from tickwork.store.abc import NonceUse, Store
 __all__ = [
     "CLOCK_MARGIN_MS",
     "MAX_BATCH",
-    "MAX_IN_FLIGHT",
     "MAX_NONCE_LENGTH",
     "NonceCache",
     "NonceService",
@@ -33,8 +32,6 @@ MAX_NONCE_LENGTH = 255
 """The longest nonce accepted (the SDKs send 32-36 characters): what the store's key holds."""
 MAX_BATCH = 1000
 """Nonces recorded in one transaction at most."""
-MAX_IN_FLIGHT = 4
-"""Batches written at once at most (each holds a database connection while it is written)."""
 GATHER_S = 0.001
 """A batch gathers the calls of the loop's turns for up to this long, while each turn brings
 more: in bigger batches a call costs less, and a turn with none new ends the wait, so the
@@ -96,7 +93,7 @@ class NonceService:
         self._seen = NonceCache(remembered)
         self._pending: list[Pending] = []
         self._gathering = False  # a batch is gathering: new calls join it
-        self._writing = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._writing = asyncio.Lock()  # one batch is written at a time
         self._recorders: set[asyncio.Task[None]] = set()
 
     async def use_nonce(self, key_id: str, nonce: str, until_ms: int) -> bool:
@@ -134,10 +131,9 @@ class NonceService:
         task.add_done_callback(self._recorders.discard)
 
     async def _record(self) -> None:
-        """Gather a batch, then write it. Once it is taken the next batch may start, and
-        ``MAX_IN_FLIGHT`` are written at once: on PostgreSQL a batch waits for a round trip,
-        and the next one need not wait behind it. With every slot taken the batch goes on
-        gathering until one frees."""
+        """Gather a batch, then write it. Once it is taken the next batch starts gathering,
+        and goes on gathering until this one is written: one write at a time (the store
+        keeps one connection for them on PostgreSQL), as big as the calls allow."""
         try:
             await self._gather()
             await self._writing.acquire()

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import sqlalchemy as sa
+from pg_support import pg_admin
 
+from tickwork.domain.errors import Unavailable
+from tickwork.store import engine as store_engine
 from tickwork.store.abc import NonceUse
 from tickwork.store.sql import SqlStore
 from tickwork.store.sql_nonces import PRUNE_EVERY_MS, PRUNE_MAX
@@ -111,3 +115,34 @@ async def test_concurrent_uses_through_two_stores_of_one_database_are_new_once(
         assert await other.use_nonces([NonceUse("k", "n0", 9000)], now=2000) == [False]
     finally:
         await other.close()
+
+
+@pytest.mark.postgres
+async def test_the_recorders_connection_is_replaced_when_the_database_drops_it(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL records nonces on a connection of its own, held open: one the database
+    dropped while idle (a restart) is replaced before use, as the pool's connections are; one
+    dropped in use fails that batch only."""
+    if store.dialect != "postgresql":
+        pytest.skip("a PostgreSQL connection")
+    monkeypatch.setattr(store_engine, "PING_IDLE_S", 0.05)
+    database = store.url.database
+
+    async def drop_connections() -> None:
+        await pg_admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+        )
+
+    assert await store.use_nonces([NonceUse("k", "a", 9000)], now=1000) == [True]
+    await drop_connections()
+    await asyncio.sleep(0.1)
+    assert await store.use_nonces([NonceUse("k", "b", 9000)], now=1000) == [True]
+    # dropped and used at once (no idle ping): that batch fails, the next reconnects
+    monkeypatch.setattr(store_engine, "PING_IDLE_S", 3600.0)
+    await drop_connections()
+    with pytest.raises(Unavailable, match="the database failed"):
+        await store.use_nonces([NonceUse("k", "c", 9000)], now=1000)
+    assert await store.use_nonces([NonceUse("k", "c", 9000)], now=1000) == [True]
+    assert await store.use_nonces([NonceUse("k", "a", 9000)], now=1000) == [False]
