@@ -49,20 +49,22 @@ _SQLITE_PRUNE = (
 )
 
 # PostgreSQL: one statement in its own transaction, one round trip (no BEGIN and COMMIT of
-# their own), deleting expired records ($2 of them, 0 for none; records another server is
-# deleting at the moment are skipped, not waited for) and inserting the batch, and it commits
-# without waiting for the disk (``synchronous_commit`` off for this transaction: half of its
-# time). That is safe for replays: whatever the call then changes commits later, with the
-# disk, and PostgreSQL writes its log in order, so the record is on disk before any effect of
-# the call is.
-_PG_RECORD = (
-    "WITH unsynced AS (SELECT set_config('synchronous_commit', 'off', true)), "
-    "pruned AS (DELETE FROM used_nonces WHERE "
-    f"({_COLUMNS}) IN ({_EXPIRED.format(now='$1')} LIMIT $2 FOR UPDATE SKIP LOCKED) "
-    "RETURNING 1) "
-    f"INSERT INTO used_nonces ({_COLUMNS}) SELECT batch.* FROM "
-    "unnest($3::bigint[], $4::varchar[], $5::varchar[]) AS batch, unsynced "
-    f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}, (SELECT count(*) FROM pruned)"
+# their own), inserting the batch and, when it is time, deleting expired records ($4 of them;
+# records another server is deleting at the moment are skipped, not waited for). The
+# recorder's connection commits without waiting for the disk (``synchronous_commit`` off for
+# its session, set when it connects: half of a statement's time). That is safe for replays:
+# whatever the call then changes commits later, with the disk, and PostgreSQL writes its log
+# in order, so the record is on disk before any effect of the call is.
+_PG_INSERT = (
+    f"INSERT INTO used_nonces ({_COLUMNS}) SELECT * FROM "
+    "unnest($1::bigint[], $2::varchar[], $3::varchar[]) "
+    f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}"
+)
+_PG_RECORD = f"{_PG_INSERT}, 0"
+_PG_RECORD_AND_PRUNE = (
+    "WITH pruned AS (DELETE FROM used_nonces WHERE "
+    f"({_COLUMNS}) IN ({_EXPIRED.format(now='$5')} LIMIT $4 FOR UPDATE SKIP LOCKED) "
+    f"RETURNING 1) {_PG_INSERT}, (SELECT count(*) FROM pruned)"
 )
 
 
@@ -118,7 +120,13 @@ class _RecorderConnection:
             except _DRIVER_FAILURES:
                 await self._drop()
         if self._conn is None:
-            self._conn = await asyncpg.connect(self._url, timeout=10)
+            conn = await asyncpg.connect(self._url, timeout=10)
+            try:
+                await conn.execute("SET synchronous_commit = off")
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
         return self._conn
 
     async def _drop(self) -> None:
@@ -176,17 +184,20 @@ class SqlNonces(SqlBase):
         if self._nonce_connection is None:
             url = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._nonce_connection = _RecorderConnection(url)
-        rows = await self._nonce_connection.fetch(
-            _PG_RECORD,
-            now,
-            PRUNE_MAX if prune else 0,
+        columns = (
             [use.kept_until for use in batch],
             [use.key_id for use in batch],
             [use.nonce for use in batch],
         )
+        if prune:
+            rows = await self._nonce_connection.fetch(
+                _PG_RECORD_AND_PRUNE, *columns, PRUNE_MAX, now
+            )
+        else:
+            rows = await self._nonce_connection.fetch(_PG_RECORD, *columns)
         fresh = {NonceUse(key_id, nonce, until) for until, key_id, nonce, _ in rows}
         # the count comes with each new record; with none new, the next call deletes again
-        deleted = int(rows[0][3]) if rows else PRUNE_MAX
+        deleted = (int(rows[0][3]) if rows else PRUNE_MAX) if prune else 0
         return fresh, deleted
 
     async def close(self) -> None:
