@@ -65,6 +65,15 @@ class LogQuery:
     reverse: bool = False  # newest line first
 
 
+class NonceUse(NamedTuple):
+    """A signed call an access key made, known by its nonce and ``kept_until`` (epoch ms),
+    which its signed timestamp decides: a replay repeats both (docs/schedulerx.md)."""
+
+    key_id: str
+    nonce: str
+    kept_until: int
+
+
 HANDOFF_CHANNEL = "tickwork_handoff"
 """NOTIFY channel: ``<server id>:<instance id>,<instance id>,...``, instances that server owns
 now."""
@@ -85,15 +94,6 @@ class ServerRow:
     heartbeat_at: int  # database time
     groups: tuple[str, ...]  # "namespace/group" of the worker agents connected to it
     workers: Mapping[str, tuple[WorkerInfo, ...]] = field(default_factory=dict)  # by group
-
-
-class NonceUse(NamedTuple):
-    """A signed call an access key made, known by its nonce and ``kept_until`` (epoch ms),
-    which its signed timestamp decides: a replay repeats both (docs/schedulerx.md)."""
-
-    key_id: str
-    nonce: str
-    kept_until: int
 
 
 @dataclass(slots=True, frozen=True)
