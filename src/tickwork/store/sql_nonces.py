@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,8 @@ from tickwork.store.abc import NonceUse
 from tickwork.store.sql_base import SqlBase
 
 __all__ = ["PRUNE_EVERY_MS", "PRUNE_MAX", "SqlNonces"]
+
+log = logging.getLogger(__name__)
 
 PRUNE_EVERY_MS = 100
 """Expired records are deleted at most this often (by the clock the caller gives), unless the
@@ -104,7 +107,9 @@ class _RecorderConnection:
                 return rows
             except _DRIVER_FAILURES as exc:
                 await self._drop()
-                raise Unavailable(f"the database failed: {exc}") from exc
+                # the database's own text holds the statement and its values: the log's only
+                log.error("recording signature nonces failed: %s", exc)
+                raise Unavailable("the database failed; the server log has the details") from exc
             except BaseException:  # cancelled mid-statement: the connection's state is unknown
                 await self._drop()
                 raise
