@@ -9,6 +9,7 @@ from tickwork.service.access import AccessService
 from tickwork.service.instances import InstanceService
 from tickwork.service.jobs import JobService
 from tickwork.service.namespaces import NamespaceService
+from tickwork.service.nonces import NonceService
 from tickwork.service.permissions import PermissionService
 from tickwork.service.policies import PolicyService
 from tickwork.store.abc import Store
@@ -24,6 +25,7 @@ class Services:
     instances: InstanceService
     permissions: PermissionService
     policies: PolicyService
+    nonces: NonceService
 
     @classmethod
     def build(cls, store: Store, engine: Engine) -> Services:
@@ -39,4 +41,5 @@ class Services:
             instances=InstanceService(store, engine, jobs),
             permissions=PermissionService(store, access),
             policies=PolicyService(store),
+            nonces=NonceService(store),
         )

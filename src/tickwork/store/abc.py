@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tickwork.domain.enums import InstanceStatus, TriggerType
 from tickwork.domain.models import (
@@ -67,6 +67,15 @@ class LogQuery:
     limit: int = 200
     keyword: str | None = None  # only lines containing it (case-sensitive)
     reverse: bool = False  # newest line first
+
+
+class NonceUse(NamedTuple):
+    """A signed call an access key made, known by its nonce and ``kept_until`` (epoch ms),
+    which its signed timestamp decides: a replay repeats both (docs/schedulerx.md)."""
+
+    key_id: str
+    nonce: str
+    kept_until: int
 
 
 HANDOFF_CHANNEL = "tickwork_handoff"
@@ -367,6 +376,18 @@ class Store(Protocol):
     async def prune_history(self, job_id: int, keep: int) -> int:
         """Delete the job's finished instances (and their logs) but the newest ``keep`` (by
         id). Unfinished instances are never deleted. Returns how many were deleted."""
+
+    # -- signature nonces ------------------------------------------------------------------
+    async def use_nonces(self, uses: Sequence[NonceUse], now: int) -> list[bool]:
+        """Record each use, in one transaction, and say for each whether it was new: False
+        when the same (key_id, nonce, kept_until) is recorded already (a replay), or when it
+        expired already (``kept_until <= now``: it is not recorded), True otherwise. A use
+        given twice in one call is new the first time only. Every server of the database
+        shares the records, so exactly one of concurrent calls with the same use gets True.
+
+        Records kept until ``now`` or before are deleted as it goes, oldest first and a few
+        more than it records (so the table holds about one window of calls), never all at
+        once."""
 
     # -- logs ------------------------------------------------------------------------------
     async def append_logs(self, lines: Sequence[LogLine]) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "notification_policies",
     "permissions",
     "script_versions",
+    "used_nonces",
 ]
 
 NAMING_CONVENTION = {
@@ -271,4 +272,19 @@ notification_policies = sa.Table(
     sa.Column("description", sa.Text(), nullable=False),
     sa.Column("created_at", Instant, nullable=False),
     sa.Column("updated_at", Instant, nullable=False),
+)
+
+# Signed calls accepted (docs/schedulerx.md): the nonce each access key used, with the instant
+# until which the record is kept, which its signed timestamp decides (the timestamp plus the
+# window and a margin), so a replay, which carries the same timestamp, meets its record on any
+# server of the database. The instant leads the key: new records go to one end of the index
+# and expired ones leave from the other, where random nonces first would touch a page of the
+# index each (the cost of a write on SQLite). No rowid on SQLite: the key is the table.
+used_nonces = sa.Table(
+    "used_nonces",
+    metadata,
+    sa.Column("kept_until", Instant, primary_key=True),
+    sa.Column("key_id", Ident, primary_key=True),
+    sa.Column("nonce", Ident, primary_key=True),
+    sqlite_with_rowid=False,
 )

@@ -23,8 +23,10 @@ from aliyunsdkschedulerx2.request.v20190430.GetJobInstanceListRequest import (
 from darabonba.request import DaraRequest
 
 from tickwork.api.schedulerx.errors import SchedulerxError
-from tickwork.api.schedulerx.signature import NonceCache, SignatureVerifier, SignedRequest
+from tickwork.api.schedulerx.signature import NonceUser, SignatureVerifier, SignedRequest
+from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.models import AccessKey
+from tickwork.service.nonces import NonceCache
 
 KEY = AccessKey(key_id="TWKEY1", secret="s3cret-of-key-1", name="one")
 OTHER = AccessKey(key_id="TWKEY2", secret="another-secret-2", name="two")
@@ -36,8 +38,23 @@ async def find(key_id: str) -> AccessKey | None:
     return {KEY.key_id: KEY, OTHER.key_id: OTHER}.get(key_id)
 
 
+def remembered(cache: NonceCache, clock: Callable[[], float] = time.time) -> NonceUser:
+    """Nonces kept in this process's memory: the first check NonceService makes before the
+    store's (tests/integration/service/test_nonces.py covers the store)."""
+
+    async def use(key_id: str, nonce: str, until_ms: int) -> bool:
+        return cache.use(key_id, nonce, now=clock(), until=until_ms / 1000)
+
+    return use
+
+
 def verifier(offset_s: float = 0.0, window_s: int = 900) -> SignatureVerifier:
-    return SignatureVerifier(find, window_s=window_s, clock=lambda: time.time() + offset_s)
+    return SignatureVerifier(
+        find,
+        use_nonce=remembered(NonceCache()),
+        window_s=window_s,
+        clock=lambda: time.time() + offset_s,
+    )
 
 
 def iso(epoch: float) -> str:
@@ -324,14 +341,19 @@ async def test_v3_fifteen_minute_window() -> None:
 
 async def test_v3_nonce_reused() -> None:
     v = verifier()
-    request = v3_request(nonce="n-1")
+    now = iso(time.time())
+    request = v3_request(nonce="n-1", date=now)
     await v.verify(request)
     error = await refused(request, v)
     assert (error.status, error.code) == (400, "SignatureNonceUsed")
-    assert "n-1" in error.message
-    # a fresh signature with the same nonce is refused too; another key has its own nonces
-    assert (await refused(v3_request(nonce="n-1"), v)).code == "SignatureNonceUsed"
-    assert (await v.verify(v3_request(nonce="n-1", key=OTHER))).key_id == OTHER.key_id
+    assert "n-1" in error.message and "x-acs-signature-nonce" in error.message
+    # signed afresh with the same nonce and timestamp: the same call, refused too
+    assert (await refused(v3_request(nonce="n-1", date=now), v)).code == "SignatureNonceUsed"
+    # another key has its own nonces; another timestamp makes another call (a replay cannot
+    # change the timestamp without breaking the signature)
+    assert (await v.verify(v3_request(nonce="n-1", date=now, key=OTHER))).key_id == OTHER.key_id
+    later = iso(time.time() + 1)
+    assert (await v.verify(v3_request(nonce="n-1", date=later))).key_id == KEY.key_id
 
 
 async def test_a_refused_call_does_not_use_up_its_nonce() -> None:
@@ -342,18 +364,33 @@ async def test_a_refused_call_does_not_use_up_its_nonce() -> None:
     assert await v.verify(v3_request(nonce="n-2"))
 
 
-async def test_nonces_expire_with_the_window() -> None:
+async def test_nonces_are_kept_until_the_window_has_passed() -> None:
     now = [time.time()]
-    v = SignatureVerifier(find, window_s=900, clock=lambda: now[0])
-    old = v3_request(nonce="n-3", date=iso(now[0]))
-    await v.verify(old)
-    assert len(v.nonces) == 1
-    now[0] += 1000
-    # the replay is now refused by its timestamp, and the nonce is forgotten
-    assert (await refused(old, v)).code == "InvalidTimeStamp.Expired"
-    v.nonces.purge(now[0])
-    assert len(v.nonces) == 0
-    assert await v.verify(v3_request(nonce="n-3", date=iso(now[0])))
+    kept: list[tuple[str, str, int]] = []
+
+    async def use(key_id: str, nonce: str, until_ms: int) -> bool:
+        kept.append((key_id, nonce, until_ms))
+        return True
+
+    v = SignatureVerifier(find, use_nonce=use, window_s=900, clock=lambda: now[0])
+    await v.verify(v3_request(nonce=" n-3 ", date=iso(now[0])))
+    # kept until the call's own timestamp leaves the window; the nonce as sent, trimmed
+    assert kept == [(KEY.key_id, "n-3", (int(now[0]) + 901) * 1000)]
+    await v.verify(v1_tea_request({"Timestamp": iso(now[0] + 60)}))
+    assert kept[1][2] == (int(now[0]) + 60 + 901) * 1000
+
+
+async def test_a_nonce_the_service_refuses_names_the_field() -> None:
+    async def use(key_id: str, nonce: str, until_ms: int) -> bool:
+        raise InvalidParameter("a signature nonce must be at most 255 characters", field="nonce")
+
+    v = SignatureVerifier(find, use_nonce=use)
+    error = await refused(v3_request(), v)
+    assert (error.status, error.code) == (400, "InvalidParameter")
+    assert error.message.startswith("x-acs-signature-nonce: ") and "255" in error.message
+    error = await refused(v1_tea_request({}), v)
+    assert (error.status, error.code) == (400, "InvalidParameter")
+    assert error.message.startswith("SignatureNonce: ")
 
 
 async def test_v1_wrong_secret_shows_the_string_to_sign() -> None:
@@ -450,17 +487,6 @@ async def test_v1_string_to_sign_matches_the_public_recipe() -> None:
     assert base64.b64encode(digest).decode() == dict(request.query)["Signature"]
 
 
-def test_nonce_cache_is_bounded_by_the_window() -> None:
-    cache = NonceCache()
-    for i in range(1000):
-        assert cache.use("k", f"n{i}", now=float(i), until=float(i) + 100)
-    assert len(cache) <= 101
-    assert not cache.use("k", "n999", now=1000.0, until=1100.0)
-    cache.purge(5000.0)
-    assert len(cache) == 0
-    assert cache.use("k", "n999", now=5000.0, until=5100.0)
-
-
 async def test_v1_mismatch_message_is_the_one_aliyunsdkcore_reads() -> None:
     """aliyunsdkcore compares the text after the first ':' with its own string to sign and then
     reports InvalidAccessKeySecret: the message keeps that form."""
@@ -480,13 +506,3 @@ async def test_v1_mismatch_message_is_the_one_aliyunsdkcore_reads() -> None:
     error = await refused(request)
     assert error.code == "SignatureDoesNotMatch"
     assert error.message.split(":")[1] == sdk_request.string_to_sign
-
-
-def test_nonce_cache_has_a_ceiling() -> None:
-    cache = NonceCache(max_entries=10)
-    for i in range(25):
-        assert cache.use("k", f"n{i}", now=0.0, until=100.0 + i)
-    assert len(cache) == 10
-    # the newest are kept, the ones nearest their expiry went first
-    assert not cache.use("k", "n24", now=0.0, until=200.0)
-    assert cache.use("k", "n0", now=0.0, until=200.0)

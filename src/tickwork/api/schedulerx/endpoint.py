@@ -30,7 +30,7 @@ FORM = "application/x-www-form-urlencoded"
 def _verifier(request: Request, services: Services) -> SignatureVerifier:
     verifier: SignatureVerifier | None = getattr(request.app.state, "schedulerx_verifier", None)
     if verifier is None:
-        verifier = SignatureVerifier(services.access.find)
+        verifier = SignatureVerifier(services.access.find, use_nonce=services.nonces.use_nonce)
         request.app.state.schedulerx_verifier = verifier
     return verifier
 

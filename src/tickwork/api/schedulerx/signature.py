@@ -10,16 +10,17 @@ tickwork's access keys.
   ``Signature`` among the parameters; every parameter but ``Signature``, from the query and
   from a form body, takes part in the string to sign, as the SDKs compute it.
 
-Both are held to a time window (15 minutes by default) and a nonce may be used once in it.
-Failures are :class:`SchedulerxError` with the public codes; no message carries the secret or
-the expected signature.
+Both are held to a time window (15 minutes by default) and a nonce may be used once in it:
+once the signature is verified, ``NonceService`` (service/nonces.py) records the nonce in the
+store, shared by every server and kept across restarts. Failures are
+:class:`SchedulerxError` with the public codes; no message carries the secret or the expected
+signature.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import heapq
 import hmac
 import re
 import time
@@ -29,9 +30,10 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote
 
 from tickwork.api.schedulerx.errors import SchedulerxError
+from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.models import AccessKey
 
-__all__ = ["NonceCache", "SignatureVerifier", "SignedRequest"]
+__all__ = ["NonceUser", "SignatureVerifier", "SignedRequest"]
 
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
 V1_METHOD = "HMAC-SHA1"
@@ -56,35 +58,8 @@ class SignedRequest:
     form: list[tuple[str, str]] | None = None
 
 
-class NonceCache:
-    """(key id, nonce) pairs seen, each kept until its timestamp leaves the window. Only
-    verified calls are remembered, and at most ``max_entries`` of them: past that, the ones
-    nearest their expiry are forgotten first (about 300 bytes each)."""
-
-    def __init__(self, max_entries: int = 500_000) -> None:
-        self._max = max_entries
-        self._until: dict[tuple[str, str], float] = {}
-        self._expiry: list[tuple[float, str, str]] = []  # heap of (until, key id, nonce)
-
-    def __len__(self) -> int:
-        return len(self._until)
-
-    def purge(self, now: float) -> None:
-        while self._expiry and self._expiry[0][0] <= now:
-            until, key_id, nonce = heapq.heappop(self._expiry)
-            if self._until.get((key_id, nonce)) == until:
-                del self._until[(key_id, nonce)]
-
-    def use(self, key_id: str, nonce: str, *, now: float, until: float) -> bool:
-        """Record the nonce; False if it was already used (and has not expired)."""
-        self.purge(now)
-        if (key_id, nonce) in self._until:
-            return False
-        self._until[(key_id, nonce)] = until
-        heapq.heappush(self._expiry, (until, key_id, nonce))
-        while len(self._until) > self._max:
-            self.purge(self._expiry[0][0])
-        return True
+NonceUser = Callable[[str, str, int], Awaitable[bool]]
+"""``(key id, nonce, until epoch ms) -> new?``: ``NonceService.use_nonce``."""
 
 
 class SignatureVerifier:
@@ -92,13 +67,14 @@ class SignatureVerifier:
         self,
         find_key: Callable[[str], Awaitable[AccessKey | None]],
         *,
+        use_nonce: NonceUser,
         window_s: int = 900,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._find_key = find_key
+        self._nonces = use_nonce
         self._window_s = window_s
         self._clock = clock
-        self.nonces = NonceCache()
 
     async def verify(self, request: SignedRequest) -> AccessKey:
         """The caller's access key, if the call is correctly signed, in time, and new."""
@@ -205,7 +181,9 @@ class SignatureVerifier:
                 "the signature does not match; check your AccessKeySecret and the string to "
                 f"sign. The server's canonical request is: {canonical_request!r}",
             )
-        self._use_nonce(key, "x-acs-signature-nonce", headers["x-acs-signature-nonce"], timestamp)
+        await self._use_nonce(
+            key, "x-acs-signature-nonce", headers["x-acs-signature-nonce"], timestamp
+        )
         return key
 
     # -- signature V1 (HMAC-SHA1) -------------------------------------------------------------
@@ -254,7 +232,7 @@ class SignatureVerifier:
                 "the signature does not match; check your AccessKeySecret and the string to "
                 f"sign. server string to sign is:{string_to_sign}",
             )
-        self._use_nonce(key, "SignatureNonce", values["SignatureNonce"], timestamp)
+        await self._use_nonce(key, "SignatureNonce", values["SignatureNonce"], timestamp)
         return key
 
     # -- shared -------------------------------------------------------------------------------
@@ -296,16 +274,20 @@ class SignatureVerifier:
             )
         return key
 
-    def _use_nonce(self, key: AccessKey, field: str, nonce: str, timestamp: float) -> None:
-        # A nonce is remembered for as long as its timestamp is acceptable; after that the
-        # timestamp check refuses a replay.
-        until = timestamp + self._window_s + 1
-        if not self.nonces.use(key.key_id, nonce.strip(), now=self._clock(), until=until):
+    async def _use_nonce(self, key: AccessKey, field: str, nonce: str, timestamp: float) -> None:
+        # A call is kept for as long as its timestamp is acceptable (the clock's granularity
+        # aside); after that the timestamp check refuses a replay.
+        until_ms = int((timestamp + self._window_s + 1) * 1000)
+        try:
+            fresh = await self._nonces(key.key_id, nonce.strip(), until_ms)
+        except InvalidParameter as exc:
+            raise SchedulerxError(400, "InvalidParameter", f"{field}: {exc.message}") from None
+        if not fresh:
             raise SchedulerxError(
                 400,
                 "SignatureNonceUsed",
-                f"the {field} {nonce!r} was already used within the last "
-                f"{self._window_s} s: give each call a new random nonce",
+                f"the {field} {nonce!r} was already used by a call with this timestamp "
+                "(a call is accepted once): give each call a new random nonce",
             )
 
 
