@@ -10,9 +10,9 @@ from tickwork.domain.enums import InstanceStatus, Right, TriggerType
 from tickwork.domain.errors import InstanceNotFound, InvalidParameter, InvalidState
 from tickwork.domain.models import Instance, LogLine, Page
 from tickwork.engine.engine import Engine
-from tickwork.service.jobs import JobService, restrict_to_readable
+from tickwork.service.jobs import JobService
 from tickwork.service.pages import check_page
-from tickwork.service.rights import Caller, require
+from tickwork.service.rights import Caller, require, restrict_to_readable
 from tickwork.store.abc import InstanceFilter, LogQuery, Store
 
 LOG_LIMIT = 10_000

@@ -14,25 +14,16 @@ from typing import Any
 from tickwork.domain.enums import JobStatus, JobType, Right, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
 from tickwork.domain.limits import SEARCH_TEXT_MAX
-from tickwork.domain.models import (
-    ROUTE_BY_PERCENTAGE,
-    ROUTE_TARGET_TYPES,
-    Designation,
-    Instance,
-    Job,
-    JobScriptVersion,
-    Page,
-    RouteStrategy,
-)
+from tickwork.domain.models import Designation, Instance, Job, JobScriptVersion, Page, RouteStrategy
 from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
 from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS
 from tickwork.engine.schedules import calendar_years
 from tickwork.service.namespaces import NamespaceService
 from tickwork.service.pages import check_page
-from tickwork.service.rights import Caller, require
-from tickwork.service.validation import validate_job
-from tickwork.store.abc import InstanceFilter, JobFilter, Store
+from tickwork.service.rights import Caller, require, restrict_to_readable
+from tickwork.service.validation import check_route_strategy, validate_job
+from tickwork.store.abc import JobFilter, Store
 from tickwork.timing import fire_times
 from tickwork.timing.zones import MS_PER_DAY, zone_rules
 from tickwork.worker.executors import is_processor_job
@@ -50,9 +41,6 @@ UPDATABLE = frozenset(f.name for f in dataclasses.fields(Job)) - {
 
 PARAMETERS_LIMIT = 10_000
 BACKFILL_LIMIT = 1000
-ROUTE_NAME_LIMIT = 200
-ROUTE_ENTRIES_LIMIT = 100
-
 
 TRIGGER_JOB_CACHE_S = 5.0
 """The longest a job read for triggers is used without reading it again."""
@@ -503,69 +491,3 @@ class JobService:
                     "must fire in the future (use a run to start it now)",
                     field="time_expression",
                 )
-
-
-def restrict_to_readable(caller: Caller, flt: JobFilter | InstanceFilter) -> None:
-    """Narrow a listing to what the caller may read: the group it names (Forbidden without
-    the right), else the caller's groups (of the namespace it names, if any)."""
-    if flt.namespace is not None and flt.group_id is not None:
-        require(caller, Right.READ, flt.namespace, flt.group_id)
-        return
-    scopes = caller.scopes(Right.READ)
-    if scopes is not None:
-        flt.scopes = scopes
-
-
-def check_route_strategy(strategy: RouteStrategy) -> None:
-    """Raise InvalidParameter naming the first field of a route strategy that is wrong
-    (name, type, status, entries, percentage, target, target_type)."""
-    name = strategy.name.strip()
-    if not name:
-        raise InvalidParameter("the route strategy's name must not be empty", field="name")
-    if len(strategy.name) > ROUTE_NAME_LIMIT:
-        raise InvalidParameter(
-            f"the route strategy's name is longer than {ROUTE_NAME_LIMIT} characters",
-            field="name",
-        )
-    if strategy.kind != ROUTE_BY_PERCENTAGE:
-        raise InvalidParameter(
-            f"route strategy type {strategy.kind} is not supported; the only type is "
-            f"{ROUTE_BY_PERCENTAGE} (routes by percentage)",
-            field="type",
-        )
-    if strategy.status not in (0, 1):
-        raise InvalidParameter(
-            f"status must be 0 (disabled) or 1 (enabled), got {strategy.status}", field="status"
-        )
-    if not strategy.entries:
-        raise InvalidParameter("a route strategy needs at least one entry", field="entries")
-    if len(strategy.entries) > ROUTE_ENTRIES_LIMIT:
-        raise InvalidParameter(
-            f"a route strategy has at most {ROUTE_ENTRIES_LIMIT} entries, got "
-            f"{len(strategy.entries)}",
-            field="entries",
-        )
-    for number, entry in enumerate(strategy.entries, start=1):
-        pct = entry.percentage
-        if not isinstance(pct, int) or isinstance(pct, bool) or not 0 <= pct <= 100:
-            raise InvalidParameter(
-                f"entry {number}: the percentage must be an integer in 0..100, got {pct!r}",
-                field="percentage",
-            )
-        if entry.target_type not in ROUTE_TARGET_TYPES:
-            raise InvalidParameter(
-                f"entry {number}: the target type must be 'label' or 'worker', got "
-                f"{entry.target_type!r}",
-                field="target_type",
-            )
-        if not entry.targets or any(not t.strip() for t in entry.targets):
-            what = "labels" if entry.target_type == "label" else "worker addresses"
-            raise InvalidParameter(
-                f"entry {number}: the target must be a non-empty list of {what}",
-                field="target",
-            )
-    total = sum(entry.percentage for entry in strategy.entries)
-    if total != 100:
-        raise InvalidParameter(
-            f"the percentages of the entries must sum to 100, got {total}", field="percentage"
-        )

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from tickwork.domain.enums import Right
 from tickwork.domain.errors import Forbidden
 from tickwork.domain.models import Permission
+from tickwork.store.abc import InstanceFilter, JobFilter
 
-__all__ = ["SYSTEM", "Caller", "Right", "require", "require_admin"]
+__all__ = ["SYSTEM", "Caller", "Right", "require", "require_admin", "restrict_to_readable"]
 
 # What each right lets a key do, for the messages that say which one is missing.
 _DOES = {
@@ -95,3 +96,14 @@ def require(caller: Caller, right: Right, namespace: str, group_id: str | None =
 def require_admin(caller: Caller, what: str) -> None:
     if not caller.is_admin:
         raise Forbidden(f"only an admin access key may {what}")
+
+
+def restrict_to_readable(caller: Caller, flt: JobFilter | InstanceFilter) -> None:
+    """Narrow a listing to what the caller may read: the group it names (Forbidden without
+    the right), else the caller's groups (of the namespace it names, if any)."""
+    if flt.namespace is not None and flt.group_id is not None:
+        require(caller, Right.READ, flt.namespace, flt.group_id)
+        return
+    scopes = caller.scopes(Right.READ)
+    if scopes is not None:
+        flt.scopes = scopes

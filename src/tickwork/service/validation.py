@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tickwork.domain.enums import ExecuteMode, JobType, TimeType
 from tickwork.domain.errors import InvalidParameter
-from tickwork.domain.models import Job
+from tickwork.domain.models import ROUTE_BY_PERCENTAGE, ROUTE_TARGET_TYPES, Job, RouteStrategy
 from tickwork.domain.sharding import parse_shards
 from tickwork.engine.modes import MAP_MODES, is_processor
 from tickwork.timing import data_time, parse_one_time, parse_timezone, validate_time
@@ -135,3 +135,62 @@ def _validate_kind(job: Job) -> None:
     elif kind == JobType.COMMAND:
         if not job.command.strip():
             raise InvalidParameter("command must not be empty for a command job", field="command")
+
+
+ROUTE_NAME_LIMIT = 200
+ROUTE_ENTRIES_LIMIT = 100
+
+
+def check_route_strategy(strategy: RouteStrategy) -> None:
+    """Raise InvalidParameter naming the first field of a route strategy that is wrong
+    (name, type, status, entries, percentage, target, target_type)."""
+    name = strategy.name.strip()
+    if not name:
+        raise InvalidParameter("the route strategy's name must not be empty", field="name")
+    if len(strategy.name) > ROUTE_NAME_LIMIT:
+        raise InvalidParameter(
+            f"the route strategy's name is longer than {ROUTE_NAME_LIMIT} characters",
+            field="name",
+        )
+    if strategy.kind != ROUTE_BY_PERCENTAGE:
+        raise InvalidParameter(
+            f"route strategy type {strategy.kind} is not supported; the only type is "
+            f"{ROUTE_BY_PERCENTAGE} (routes by percentage)",
+            field="type",
+        )
+    if strategy.status not in (0, 1):
+        raise InvalidParameter(
+            f"status must be 0 (disabled) or 1 (enabled), got {strategy.status}", field="status"
+        )
+    if not strategy.entries:
+        raise InvalidParameter("a route strategy needs at least one entry", field="entries")
+    if len(strategy.entries) > ROUTE_ENTRIES_LIMIT:
+        raise InvalidParameter(
+            f"a route strategy has at most {ROUTE_ENTRIES_LIMIT} entries, got "
+            f"{len(strategy.entries)}",
+            field="entries",
+        )
+    for number, entry in enumerate(strategy.entries, start=1):
+        pct = entry.percentage
+        if not isinstance(pct, int) or isinstance(pct, bool) or not 0 <= pct <= 100:
+            raise InvalidParameter(
+                f"entry {number}: the percentage must be an integer in 0..100, got {pct!r}",
+                field="percentage",
+            )
+        if entry.target_type not in ROUTE_TARGET_TYPES:
+            raise InvalidParameter(
+                f"entry {number}: the target type must be 'label' or 'worker', got "
+                f"{entry.target_type!r}",
+                field="target_type",
+            )
+        if not entry.targets or any(not t.strip() for t in entry.targets):
+            what = "labels" if entry.target_type == "label" else "worker addresses"
+            raise InvalidParameter(
+                f"entry {number}: the target must be a non-empty list of {what}",
+                field="target",
+            )
+    total = sum(entry.percentage for entry in strategy.entries)
+    if total != 100:
+        raise InvalidParameter(
+            f"the percentages of the entries must sum to 100, got {total}", field="percentage"
+        )

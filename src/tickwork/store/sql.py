@@ -38,6 +38,7 @@ from tickwork.store.sql_base import (
     within_scopes,
 )
 from tickwork.store.sql_extras import SqlExtras
+from tickwork.store.sql_logs import SqlLogs
 from tickwork.store.sql_nonces import SqlNonces
 from tickwork.store.sql_runs import SqlRuns
 from tickwork.store.sql_servers import SqlServers
@@ -46,7 +47,7 @@ from tickwork.store.tables import access_keys, app_groups, calendars, jobs, name
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlRuns, SqlExtras, SqlServers, SqlNonces):
+class SqlStore(SqlRuns, SqlLogs, SqlExtras, SqlServers, SqlNonces):
     """The store on one SQLite file or one PostgreSQL database."""
 
     # -- access keys -----------------------------------------------------------------------

@@ -194,6 +194,23 @@ class SqlBase:
             return postgresql.insert(table)
         return sqlite.insert(table)
 
+    async def _existing_ids(
+        self, conn: AsyncConnection, column: sa.Column[int], ids: Sequence[int]
+    ) -> set[int]:
+        """Which of ``ids`` exist; on PostgreSQL those rows cannot be deleted until commit."""
+        stmt = self._statement(
+            ("existing", column.table.name, column.name),
+            lambda: (
+                sa.select(column)
+                .where(column.in_(sa.bindparam("ids", expanding=True)))
+                .with_for_update(read=True, key_share=True)
+            ),
+        )
+        found: set[int] = set()
+        for part in chunks(sorted(set(ids))):
+            found.update((await conn.execute(stmt, {"ids": list(part)})).scalars())
+        return found
+
     def _contains(self, column: sa.ColumnElement[str], needle: str) -> sa.ColumnElement[bool]:
         """Case-sensitive substring test (LIKE is case-insensitive on SQLite)."""
         if self.dialect == "postgresql":

@@ -1,4 +1,4 @@
-"""Instances and logs of ``SqlStore``: the hot path (fires, status updates, log lines)."""
+"""Instances of ``SqlStore``: the hot path (fires, status updates); logs are sql_logs.py's."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus
 from tickwork.domain.errors import Conflict, JobNotFound
-from tickwork.domain.models import Instance, InstanceUpdate, LogLine, Page
+from tickwork.domain.models import Instance, InstanceUpdate, Page
 from tickwork.store import codec
-from tickwork.store.abc import InstanceFilter, LogQuery
+from tickwork.store.abc import InstanceFilter
 from tickwork.store.sql_base import (
     SqlBase,
     check_not_negative,
@@ -23,7 +23,7 @@ from tickwork.store.sql_base import (
     now_ms,
     within_scopes,
 )
-from tickwork.store.tables import instances, jobs, logs
+from tickwork.store.tables import instances, jobs
 
 __all__ = ["SqlRuns"]
 
@@ -74,24 +74,7 @@ def _update_statement(columns: tuple[str, ...]) -> sa.Update:
 
 
 class SqlRuns(SqlBase):
-    """Instance and log methods of the store."""
-
-    async def _existing_ids(
-        self, conn: AsyncConnection, column: sa.Column[int], ids: Sequence[int]
-    ) -> set[int]:
-        """Which of ``ids`` exist; on PostgreSQL those rows cannot be deleted until commit."""
-        stmt = self._statement(
-            ("existing", column.table.name, column.name),
-            lambda: (
-                sa.select(column)
-                .where(column.in_(sa.bindparam("ids", expanding=True)))
-                .with_for_update(read=True, key_share=True)
-            ),
-        )
-        found: set[int] = set()
-        for part in chunks(sorted(set(ids))):
-            found.update((await conn.execute(stmt, {"ids": list(part)})).scalars())
-        return found
+    """Instance methods of the store."""
 
     def _as_new(self, instance: Instance, now: int) -> Instance:
         """A copy of ``instance`` to insert: no id yet, stamped ``now`` where it has no
@@ -474,31 +457,3 @@ class SqlRuns(SqlBase):
                 return 0
             stmt = sa.delete(instances).where(finished, instances.c.id <= oldest_to_delete)
             return int((await conn.execute(stmt)).rowcount)
-
-    # -- logs ------------------------------------------------------------------------------
-    async def append_logs(self, lines: Sequence[LogLine]) -> None:
-        """Store the lines in order; lines of instances that no longer exist are dropped."""
-        if not lines:
-            return
-        async with self._write() as conn:
-            live = await self._existing_ids(conn, instances.c.id, [x.instance_id for x in lines])
-            rows = [codec.log_row(x) for x in lines if x.instance_id in live]
-            if rows:
-                await conn.execute(sa.insert(logs), rows)
-
-    async def read_logs(self, query: LogQuery) -> list[LogLine]:
-        check_not_negative(query.offset, "offset")
-        check_not_negative(query.limit, "limit")
-        stmt = sa.select(logs).where(logs.c.instance_id == query.instance_id)
-        if query.keyword:
-            stmt = stmt.where(self._contains(logs.c.line, query.keyword))
-        order = logs.c.seq.desc() if query.reverse else logs.c.seq.asc()
-        stmt = stmt.order_by(order).offset(query.offset).limit(query.limit)
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).mappings().all()
-        return [codec.log_from(r) for r in rows]
-
-    async def count_logs(self, instance_id: int) -> int:
-        stmt = sa.select(sa.func.count()).select_from(logs).where(logs.c.instance_id == instance_id)
-        async with self._read() as conn:
-            return int((await conn.execute(stmt)).scalar_one())
