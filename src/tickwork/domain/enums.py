@@ -57,6 +57,12 @@ class TimeType(IntEnum):
     SECOND_DELAY = 4
     ONE_TIME = 5
     API = 100
+    # SchedulerX's "none" (-1): no schedule of its own, like API; e.g. a job a workflow runs
+    NONE = -1
+
+
+# Time types that never fire by themselves: such jobs run only when triggered.
+TRIGGERED_ONLY = frozenset({TimeType.API, TimeType.NONE})
 
 
 class InstanceStatus(IntEnum):

@@ -11,6 +11,7 @@ from typing import Any
 
 from tickwork.domain.enums import (
     ACTIVE_STATUSES,
+    TRIGGERED_ONLY,
     InstanceStatus,
     JobStatus,
     MisfirePolicy,
@@ -327,7 +328,7 @@ class Engine:
     # -- jobs --------------------------------------------------------------------------------
     async def first_fire(self, job: Job, now: int | None = None) -> int | None:
         """When an enabled job should fire first from now (None: never by itself)."""
-        if not job.enabled or job.time_type == TimeType.API:
+        if not job.enabled or job.time_type in TRIGGERED_ONLY:
             return None
         schedule = await self.schedules.build(job)
         return schedule.first_fire(now_ms() if now is None else now)
