@@ -282,8 +282,10 @@ class AgentHub:
         return self._holder.get(instance_id)
 
     def refuse(self, request: RunRequest, reason: str) -> None:
-        """No worker may take the run: it fails at once with the reason."""
+        """No worker may take the run: it fails at once with the reason, which its log
+        says too (a run that never reached a worker has no other line)."""
         if self._reporter is not None:
+            self._reporter.log(request.instance_id, request.attempt, now_ms(), reason)
             self._reporter.finished(
                 request.instance_id,
                 request.attempt,
