@@ -377,6 +377,10 @@ def test_a_worker_agent_that_runs_java_gets_the_java_run(
         agent = JavaAgent(socket)
         workers = m.GetWorkerListRequest(namespace=NS, group_id=AGENTS, region_id=R)
         until(lambda: sx.get_worker_list(workers).body.data.worker_infos)
+        listed = native.get(f"/api/v1/namespaces/{NS}/groups/{AGENTS}/workers").json()
+        assert [(w["address"], w["job_types"]) for w in listed["items"]] == [
+            ("10.0.0.9:7000", ["java"])
+        ]
         iid = execute(sx, job_id, AGENTS)
         detail = finished(sx, job_id, iid, AGENTS)
         assert (detail.status, detail.result) == (SUCCESS, "ran com.x.J in a JVM")
