@@ -39,6 +39,15 @@ class AppGroup:
     # the server's own (in-process) worker may run the group's jobs: code on the server's
     # host, so only an admin turns it on (docs/security.md)
     run_on_server: bool = False
+    # SchedulerX settings of the group (CreateAppGroup, UpdateAppGroup), kept so that they
+    # read back as written; tickwork does not act on them (docs/schedulerx.md). None and ""
+    # mean never given.
+    app_version: int | None = None  # 1 basic edition, 2 professional edition
+    max_jobs: int | None = None
+    enable_log: bool | None = None
+    monitor_config: str = ""  # JSON text (MonitorConfigJson)
+    monitor_contacts: str = ""  # JSON text (MonitorContactsJson)
+    notification_policy: str = ""  # a notification policy's name
 
 
 @dataclass(slots=True)

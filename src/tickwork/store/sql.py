@@ -209,6 +209,7 @@ class SqlStore(SqlRuns, SqlLogs, SqlExtras, SqlServers, SqlNonces):
                 app_name=group.app_name,
                 description=group.description,
                 run_on_server=group.run_on_server,
+                **codec.group_settings_row(group),
             )
             .returning(*app_groups.c)
         )
