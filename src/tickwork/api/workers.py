@@ -55,6 +55,8 @@ async def connect(websocket: WebSocket) -> None:
         labels=labels,
         version=query.get("version", ""),
         concurrency=max(concurrency, 1),
+        # the agent's IP as this server sees it (GetWorkerList's Ip when its address has none)
+        ip=websocket.client.host if websocket.client is not None else "",
     )
     hub = services.engine.agents
     runs = services.engine.runs

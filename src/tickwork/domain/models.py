@@ -18,6 +18,7 @@ from tickwork.domain.enums import (
     TimeType,
     TriggerType,
 )
+from tickwork.domain.worker_metrics import WorkerMetrics
 
 
 @dataclass(slots=True)
@@ -111,6 +112,8 @@ class WorkerInfo:
     in_process: bool
     connected_at: int
     server: str = ""  # host:port of the server it is connected to ("": this one)
+    metrics: WorkerMetrics | None = None  # its machine, as its last heartbeat said
+    ip: str = ""  # the IP the server saw it connect from ("": none seen)
 
 
 ROUTE_BY_PERCENTAGE = 3  # the only route strategy type (SchedulerX CreateRouteStrategy Type 3)

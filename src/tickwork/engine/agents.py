@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.models import WorkerInfo
+from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.engine.clock import now_ms
 from tickwork.engine.routing import designation_allows, refusal, worker_labels
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey, Worker
+from tickwork.worker.metrics import MetricsSampler
 from tickwork.worker.protocol import (
+    HEARTBEAT_S,
     RESUME_GRACE_S,
     Message,
     request_to_wire,
@@ -43,6 +46,8 @@ class Agent:
     version: str = ""
     concurrency: int = 1
     running: int = 0  # as the agent last said
+    metrics: WorkerMetrics | None = None  # as its last heartbeat said (None: it says none)
+    ip: str = ""  # the address the server saw it connect from
     draining: bool = False  # takes no more runs
     connected_at: int = 0
     last_seen: float = field(default_factory=time.monotonic)
@@ -291,6 +296,8 @@ class AgentHub:
             if op == "heartbeat":
                 agent.running = int(message.get("running", 0))
                 agent.draining = bool(message.get("draining", False))
+                if "metrics" in message:
+                    agent.metrics = WorkerMetrics.from_wire(message["metrics"])
                 return
             if op == "hello":
                 self.resume(agent, message)
@@ -373,6 +380,8 @@ class RoutingWorker:
         self._runs_here = runs_here
         self._parked: dict[tuple[str, str], dict[int, tuple[RunRequest, asyncio.TimerHandle]]] = {}
         hub.on_join(self._agent_joined)
+        self._sampler = MetricsSampler(lambda: int(getattr(local, "executed", 0)))
+        self._metrics: tuple[float, WorkerMetrics] | None = None  # (when, what)
 
     @property
     def address(self) -> str:
@@ -612,10 +621,26 @@ class RoutingWorker:
         if self.local_serves(namespace, group_id):
             found.append(
                 WorkerInfo(
-                    self.local.address, "in-process", (), "", self.local.running(), 0, True, 0
+                    self.local.address,
+                    "in-process",
+                    (),
+                    "",
+                    self.local.running(),
+                    0,
+                    True,
+                    0,
+                    metrics=self._local_metrics(),
                 )
             )
         return found
+
+    def _local_metrics(self) -> WorkerMetrics:
+        """The server's own figures (its worker runs in its process), sampled at most once
+        per heartbeat interval as an agent's are."""
+        now = time.monotonic()
+        if self._metrics is None or now - self._metrics[0] >= HEARTBEAT_S:
+            self._metrics = (now, self._sampler.sample())
+        return self._metrics[1]
 
 
 def _info(agent: Agent) -> WorkerInfo:
@@ -628,4 +653,6 @@ def _info(agent: Agent) -> WorkerInfo:
         agent.concurrency,
         False,
         agent.connected_at,
+        metrics=agent.metrics,
+        ip=agent.ip,
     )

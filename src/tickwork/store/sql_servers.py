@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus
 from tickwork.domain.models import Instance, WorkerInfo
+from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.store import codec
 from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, STOP_CHANNEL, ServerRow
 from tickwork.store.sql_base import SqlBase, chunks, now_ms
@@ -267,6 +268,8 @@ def _worker_json(w: WorkerInfo) -> dict[str, Any]:
         "running": w.running,
         "concurrency": w.concurrency,
         "connected_at": w.connected_at,
+        "ip": w.ip,
+        "metrics": None if w.metrics is None else w.metrics.to_wire(),
     }
 
 
@@ -285,6 +288,8 @@ def _workers_from(text: str, server: str) -> dict[str, tuple[WorkerInfo, ...]]:
                 in_process=False,
                 connected_at=int(w.get("connected_at", 0)),
                 server=server,
+                metrics=WorkerMetrics.from_wire(w.get("metrics")),
+                ip=str(w.get("ip", "")),
             )
             for w in found
         )

@@ -13,16 +13,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tickwork import __version__
 from tickwork.api.schedulerx.actions.namespaces import schedulerx_errors
+from tickwork.api.schedulerx.actions.workers import worker_info_out
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain.errors import AlreadyExists, InvalidParameter, InvalidState
 from tickwork.domain.models import AppGroup
 from tickwork.service.group_settings import GroupSettings
 from tickwork.store.abc import JobFilter
-
-# The worker starter GetWorkerList names for the server's own worker.
-IN_PROCESS_STARTER = "tickwork-server"
 
 
 def app_group_id(group: AppGroup) -> int:
@@ -205,47 +202,4 @@ async def get_worker_list(call: Call) -> dict[str, Any]:
     namespace, group_id = _ids(call)
     with schedulerx_errors(namespace=namespace, group_id=group_id):
         workers = await call.services.namespaces.workers(call.caller, namespace, group_id)
-    port = call.services.engine.settings.port
-    return {
-        "Data": {
-            "WorkerInfos": [
-                _worker_out(w.address, port)
-                if w.in_process
-                else _agent_out(w.address, w.labels, w.version)
-                for w in workers
-            ]
-        }
-    }
-
-
-def _agent_out(address: str, labels: tuple[str, ...], version: str) -> dict[str, Any]:
-    """A connected ``tickwork worker``: its address is ``host:port`` (or ``host:pid``)."""
-    host, _, port = address.rpartition(":")
-    return {
-        "WorkerAddress": address,
-        "Ip": host or address,
-        "Port": int(port) if port.isdigit() else 0,
-        "Label": ",".join(labels),
-        "Starter": "tickwork worker",
-        "Version": version,
-    }
-
-
-def _worker_out(address: str, server_port: int) -> dict[str, Any]:
-    """The server's own worker, which runs every group's jobs. Its address is given as the
-    instances name it (and as ExecuteJob's Worker designates it): ``id@host[:port]``; a port
-    the address does not carry is the server's own."""
-    host = address.rpartition("@")[2]
-    name, sep, port = host.rpartition(":")
-    if sep and port.isdigit():
-        host, port_number = name, int(port)
-    else:
-        port_number = server_port
-    return {
-        "WorkerAddress": address,
-        "Ip": host,
-        "Port": port_number,
-        "Label": "",
-        "Starter": IN_PROCESS_STARTER,
-        "Version": __version__,
-    }
+    return {"Data": {"WorkerInfos": [worker_info_out(w) for w in workers]}}

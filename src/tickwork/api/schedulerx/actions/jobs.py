@@ -20,6 +20,7 @@ from tickwork.api.schedulerx.actions.convert import (
     new_job,
     sx_names,
 )
+from tickwork.api.schedulerx.actions.workers import bare_address
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain.errors import InvalidParameter, JobNotFound
 from tickwork.domain.models import Job
@@ -176,7 +177,8 @@ async def execute_job(call: Call) -> dict[str, Any]:
     with sx_names():
         designation = None
         if designate == 1:
-            designation = services.jobs.run_designation(job, worker=params.req("Worker"))
+            worker = bare_address(params.req("Worker"))  # id@ip:port or ip:port
+            designation = services.jobs.run_designation(job, worker=worker)
         elif designate == 2:
             designation = services.jobs.run_designation(job, label=params.req("Label"))
         elif designate is not None:
