@@ -28,6 +28,7 @@ from tickwork.store.server_lock import ServerLock, lock_sqlite_server
 from tickwork.worker.abc import Worker
 from tickwork.worker.absent import AbsentWorker
 from tickwork.worker.guardian import Guardian
+from tickwork.worker.host import listening_ip
 from tickwork.worker.inprocess import InProcessWorker
 
 log = logging.getLogger("tickwork.server")
@@ -74,7 +75,9 @@ class Runtime:
             worker: Worker = (
                 AbsentWorker()
                 if settings.no_worker
-                else InProcessWorker(settings.worker_concurrency, guardian=guardian)
+                else InProcessWorker(
+                    settings.worker_concurrency, in_process_address(settings), guardian=guardian
+                )
             )
             engine = Engine(store, worker, settings, single_server=lock is not None)
             services = Services.build(store, engine)
@@ -196,3 +199,11 @@ def _safe_url(url: str) -> str:
     creds, host = rest.rsplit("@", 1)
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
+
+
+def in_process_address(settings: Settings) -> str:
+    """The server's own worker is named ``ip:port`` like any worker (SchedulerX's
+    ``WorkAddr``): the address the server listens on (this host's when it listens on every
+    address) and its port."""
+    ip = listening_ip(settings.host)
+    return f"[{ip}]:{settings.port}" if ":" in ip else f"{ip}:{settings.port}"

@@ -239,7 +239,9 @@ def test_every_server_lists_every_agent_and_designated_runs_reach_theirs(
                     namespace="default", group_id="default", region_id="cn-hangzhou"
                 )
             ).body.data.worker_infos
-            assert sorted(w.worker_address for w in sx_listed) == ["blue:1", "red:1"]
+            # WorkerAddress is ${worker_id}@${address}; ExecuteJob takes either form
+            shown = {w.worker_address.split("@", 1)[1]: w.worker_address for w in sx_listed}
+            assert sorted(shown) == ["blue:1", "red:1"]
 
             job = api.post(
                 "/api/v1/jobs",
@@ -255,7 +257,7 @@ def test_every_server_lists_every_agent_and_designated_runs_reach_theirs(
                 return int(sx.execute_job(request).body.data.job_instance_id)
 
             runs = {
-                execute(sx_first, designate_type=1, worker="blue:1"): "blue:1",
+                execute(sx_first, designate_type=1, worker=shown["blue:1"]): "blue:1",
                 execute(sx_first, designate_type=2, label="blue"): "blue:1",
                 execute(sx_second, designate_type=1, worker="red:1"): "red:1",
                 execute(sx_second, designate_type=2, label="red"): "red:1",

@@ -3,6 +3,7 @@ calendars, with the errors a client sees (HTTP status, code, message) and an XML
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import signal
 import xml.etree.ElementTree as ET
@@ -298,15 +299,16 @@ def test_app_group_errors(sx: Client) -> None:
     assert "DeleteJobs" in message_of(bad_flag)
 
 
-def test_get_worker_list_gives_the_servers_worker(sx: Client) -> None:
+def test_get_worker_list_gives_the_servers_worker(sx: Client, sx_server: ServerProcess) -> None:
     workers = sx.get_worker_list(
         m.GetWorkerListRequest(namespace="default", group_id="default", region_id=REGION)
     ).body.data.worker_infos
     assert len(workers) == 1
     worker = workers[0]
-    assert worker.worker_address.startswith("inproc@")
-    assert worker.ip and worker.ip in worker.worker_address
-    assert isinstance(worker.port, int) and worker.port > 0
+    # ${worker_id}@${worker_ip}:${worker_port}, the server's address and port
+    assert worker.worker_address == f"in-process@{worker.ip}:{sx_server.port}"
+    assert ipaddress.ip_address(worker.ip)
+    assert worker.port == sx_server.port
     assert worker.starter == "tickwork-server" and worker.version
 
 

@@ -70,7 +70,8 @@ def expected() -> list[str]:
 
 def test_the_servers_own_worker_keeps_what_the_flags_say(api: httpx.Client) -> None:
     instance, lines = run_and_read(api, "default")
-    assert instance["worker"].startswith("inproc@")
+    ip, _, port = instance["worker"].rpartition(":")  # the server's own worker: ip:port
+    assert ip == "127.0.0.1" and port.isdigit()
     assert (instance["result"], lines) == ("line 3000", expected())
 
 

@@ -35,6 +35,7 @@ from tickwork.domain.errors import InvalidParameter, TickworkError
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey
 from tickwork.worker.executors.base import now_ms
 from tickwork.worker.inprocess import InProcessWorker
+from tickwork.worker.metrics import MetricsSampler
 from tickwork.worker.process_tree import GroupWatcher
 from tickwork.worker.protocol import (
     APP_KEY_HEADER,
@@ -164,6 +165,7 @@ class Agent:
         self.outbox = Outbox(max_log_lines)
         self.reporter = AgentReporter(self.outbox)
         self.worker = InProcessWorker(options.concurrency, options.address, guardian=guardian)
+        self.metrics = MetricsSampler(lambda: self.worker.executed)
         self._announce = announce
         self._draining = asyncio.Event()
         self._closing = False
@@ -364,6 +366,7 @@ class Agent:
                     "running": self.worker.running(),
                     "concurrency": self.options.concurrency,
                     "draining": self.draining,
+                    "metrics": self.metrics.sample().to_wire(),
                 }
             )
             await asyncio.sleep(HEARTBEAT_S)

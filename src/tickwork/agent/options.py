@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -11,6 +10,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from tickwork import __version__
 from tickwork.domain.enums import OWN_JOB_TYPES
 from tickwork.domain.errors import InvalidParameter
+from tickwork.worker.host import local_ip
 from tickwork.worker.protocol import CONNECT_PATH
 
 __all__ = [
@@ -35,9 +35,13 @@ DEFAULT_DRAIN_TIMEOUT_S = 30.0
 _SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
 
 
-def default_address() -> str:
-    """``<hostname>:<pid>``: how instances name this agent unless told otherwise."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def default_address(server: str | None = None) -> str:
+    """``<ip>:<pid>``: how instances name this agent unless told otherwise, ``ip:port`` as
+    SchedulerX names workers (``WorkAddr``). The IP is the one this host reaches ``server``
+    (a URL) from; the pid stands for the port, since an agent listens on none."""
+    host = urlsplit(server).hostname if server and "://" in server else server
+    ip = local_ip(host)
+    return f"[{ip}]:{os.getpid()}" if ":" in ip else f"{ip}:{os.getpid()}"
 
 
 def parse_servers(text: str) -> tuple[str, ...]:

@@ -58,6 +58,8 @@ async def connect(websocket: WebSocket) -> None:
         version=query.get("version", ""),
         concurrency=max(concurrency, 1),
         job_types=job_types_from_wire(query.get("job_types")) or OWN_TYPE_NAMES,
+        # the agent's IP as this server sees it (GetWorkerList's Ip when its address has none)
+        ip=websocket.client.host if websocket.client is not None else "",
     )
     hub = services.engine.agents
     runs = services.engine.runs

@@ -38,14 +38,15 @@ def build_options(
         raise typer.BadParameter(
             "the app group's AppKey is needed (or TICKWORK_APP_KEY)", param_hint="--app-key"
         )
+    servers = parse_servers(server)
     return AgentOptions(
-        servers=parse_servers(server),
+        servers=servers,
         namespace=namespace.strip(),
         group=group.strip(),
         app_key=app_key,
         labels=parse_labels(labels or []),
         concurrency=concurrency,
-        address=(address or "").strip() or default_address(),
+        address=(address or "").strip() or default_address(servers[0]),
         drain_timeout=drain_timeout,
     )
 
@@ -99,7 +100,7 @@ def run(
         typer.Option(
             "--address",
             envvar="TICKWORK_WORKER_ADDRESS",
-            help="How instances name this worker (default <hostname>:<pid>).",
+            help="How instances name this worker (default <ip>:<pid>).",
         ),
     ] = None,
     drain_timeout: Annotated[

@@ -18,6 +18,7 @@ from tickwork.domain.enums import (
     TimeType,
     TriggerType,
 )
+from tickwork.domain.worker_metrics import WorkerMetrics
 
 
 @dataclass(slots=True)
@@ -39,6 +40,15 @@ class AppGroup:
     # the server's own (in-process) worker may run the group's jobs: code on the server's
     # host, so only an admin turns it on (docs/security.md)
     run_on_server: bool = False
+    # SchedulerX settings of the group (CreateAppGroup, UpdateAppGroup), kept so that they
+    # read back as written; tickwork does not act on them (docs/schedulerx.md). None and ""
+    # mean never given.
+    app_version: int | None = None  # 1 basic edition, 2 professional edition
+    max_jobs: int | None = None
+    enable_log: bool | None = None
+    monitor_config: str = ""  # JSON text (MonitorConfigJson)
+    monitor_contacts: str = ""  # JSON text (MonitorContactsJson)
+    notification_policy: str = ""  # a notification policy's name
 
 
 @dataclass(slots=True)
@@ -104,6 +114,8 @@ class WorkerInfo:
     server: str = ""  # host:port of the server it is connected to ("": this one)
     # the job types it runs (names); empty: tickwork's own (what a worker that says nothing runs)
     job_types: frozenset[str] = frozenset()
+    metrics: WorkerMetrics | None = None  # its machine, as its last heartbeat said
+    ip: str = ""  # the IP the server saw it connect from ("": none seen)
 
 
 ROUTE_BY_PERCENTAGE = 3  # the only route strategy type (SchedulerX CreateRouteStrategy Type 3)

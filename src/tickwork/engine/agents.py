@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.models import WorkerInfo
+from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.engine.clock import now_ms
 from tickwork.engine.routing import (
     OWN_TYPE_NAMES,
@@ -27,7 +28,9 @@ from tickwork.engine.routing import (
     worker_labels,
 )
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey, Worker
+from tickwork.worker.metrics import MetricsSampler
 from tickwork.worker.protocol import (
+    HEARTBEAT_S,
     RESUME_GRACE_S,
     Message,
     job_types_from_wire,
@@ -52,6 +55,8 @@ class Agent:
     concurrency: int = 1
     job_types: frozenset[str] = OWN_TYPE_NAMES  # what it runs, as it declared
     running: int = 0  # as the agent last said
+    metrics: WorkerMetrics | None = None  # as its last heartbeat said (None: it says none)
+    ip: str = ""  # the address the server saw it connect from
     draining: bool = False  # takes no more runs
     connected_at: int = 0
     last_seen: float = field(default_factory=time.monotonic)
@@ -305,6 +310,8 @@ class AgentHub:
             if op == "heartbeat":
                 agent.running = int(message.get("running", 0))
                 agent.draining = bool(message.get("draining", False))
+                if "metrics" in message:
+                    agent.metrics = WorkerMetrics.from_wire(message["metrics"])
                 return
             if op == "hello":
                 self.resume(agent, message)
@@ -387,6 +394,8 @@ class RoutingWorker:
         self._runs_here = runs_here
         self._parked: dict[tuple[str, str], dict[int, tuple[RunRequest, asyncio.TimerHandle]]] = {}
         hub.on_join(self._agent_joined)
+        self._sampler = MetricsSampler(lambda: int(getattr(local, "executed", 0)))
+        self._metrics: tuple[float, WorkerMetrics] | None = None  # (when, what)
 
     @property
     def address(self) -> str:
@@ -671,9 +680,18 @@ class RoutingWorker:
                     True,
                     0,
                     job_types=OWN_TYPE_NAMES,
+                    metrics=self._local_metrics(),
                 )
             )
         return found
+
+    def _local_metrics(self) -> WorkerMetrics:
+        """The server's own figures (its worker runs in its process), sampled at most once
+        per heartbeat interval as an agent's are."""
+        now = time.monotonic()
+        if self._metrics is None or now - self._metrics[0] >= HEARTBEAT_S:
+            self._metrics = (now, self._sampler.sample())
+        return self._metrics[1]
 
 
 def _info(agent: Agent) -> WorkerInfo:
@@ -687,4 +705,6 @@ def _info(agent: Agent) -> WorkerInfo:
         False,
         agent.connected_at,
         job_types=agent.job_types,
+        metrics=agent.metrics,
+        ip=agent.ip,
     )

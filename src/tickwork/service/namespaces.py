@@ -29,6 +29,7 @@ from tickwork.domain.errors import (
 from tickwork.domain.models import AppGroup, Calendar, CalendarMonth, Namespace, WorkerInfo
 from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
+from tickwork.service.group_settings import GroupSettings, with_settings
 from tickwork.service.rights import SYSTEM, Caller, require, require_admin
 from tickwork.store.abc import Store
 
@@ -147,9 +148,11 @@ class NamespaceService:
         *,
         app_key: str | None = None,
         run_on_server: bool = False,
+        settings: GroupSettings | None = None,
     ) -> AppGroup:
         """``app_key``: the workers' credential the creator chose (generated when None).
-        ``run_on_server``: the server's own worker may run its jobs (admins only)."""
+        ``run_on_server``: the server's own worker may run its jobs (admins only).
+        ``settings``: the SchedulerX settings to keep (``service/group_settings.py``)."""
         require(caller, Right.MANAGE, namespace)
         if run_on_server:
             _require_admin_for_server(caller)
@@ -171,6 +174,7 @@ class NamespaceService:
             created_at=now_ms(),
             run_on_server=run_on_server,
         )
+        group = with_settings(group, settings or GroupSettings())
         created = await self._store.create_group(group)
         if run_on_server:
             await self._engine.server_groups.reload()
@@ -239,7 +243,9 @@ class NamespaceService:
         description: str | None = None,
         *,
         run_on_server: bool | None = None,
+        settings: GroupSettings | None = None,
     ) -> AppGroup:
+        """Change what is given (None: unchanged)."""
         require(caller, Right.MANAGE, namespace, group_id)
         self._forget(namespace, group_id)  # the copy below is changed: not the one calls share
         group = dataclasses.replace(await self.stored_group(namespace, group_id))
@@ -250,6 +256,8 @@ class NamespaceService:
         if run_on_server is not None and run_on_server != group.run_on_server:
             _require_admin_for_server(caller)
             group.run_on_server = run_on_server
+        if settings is not None:
+            group = with_settings(group, settings)
         try:
             updated = await self._store.update_group(group)
         finally:

@@ -215,8 +215,8 @@ class Store(Protocol):
         """Ordered by created_at, then group_id."""
 
     async def update_group(self, group: AppGroup) -> AppGroup:
-        """Replace app_name, description and run_on_server (not the key). GroupNotFound if
-        missing."""
+        """Replace app_name, description, run_on_server and the SchedulerX settings (not the
+        key). GroupNotFound if missing."""
 
     async def list_server_groups(self) -> list[tuple[str, str]]:
         """(namespace, group_id) of the groups whose run_on_server is set, ordered."""

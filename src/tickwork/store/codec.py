@@ -89,6 +89,19 @@ def group_row(group: AppGroup) -> Row:
         "description": group.description,
         "created_at": group.created_at,
         "run_on_server": group.run_on_server,
+        **group_settings_row(group),
+    }
+
+
+def group_settings_row(group: AppGroup) -> Row:
+    """The SchedulerX settings of a group (NULL for those never given)."""
+    return {
+        "app_version": group.app_version,
+        "max_jobs": group.max_jobs,
+        "enable_log": group.enable_log,
+        "monitor_config": group.monitor_config or None,
+        "monitor_contacts": group.monitor_contacts or None,
+        "notification_policy": group.notification_policy or None,
     }
 
 
@@ -101,6 +114,12 @@ def group_from(row: sa.RowMapping) -> AppGroup:
         description=row["description"],
         created_at=row["created_at"],
         run_on_server=bool(row["run_on_server"]),
+        app_version=row["app_version"],
+        max_jobs=row["max_jobs"],
+        enable_log=None if row["enable_log"] is None else bool(row["enable_log"]),
+        monitor_config=row["monitor_config"] or "",
+        monitor_contacts=row["monitor_contacts"] or "",
+        notification_policy=row["notification_policy"] or "",
     )
 
 

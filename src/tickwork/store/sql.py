@@ -210,6 +210,7 @@ class SqlStore(SqlRuns, SqlLogs, SqlMetrics, SqlExtras, SqlServers, SqlNonces):
                 app_name=group.app_name,
                 description=group.description,
                 run_on_server=group.run_on_server,
+                **codec.group_settings_row(group),
             )
             .returning(*app_groups.c)
         )

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus
 from tickwork.domain.models import Instance, WorkerInfo
+from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.store import codec
 from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, STOP_CHANNEL, ServerRow
 from tickwork.store.sql_base import SqlBase, chunks, now_ms
@@ -268,6 +269,8 @@ def _worker_json(w: WorkerInfo) -> dict[str, Any]:
         "concurrency": w.concurrency,
         "connected_at": w.connected_at,
         "job_types": sorted(w.job_types),  # absent (servers before it): tickwork's own
+        "ip": w.ip,
+        "metrics": None if w.metrics is None else w.metrics.to_wire(),
     }
 
 
@@ -287,6 +290,8 @@ def _workers_from(text: str, server: str) -> dict[str, tuple[WorkerInfo, ...]]:
                 connected_at=int(w.get("connected_at", 0)),
                 server=server,
                 job_types=frozenset(str(t) for t in w.get("job_types", [])),
+                metrics=WorkerMetrics.from_wire(w.get("metrics")),
+                ip=str(w.get("ip", "")),
             )
             for w in found
         )

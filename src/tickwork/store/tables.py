@@ -72,6 +72,13 @@ app_groups = sa.Table(
     sa.Column("description", sa.Text(), nullable=False),
     sa.Column("created_at", Instant, nullable=False),
     sa.Column("run_on_server", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # SchedulerX settings, kept to be read back (NULL: never given)
+    sa.Column("app_version", sa.Integer(), nullable=True),
+    sa.Column("max_jobs", sa.Integer(), nullable=True),
+    sa.Column("enable_log", sa.Boolean(), nullable=True),
+    sa.Column("monitor_config", sa.Text(), nullable=True),
+    sa.Column("monitor_contacts", sa.Text(), nullable=True),
+    sa.Column("notification_policy", sa.Text(), nullable=True),
 )
 
 calendars = sa.Table(

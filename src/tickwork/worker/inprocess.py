@@ -130,6 +130,7 @@ class InProcessWorker:
         self._opened_since_wait = False  # gates opened since the last let_start
         self._killers: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self.executed = 0  # runs and tasks taken so far (the heartbeat's ExecCount)
 
     @property
     def address(self) -> str:
@@ -199,6 +200,7 @@ class InProcessWorker:
             if prepared.execution.open_gate_now():  # the code starts now, not a few hops on
                 self._opened_since_wait = True
         self._runs[key] = run
+        self.executed += 1
         run.task = self._loop.create_task(
             self._execute(run, self._reporter, self._slots_for(request), self._http),
             name=f"tickwork-run-{request.instance_id}-{request.attempt}",

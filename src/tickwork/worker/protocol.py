@@ -11,7 +11,7 @@ of tasks of one distributed run: each is ``request`` with those fields replaced)
 ``discard`` {instance_id}, ``kill`` {instance_id, reason} (the run and all its tasks)
 agent -> server: ``hello`` {runs: [[instance_id, attempt]], tasks: [[instance_id, task_id,
 attempt, task_attempt]]} (first on every connection: what it holds), ``heartbeat`` {running,
-concurrency, draining}, ``started`` {instance_id, attempt,
+concurrency, draining, metrics?}, ``started`` {instance_id, attempt,
 at}, ``log`` {instance_id, attempt, at, line}, ``progress`` {instance_id, attempt, progress},
 ``finished`` {instance_id, attempt, status, result, at, lost?, log_dropped?: [lines, bytes],
 task_id?, task_attempt?},
@@ -34,6 +34,9 @@ the attempt's truncation line.
 ``hello`` and ``heartbeat`` may carry ``job_types`` [names] too: it replaces what the agent
 declared (for the runs routed from then on). An agent gets only runs of the types it runs;
 a run of a type no live worker of its group runs fails saying so (docs/workers.md).
+``metrics`` in a heartbeat is the worker's machine as ``domain/worker_metrics.py`` names it
+(CPU load, memory, disk; ReadSchedulerxDesignateInfo shows it). It is optional: a heartbeat
+without it (an older agent), or with a malformed one, leaves the worker without figures.
 
 A heartbeat with ``draining: true`` says the agent takes no more runs (it is shutting down);
 the server routes none to it from then on.

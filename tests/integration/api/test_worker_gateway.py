@@ -4,6 +4,7 @@ worker/protocol.py (the agent process itself is tested in tests/acceptance)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -22,6 +23,8 @@ from tickwork.worker.protocol import (
 )
 
 JOB = {"name": "remote", "job_type": "shell", "content": "echo hi", "time_type": "api"}
+
+SERVER_WORKER = re.compile(r"127\.0\.0\.1:\d+")  # the server's own worker
 
 
 def ws_url(api: httpx.AsyncClient, address: str = "agent-1:7001") -> str:
@@ -131,7 +134,8 @@ async def test_a_lost_agent_fails_the_runs_it_held(api: httpx.AsyncClient) -> No
         body: dict[str, Any] = (await api.get(f"/api/v1/instances/{again['id']}")).json()
         return body if body["status"] == "success" else None
 
-    assert (await wait_for(local_success))["worker"].startswith("inproc@")
+    # the server's own worker, named ip:port as the server listens
+    assert SERVER_WORKER.fullmatch((await wait_for(local_success))["worker"])
 
 
 async def test_a_lost_run_with_attempts_left_is_a_system_retry_elsewhere(
@@ -151,6 +155,6 @@ async def test_a_lost_run_with_attempts_left_is_a_system_retry_elsewhere(
 
     done = await wait_for(retried)
     assert done["trigger_type"] == "system_retry" and done["trigger_type_code"] == 5
-    assert done["attempt"] == 1 and done["worker"].startswith("inproc@")
+    assert done["attempt"] == 1 and SERVER_WORKER.fullmatch(done["worker"])
     logs = (await api.get(f"/api/v1/instances/{instance['id']}/logs")).json()["items"]
     assert any("system retry" in line["line"] for line in logs)

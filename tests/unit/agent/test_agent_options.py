@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
-import socket
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -68,7 +68,9 @@ def test_connect_url_maps_the_scheme_and_names_the_agent() -> None:
 def test_defaults() -> None:
     options = AgentOptions(servers=("http://127.0.0.1:9700",), app_key="k")
     assert (options.namespace, options.group, options.concurrency) == ("default", "default", 64)
-    assert options.address == f"{socket.gethostname()}:{os.getpid()}"
+    # ip:port as SchedulerX names workers, the pid standing for the port
+    ip, _, pid = options.address.rpartition(":")
+    assert ipaddress.ip_address(ip.strip("[]")) and pid == str(os.getpid())
     assert len(options.worker_id) == 32
     assert options.worker_id != AgentOptions(servers=("http://x",), app_key="k").worker_id
 

@@ -348,7 +348,11 @@ def job_config_info(job: Job, *, with_start_time: bool = False) -> dict[str, Any
         "Name": job.name,
         "Description": job.description,
         "JobType": job.job_type.value,
-        "ExecuteMode": job.execute_mode.value,
+        # the product answers "shard" (its UpdateJob and answers' spelling; CreateJob's text
+        # says "sharding", also accepted)
+        "ExecuteMode": "shard"
+        if job.execute_mode is ExecuteMode.SHARDING
+        else job.execute_mode.value,
         "ClassName": job.class_name,
         "Content": job.content,
         "Parameters": job.parameters,
@@ -412,7 +416,8 @@ def instance_detail(instance: Instance, timezone: str) -> dict[str, Any]:
         "StartTime": sx_time(instance.start_time, timezone),
         "EndTime": sx_time(instance.end_time, timezone),
         "Executor": instance.executor,
-        "Progress": instance.progress,
+        # a finished run that reported no progress of its own reads as the seed's "complete"
+        "Progress": instance.progress or ("complete" if instance.status.is_final else ""),
         "Result": instance.result,
         "WorkAddr": instance.worker,
     }

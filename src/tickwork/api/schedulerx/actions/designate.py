@@ -10,9 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from tickwork.api.schedulerx.actions.convert import job_of, sx_names
+from tickwork.api.schedulerx.actions.workers import (
+    bare_address,
+    metrics_out,
+    starter_of,
+    version_of,
+)
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain.errors import InvalidParameter
-from tickwork.domain.models import Designation, Job
+from tickwork.domain.models import Designation, Job, WorkerInfo
+from tickwork.domain.worker_metrics import FREE, busy_state
 from tickwork.engine.routing import DESIGNATE_WORKERS
 
 _NAMES = {
@@ -23,36 +30,55 @@ _NAMES = {
 }
 
 
-def _vo(key: str, *, checked: bool, offline: bool, size: int = 1) -> dict[str, Any]:
+def _vo(
+    key: str, *, checked: bool, offline: bool, workers: list[WorkerInfo], size: int = 1
+) -> dict[str, Any]:
+    """A DesignateDetailVos item. ``workers``: the live ones behind ``key`` (one for an
+    address, those carrying it for a label): ``Busy`` is FREE when one of them is (a run can
+    go there), else the first one's reason; ``Metrics`` are a single worker's figures, so a
+    label carried by several workers shows none. An offline key shows no figures."""
+    states = [busy_state(w.metrics) for w in workers]
+    first = workers[0] if workers else None
     return {
         "Key": key,
         "Checked": checked,
         "Offline": offline,
-        "Busy": False,
+        "Busy": FREE if not states or FREE in states else states[0],
         "Size": size,
-        "Starter": False,
-        "Version": "",
-        "Metrics": {},
+        "Starter": starter_of(first) if first is not None else "",
+        "Version": version_of(first) if first is not None else "",
+        "Metrics": metrics_out(first.metrics) if first is not None and len(workers) == 1 else {},
     }
 
 
 async def _details(call: Call, kind: int, job: Job) -> list[dict[str, Any]]:
     workers = await call.services.namespaces.workers(call.caller, job.namespace, job.group_id)
     designation = job.designation
-    live = list(dict.fromkeys(w.address for w in workers))
+    by_address: dict[str, list[WorkerInfo]] = {}
+    for worker in workers:
+        by_address.setdefault(worker.address, []).append(worker)
     chosen: list[str] = []
     if designation is not None and designation.kind == kind:
         chosen = designation.workers if kind == DESIGNATE_WORKERS else designation.labels
     if kind == DESIGNATE_WORKERS:
-        keys = live + [w for w in chosen if w not in live]
-        return [_vo(k, checked=k in chosen, offline=k not in live) for k in keys]
-    carrying: dict[str, int] = {}
+        keys = list(by_address) + [w for w in chosen if w not in by_address]
+        return [
+            _vo(k, checked=k in chosen, offline=k not in by_address, workers=by_address.get(k, []))
+            for k in keys
+        ]
+    carrying: dict[str, list[WorkerInfo]] = {}
     for worker in workers:
         for label in worker.labels:
-            carrying[label] = carrying.get(label, 0) + 1
+            carrying.setdefault(label, []).append(worker)
     keys = list(carrying) + [label for label in chosen if label not in carrying]
     return [
-        _vo(k, checked=k in chosen, offline=k not in carrying, size=carrying.get(k, 0))
+        _vo(
+            k,
+            checked=k in chosen,
+            offline=k not in carrying,
+            workers=carrying.get(k, []),
+            size=len(carrying.get(k, [])),
+        )
         for k in keys
     ]
 
@@ -65,7 +91,7 @@ async def designate_workers(call: Call) -> dict[str, Any]:
     items = p.values("Workers" if kind == DESIGNATE_WORKERS else "Labels")
     designation = Designation(
         kind=kind,
-        workers=items if kind == DESIGNATE_WORKERS else [],
+        workers=[bare_address(w) for w in items] if kind == DESIGNATE_WORKERS else [],
         labels=[] if kind == DESIGNATE_WORKERS else items,
         transferable=bool(p.bool("Transferable", True)),
     )
@@ -80,11 +106,12 @@ async def designate_workers(call: Call) -> dict[str, Any]:
 async def read_designate_info(call: Call) -> dict[str, Any]:
     job = await job_of(call)
     designation = job.designation
+    # a job never designated reads as the product's default: by worker, no failover
     kind = designation.kind if designation is not None else DESIGNATE_WORKERS
     return {
         "Data": {
-            "DesignateType": kind if designation is not None else 0,
-            "Transferable": designation.transferable if designation is not None else True,
+            "DesignateType": kind,
+            "Transferable": designation.transferable if designation is not None else False,
             "DesignateDetailVos": await _details(call, kind, job),
         }
     }

@@ -1,10 +1,11 @@
 """App groups (CreateAppGroup, GetAppGroup, UpdateAppGroup, DeleteAppGroup, ListGroups) and
 their workers (GetWorkerList).
 
-tickwork keeps a group's id, name, description and AppKey. The SchedulerX settings it has no
-use for yet (AppType, AppVersion, EnableLog, MaxJobs, MaxConcurrency, MonitorConfigJson,
-MonitorContactsJson, NotificationPolicyName, ScheduleBusyWorkers, NamespaceName,
-NamespaceSource) are checked for their type, then ignored (docs/schedulerx.md).
+tickwork keeps a group's id, name, description and AppKey, and the settings GetAppGroup and
+ListGroups show (AppVersion, MaxJobs, EnableLog, MonitorConfigJson, MonitorContactsJson,
+NotificationPolicyName: ``service/group_settings.py``), which read back as written. Those no
+answer shows (AppType, MaxConcurrency, ScheduleBusyWorkers, NamespaceName, NamespaceSource)
+are checked for their type, then ignored (docs/schedulerx.md).
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tickwork import __version__
 from tickwork.api.schedulerx.actions.namespaces import schedulerx_errors
+from tickwork.api.schedulerx.actions.workers import worker_info_out
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain.errors import AlreadyExists, InvalidParameter, InvalidState
 from tickwork.domain.models import AppGroup
+from tickwork.service.group_settings import GroupSettings
 from tickwork.store.abc import JobFilter
-
-# The worker starter GetWorkerList names for the server's own worker.
-IN_PROCESS_STARTER = "tickwork-server"
 
 
 def app_group_id(group: AppGroup) -> int:
@@ -34,14 +33,54 @@ def app_group_id(group: AppGroup) -> int:
 def _check_ignored(call: Call) -> None:
     """Settings tickwork accepts and ignores: still refused when malformed."""
     p = call.params
-    for name in ("AppType", "AppVersion"):
-        value = p.int(name)
-        if value is not None and value not in (1, 2):
-            raise InvalidParameter(f"{name} must be 1 or 2, got {value}", field=name)
-    p.int("MaxJobs", minimum=1)
+    app_type = p.int("AppType")
+    if app_type is not None and app_type not in (1, 2):
+        raise InvalidParameter(f"AppType must be 1 or 2, got {app_type}", field="AppType")
     p.int("MaxConcurrency", minimum=1)
-    p.bool("EnableLog")
     p.bool("ScheduleBusyWorkers")
+
+
+# the service's names of the settings -> the SchedulerX parameters (for its errors)
+_SETTING_FIELDS = {
+    "app_version": "AppVersion",
+    "max_jobs": "MaxJobs",
+    "monitor_config": "MonitorConfigJson",
+    "monitor_contacts": "MonitorContactsJson",
+    "notification_policy": "NotificationPolicyName",
+}
+
+
+def _settings(call: Call, *, creating: bool) -> GroupSettings:
+    """The settings the call gives (the service checks their values). MaxJobs is set when
+    the group is made: UpdateAppGroup's model has no such parameter."""
+    p = call.params
+    return GroupSettings(
+        app_version=p.int("AppVersion"),
+        max_jobs=p.int("MaxJobs") if creating else None,
+        enable_log=p.bool("EnableLog"),
+        monitor_config=p.str("MonitorConfigJson"),
+        monitor_contacts=p.str("MonitorContactsJson"),
+        notification_policy=p.str("NotificationPolicyName"),
+    )
+
+
+def _settings_out(group: AppGroup) -> dict[str, Any]:
+    """GetAppGroup's settings as its model types them; those never given are left out."""
+    out: dict[str, Any] = {
+        # tickwork keeps the runs' logs whatever this says; unset reads true for that reason
+        "EnableLog": True if group.enable_log is None else group.enable_log,
+    }
+    if group.app_version is not None:
+        out["AppVersion"] = str(group.app_version)  # a string in GetAppGroup's model
+    if group.max_jobs is not None:
+        out["MaxJobs"] = group.max_jobs
+    if group.monitor_config:
+        out["MonitorConfigJson"] = group.monitor_config
+    if group.monitor_contacts:
+        out["MonitorContactsJson"] = group.monitor_contacts
+    if group.notification_policy:
+        out["NotificationPolicyName"] = group.notification_policy
+    return out
 
 
 def _ids(call: Call) -> tuple[str, str]:
@@ -57,7 +96,8 @@ async def create_app_group(call: Call) -> dict[str, Any]:
     app_key = p.str("AppKey") or None
     try:
         with schedulerx_errors(
-            namespace=namespace, fields={"group_id": "GroupId", "app_key": "AppKey"}
+            namespace=namespace,
+            fields={"group_id": "GroupId", "app_key": "AppKey", **_SETTING_FIELDS},
         ):
             group = await call.services.namespaces.create_group(
                 call.caller,
@@ -66,6 +106,7 @@ async def create_app_group(call: Call) -> dict[str, Any]:
                 app_name,
                 p.str("Description") or "",
                 app_key=app_key,
+                settings=_settings(call, creating=True),
             )
     except AlreadyExists as exc:
         raise AlreadyExists(
@@ -91,8 +132,7 @@ async def get_app_group(call: Call) -> dict[str, Any]:
             "Description": group.description,
             "AppKey": group.app_key,
             "CurJobs": jobs.total,
-            # tickwork always keeps the runs' logs
-            "EnableLog": True,
+            **_settings_out(group),
         }
     }
 
@@ -101,9 +141,13 @@ async def get_app_group(call: Call) -> dict[str, Any]:
 async def update_app_group(call: Call) -> dict[str, Any]:
     namespace, group_id = _ids(call)
     _check_ignored(call)
-    with schedulerx_errors(namespace=namespace, group_id=group_id):
+    with schedulerx_errors(namespace=namespace, group_id=group_id, fields=_SETTING_FIELDS):
         await call.services.namespaces.update_group(
-            call.caller, namespace, group_id, description=call.params.str("Description")
+            call.caller,
+            namespace,
+            group_id,
+            description=call.params.str("Description"),
+            settings=_settings(call, creating=False),
         )
     return {}
 
@@ -139,15 +183,18 @@ async def list_groups(call: Call) -> dict[str, Any]:
 
 
 def _group_out(group: AppGroup) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "AppGroupId": app_group_id(group),
         "GroupId": group.group_id,
         "Namespace": group.namespace,
         "AppName": group.app_name,
         "Description": group.description,
         "AppKey": group.app_key,
-        "EnableLog": True,
+        "EnableLog": True if group.enable_log is None else group.enable_log,
     }
+    if group.app_version is not None:
+        out["AppVersion"] = group.app_version  # a number in ListGroups' model
+    return out
 
 
 @action("GetWorkerList")
@@ -155,47 +202,4 @@ async def get_worker_list(call: Call) -> dict[str, Any]:
     namespace, group_id = _ids(call)
     with schedulerx_errors(namespace=namespace, group_id=group_id):
         workers = await call.services.namespaces.workers(call.caller, namespace, group_id)
-    port = call.services.engine.settings.port
-    return {
-        "Data": {
-            "WorkerInfos": [
-                _worker_out(w.address, port)
-                if w.in_process
-                else _agent_out(w.address, w.labels, w.version)
-                for w in workers
-            ]
-        }
-    }
-
-
-def _agent_out(address: str, labels: tuple[str, ...], version: str) -> dict[str, Any]:
-    """A connected ``tickwork worker``: its address is ``host:port`` (or ``host:pid``)."""
-    host, _, port = address.rpartition(":")
-    return {
-        "WorkerAddress": address,
-        "Ip": host or address,
-        "Port": int(port) if port.isdigit() else 0,
-        "Label": ",".join(labels),
-        "Starter": "tickwork worker",
-        "Version": version,
-    }
-
-
-def _worker_out(address: str, server_port: int) -> dict[str, Any]:
-    """The server's own worker, which runs every group's jobs. Its address is given as the
-    instances name it (and as ExecuteJob's Worker designates it): ``id@host[:port]``; a port
-    the address does not carry is the server's own."""
-    host = address.rpartition("@")[2]
-    name, sep, port = host.rpartition(":")
-    if sep and port.isdigit():
-        host, port_number = name, int(port)
-    else:
-        port_number = server_port
-    return {
-        "WorkerAddress": address,
-        "Ip": host,
-        "Port": port_number,
-        "Label": "",
-        "Starter": IN_PROCESS_STARTER,
-        "Version": __version__,
-    }
+    return {"Data": {"WorkerInfos": [worker_info_out(w) for w in workers]}}

@@ -22,6 +22,7 @@ from tickwork.api.schedulerx.actions.convert import (
     sx_names,
 )
 from tickwork.api.schedulerx.actions.job_time import check_update_times, fill_zone
+from tickwork.api.schedulerx.actions.workers import bare_address
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.api.schedulerx.zones import call_zone
 from tickwork.domain.errors import InvalidParameter, JobNotFound
@@ -181,7 +182,8 @@ async def execute_job(call: Call) -> dict[str, Any]:
     with sx_names():
         designation = None
         if designate == 1:
-            designation = services.jobs.run_designation(job, worker=params.req("Worker"))
+            worker = bare_address(params.req("Worker"))  # id@ip:port or ip:port
+            designation = services.jobs.run_designation(job, worker=worker)
         elif designate == 2:
             designation = services.jobs.run_designation(job, label=params.req("Label"))
         elif designate is not None:

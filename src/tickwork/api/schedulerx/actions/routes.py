@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tickwork.api.schedulerx.actions.convert import job_of, jobs_of_list, rename_field, sx_names
+from tickwork.api.schedulerx.actions.workers import bare_address
 from tickwork.api.schedulerx.params import MissingParameter
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain import bounded_json
@@ -97,13 +98,15 @@ def strategy_entries(text: str) -> list[RouteEntry]:
             if key not in item:
                 raise _bad(f"entry {number} has no {key}")
         target_type = item["targetType"]
+        kind = target_type.strip().lower() if isinstance(target_type, str) else repr(target_type)
+        targets = _targets(number, item["target"])
+        if kind == "worker":  # id@ip:port as GetWorkerList shows it, or ip:port
+            targets = [bare_address(t) for t in targets]
         entries.append(
             RouteEntry(
                 percentage=_percentage(number, item["percentage"]),
-                targets=_targets(number, item["target"]),
-                target_type=target_type.strip().lower()
-                if isinstance(target_type, str)
-                else repr(target_type),
+                targets=targets,
+                target_type=kind,
             )
         )
     return entries
