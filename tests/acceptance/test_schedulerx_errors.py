@@ -254,7 +254,15 @@ def _v1_body(world: World, case: Case) -> bytes:
     for name, value in values.items():
         getattr(request, f"set_{name}")(value)
     # raises ServerException on HTTP >= 400: a refusal of the product must not
-    return bytes(v1_client(world.server, case.key(world)).do_action_with_exception(request))
+    return _v1_do(world, request, case.key(world))
+
+
+def _v1_do(world: World, request: RpcRequest, key: tuple[str, str] = SX_KEY) -> bytes:
+    client = v1_client(world.server, key)
+    try:
+        return bytes(client.do_action_with_exception(request))
+    finally:
+        client.session.close()  # its keep-alive connection, not left to the collector
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -306,7 +314,7 @@ def _list_jobs_v1(world: World, key: tuple[str, str], action: str = "ListJobs") 
     request.set_Namespace(NS)
     request.set_GroupId(G)
     request.set_action_name(action)
-    return bytes(v1_client(world.server, key).do_action_with_exception(request))
+    return _v1_do(world, request, key)
 
 
 @pytest.mark.parametrize(
@@ -361,5 +369,5 @@ def test_the_gateway_still_refuses_a_missing_required_parameter(world: World) ->
     for name, value in values.items():
         getattr(request, f"set_{name}")(value)
     with pytest.raises(ServerException) as v1:
-        v1_client(world.server).do_action_with_exception(request)
+        _v1_do(world, request)
     assert (v1.value.get_http_status(), v1.value.get_error_code()) == (400, "MissingParameter")

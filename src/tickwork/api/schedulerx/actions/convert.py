@@ -85,12 +85,9 @@ _QUOTED = re.compile(r"('[^']*'|\"[^\"]*\")")
 
 def rename_field(error: TickworkError, overrides: Mapping[str, str] | None = None) -> None:
     """Give a service error the SchedulerX name of its field, in ``field`` and in the
-    message (outside quoted values, which are the caller's own text).
-
-    Only a refused parameter value (InvalidParameter) whose message does not name the
-    parameter gets it as a prefix, to say which parameter is wrong; every other error (not
-    found, a state, a right) keeps its message as it is: those are the product's messages
-    (``jobid: 64 not match groupId: G``), which a program may compare verbatim."""
+    message (outside quoted values, which are the caller's own text). Only a refused value
+    (InvalidParameter) not naming its parameter gets it as a prefix: other messages are the
+    product's (``jobid: 64 not match groupId: G``), which programs compare verbatim."""
     field = error.field
     if not field:
         return
@@ -102,8 +99,7 @@ def rename_field(error: TickworkError, overrides: Mapping[str, str] | None = Non
     parts = _QUOTED.split(error.message)
     parts = [p if i % 2 else word.sub(sx_name, p) for i, p in enumerate(parts)]
     message = "".join(parts)
-    if isinstance(error, InvalidParameter) and sx_name not in message:
-        # e.g. a cron parser's message: say which parameter it is about
+    if isinstance(error, InvalidParameter) and sx_name not in message:  # e.g. a cron parser's
         message = f"{sx_name}: {message}"
     error.message = message
     error.args = (error.message,)
