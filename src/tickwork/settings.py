@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tickwork.domain.errors import InvalidParameter
+from tickwork.timing.zones import parse_timezone
 
 
 def default_home() -> Path:
@@ -57,6 +58,20 @@ class Settings:
     keep_alive_s: float = 5.0  # an idle keep-alive connection is closed after this long
     # the largest WebSocket message a worker agent may send
     ws_max_bytes: int = 16 * 1024 * 1024
+    # the time zone of a job created through the SchedulerX API without a Timezone, and of
+    # the times that API shows where there is no job; empty: the zone of the call's RegionId
+    # (cn-*: Asia/Shanghai; docs/schedulerx.md, "Time zones"). The native API's default is UTC.
+    schedulerx_timezone: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            parse_timezone(self.schedulerx_timezone)
+        except InvalidParameter as exc:
+            raise InvalidParameter(
+                f"schedulerx_timezone (TICKWORK_SCHEDULERX_TIMEZONE, --schedulerx-timezone): "
+                f"{exc.message}",
+                field="schedulerx_timezone",
+            ) from None
 
     @property
     def home_path(self) -> Path:

@@ -243,19 +243,7 @@ def test_create_job_with_every_field_of_the_seed_and_read_it_back(sx: Client) ->
     ]
 
 
-def test_job_types_tickwork_does_not_run_are_refused_clearly(sx: Client) -> None:
-    for job_type, hint in (("java", "Python"), ("golang", "Go"), ("k8s", "Kubernetes")):
-        error = refused(
-            lambda jt=job_type: create(  # type: ignore[misc]
-                sx,
-                name="x",
-                job_type=jt,
-                class_name="com.example.Hello",
-                time_type=100,
-            )
-        )
-        assert error.code == 400
-        assert f"JobType '{job_type}' is not supported" in error.message and hint in error.message
+# Job types tickwork's workers do not run (java, go, ...): test_schedulerx_types.py
 
 
 def test_scheduled_jobs_of_every_type_and_time_type_run(sx: Client, web: str) -> None:

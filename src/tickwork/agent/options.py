@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from tickwork import __version__
+from tickwork.domain.enums import OWN_JOB_TYPES
 from tickwork.domain.errors import InvalidParameter
 from tickwork.worker.protocol import CONNECT_PATH
 
@@ -144,6 +145,8 @@ def connect_url(server: str, options: AgentOptions) -> str:
             "labels": ",".join(options.labels),
             "version": __version__,
             "concurrency": str(options.concurrency),
+            # what this agent's executors run: tickwork's own job types
+            "job_types": ",".join(sorted(t.value for t in OWN_JOB_TYPES)),
         }
     )
     path = parts.path.rstrip("/") + CONNECT_PATH

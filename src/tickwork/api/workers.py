@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tickwork.domain.errors import InvalidParameter, TickworkError
 from tickwork.engine.agents import Agent
+from tickwork.engine.routing import OWN_TYPE_NAMES
 from tickwork.service.services import Services
 from tickwork.worker.protocol import (
     APP_KEY_HEADER,
@@ -19,6 +20,7 @@ from tickwork.worker.protocol import (
     DEAD_AFTER_S,
     decode,
     encode,
+    job_types_from_wire,
     log_limits_to_wire,
 )
 
@@ -55,6 +57,7 @@ async def connect(websocket: WebSocket) -> None:
         labels=labels,
         version=query.get("version", ""),
         concurrency=max(concurrency, 1),
+        job_types=job_types_from_wire(query.get("job_types")) or OWN_TYPE_NAMES,
     )
     hub = services.engine.agents
     runs = services.engine.runs

@@ -118,6 +118,16 @@ def server(
             "env TICKWORK_MAX_BODY_BYTES).",
         ),
     ] = None,
+    schedulerx_timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--schedulerx-timezone",
+            metavar="ZONE",
+            help="Time zone of SchedulerX jobs created without a Timezone, e.g. Asia/Shanghai "
+            "or GMT+8 (default: the zone of the call's RegionId; "
+            "env TICKWORK_SCHEDULERX_TIMEZONE).",
+        ),
+    ] = None,
 ) -> None:
     """Run a tickwork server (Ctrl-C stops it)."""
     # Imported here so that the client commands do not load the server's dependencies.
@@ -133,6 +143,7 @@ def server(
         run_log_max_bytes=run_log_max_bytes,
         run_log_max_lines=run_log_max_lines,
         max_body_bytes=max_body_bytes,
+        schedulerx_timezone=schedulerx_timezone,
     )
     serve(settings)
 

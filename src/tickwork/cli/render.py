@@ -61,10 +61,12 @@ def shorten(text: str, width: int = RESULT_WIDTH) -> str:
 
 
 def schedule(job: Mapping[str, Any]) -> str:
-    """``cron */2 * * * * ?``, ``fixed_rate 30``, ``api``."""
+    """``cron */2 * * * * ?``, ``fixed_rate 30``, ``api``, ``none``."""
     time_type = str(job.get("time_type") or "")
     expression = str(job.get("time_expression") or "")
-    return f"{time_type} {expression}".strip() if time_type != "api" else "api"
+    if time_type in ("api", "none"):  # no schedule: an expression, if any, means nothing
+        return time_type
+    return f"{time_type} {expression}".strip()
 
 
 def job_cells(job: Mapping[str, Any]) -> list[str]:

@@ -6,17 +6,41 @@ from enum import IntEnum, StrEnum
 
 
 class JobType(StrEnum):
-    """What a job runs. tickwork runs shell, python (script or processor class), http, command."""
+    """What a job runs. tickwork's own workers run shell, python (script or processor class),
+    http, processor and command (``OWN_JOB_TYPES``). The others are SchedulerX's types for
+    runtimes tickwork has not: they are stored and read back like any job, and a run goes
+    only to a worker agent that says it runs that type (docs/workers.md)."""
 
     SHELL = "shell"
     PYTHON = "python"
     HTTP = "http"
     PROCESSOR = "processor"
     COMMAND = "command"
+    JAVA = "java"
+    GO = "go"
+    XXLJOB = "xxljob"
+    DATAWORKS = "dataworks"
+    K8S = "k8s"
+    SPRINGSCHEDULE = "springschedule"
 
     @classmethod
     def parse(cls, value: str) -> JobType:
-        return cls(value.strip().lower())
+        """A job type by name, any case; ``golang`` (a spelling of SchedulerX's documents)
+        is ``go``."""
+        name = value.strip().lower()
+        return cls(_JOB_TYPE_SYNONYMS.get(name, name))
+
+    @property
+    def is_own(self) -> bool:
+        """Whether tickwork's own workers (in-process and ``tickwork worker``) run it."""
+        return self in OWN_JOB_TYPES
+
+
+_JOB_TYPE_SYNONYMS = {"golang": "go"}
+
+OWN_JOB_TYPES = frozenset(
+    {JobType.SHELL, JobType.PYTHON, JobType.HTTP, JobType.PROCESSOR, JobType.COMMAND}
+)
 
 
 class ExecuteMode(StrEnum):
@@ -57,6 +81,12 @@ class TimeType(IntEnum):
     SECOND_DELAY = 4
     ONE_TIME = 5
     API = 100
+    # SchedulerX's "none" (-1): no schedule of its own, like API; e.g. a job a workflow runs
+    NONE = -1
+
+
+# Time types that never fire by themselves: such jobs run only when triggered.
+TRIGGERED_ONLY = frozenset({TimeType.API, TimeType.NONE})
 
 
 class InstanceStatus(IntEnum):

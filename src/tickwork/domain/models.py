@@ -102,6 +102,8 @@ class WorkerInfo:
     in_process: bool
     connected_at: int
     server: str = ""  # host:port of the server it is connected to ("": this one)
+    # the job types it runs (names); empty: tickwork's own (what a worker that says nothing runs)
+    job_types: frozenset[str] = frozenset()
 
 
 ROUTE_BY_PERCENTAGE = 3  # the only route strategy type (SchedulerX CreateRouteStrategy Type 3)

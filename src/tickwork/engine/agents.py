@@ -18,11 +18,19 @@ from dataclasses import dataclass, field
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.models import WorkerInfo
 from tickwork.engine.clock import now_ms
-from tickwork.engine.routing import designation_allows, refusal, worker_labels
+from tickwork.engine.routing import (
+    OWN_TYPE_NAMES,
+    designation_allows,
+    refusal,
+    runs_type,
+    type_refusal,
+    worker_labels,
+)
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey, Worker
 from tickwork.worker.protocol import (
     RESUME_GRACE_S,
     Message,
+    job_types_from_wire,
     request_to_wire,
     tasks_to_wire,
     with_dropped_logs,
@@ -42,6 +50,7 @@ class Agent:
     labels: tuple[str, ...] = ()
     version: str = ""
     concurrency: int = 1
+    job_types: frozenset[str] = OWN_TYPE_NAMES  # what it runs, as it declared
     running: int = 0  # as the agent last said
     draining: bool = False  # takes no more runs
     connected_at: int = 0
@@ -273,8 +282,10 @@ class AgentHub:
         return self._holder.get(instance_id)
 
     def refuse(self, request: RunRequest, reason: str) -> None:
-        """No worker may take the run: it fails at once with the reason."""
+        """No worker may take the run: it fails at once with the reason, which its log
+        says too (a run that never reached a worker has no other line)."""
         if self._reporter is not None:
+            self._reporter.log(request.instance_id, request.attempt, now_ms(), reason)
             self._reporter.finished(
                 request.instance_id,
                 request.attempt,
@@ -287,6 +298,9 @@ class AgentHub:
         agent.last_seen = time.monotonic()
         op = message.get("op")
         reporter = self._reporter
+        if op in ("hello", "heartbeat") and "job_types" in message:
+            declared = job_types_from_wire(message["job_types"])
+            agent.job_types = OWN_TYPE_NAMES if declared is None else declared
         try:
             if op == "heartbeat":
                 agent.running = int(message.get("running", 0))
@@ -410,21 +424,44 @@ class RoutingWorker:
     async def stop(self, grace: float) -> None:
         await self.local.stop(grace)
 
+    def _allowed_agents(self, request: RunRequest) -> list[Agent]:
+        """The live agents of the run's group that run its type and that its designation
+        allows (any of those that run its type when the designation is transferable and
+        allows none)."""
+        designation = request.designation
+        agents = [
+            a
+            for a in self.hub.live(request.namespace, request.group_id)
+            if runs_type(a.job_types, request.job_type)
+        ]
+        allowed = [a for a in agents if designation_allows(designation, a.address, a.labels)]
+        if not allowed and designation is not None and designation.transferable:
+            allowed = agents
+        return allowed
+
+    def _type_served(self, request: RunRequest) -> bool:
+        """Whether a live worker of the run's group runs its type."""
+        if request.job_type.is_own and self.local_serves(request.namespace, request.group_id):
+            return True
+        return any(
+            runs_type(a.job_types, request.job_type)
+            for a in self.hub.live(request.namespace, request.group_id)
+        )
+
     def _target(self, request: RunRequest) -> Agent | Worker | None:
         """Where the run goes: an allowed agent of its app group (the one that prepared it,
         else the least loaded), else the server's own worker if allowed; a designation that
         nobody live satisfies falls back to any worker when it is transferable. None: no
         worker may take it."""
-        designation = request.designation
-        agents = self.hub.live(request.namespace, request.group_id)
-        allowed = [a for a in agents if designation_allows(designation, a.address, a.labels)]
-        if not allowed and designation is not None and designation.transferable:
-            allowed = agents
+        allowed = self._allowed_agents(request)
         if allowed:
             prepared = self.hub.prepared_on(request.instance_id)
             return prepared if prepared in allowed else min(allowed, key=lambda a: a.load)
         if not self.local_serves(request.namespace, request.group_id):
             return None  # no worker of its own (--no-worker), or the group may not run on it
+        if not request.job_type.is_own:
+            return None  # the server's own worker runs only tickwork's own types
+        designation = request.designation
         if (
             designation is None
             or designation.transferable
@@ -466,9 +503,10 @@ class RoutingWorker:
             stale.send({"op": "discard", "instance_id": request.instance_id})
         if target is not None:
             target.submit(request)
-        elif self._anyone_live(request):
-            assert request.designation is not None  # live workers, but none it may use
-            self.hub.refuse(request, refusal(request.designation))
+            return
+        why = self.refusal_of(request)
+        if why is not None:  # live workers, but none it may use
+            self.hub.refuse(request, why)
         else:
             self._park(request)
 
@@ -476,19 +514,20 @@ class RoutingWorker:
     def task_targets(self, request: RunRequest) -> list[str]:
         """The addresses of the live workers that may run tasks of ``request``: its app
         group's allowed agents, else the server's own worker (as for a standalone run)."""
-        designation = request.designation
-        agents = self.hub.live(request.namespace, request.group_id)
-        allowed = [a for a in agents if designation_allows(designation, a.address, a.labels)]
-        if not allowed and designation is not None and designation.transferable:
-            allowed = agents
+        allowed = self._allowed_agents(request)
         if allowed:
             return [a.address for a in allowed]
         target = self._target(request)
         return [] if target is None or isinstance(target, Agent) else [target.address]
 
     def refusal_of(self, request: RunRequest) -> str | None:
-        """Why no worker may run ``request`` although some are live (None: none is live)."""
-        if self._anyone_live(request) and request.designation is not None:
+        """Why no worker may run ``request`` although some are live (None: none is live, or
+        one may run it): none runs its type, or none is one its designation holds it to."""
+        if not self._anyone_live(request):
+            return None
+        if not self._type_served(request):
+            return type_refusal(request.job_type, request.namespace, request.group_id)
+        if request.designation is not None:
             return refusal(request.designation)
         return None
 
@@ -551,6 +590,17 @@ class RoutingWorker:
     def _give_up(self, request: RunRequest) -> None:
         if self._unpark(request):
             self._on_miss()
+            if not request.job_type.is_own:
+                self.hub.refuse(
+                    request,
+                    type_refusal(
+                        request.job_type,
+                        request.namespace,
+                        request.group_id,
+                        waited_s=self.wait_s,
+                    ),
+                )
+                return
             why = (
                 "; the server's own worker runs only the app groups an admin allowed on it "
                 "(tickwork group update --run-on-server)"
@@ -612,7 +662,15 @@ class RoutingWorker:
         if self.local_serves(namespace, group_id):
             found.append(
                 WorkerInfo(
-                    self.local.address, "in-process", (), "", self.local.running(), 0, True, 0
+                    self.local.address,
+                    "in-process",
+                    (),
+                    "",
+                    self.local.running(),
+                    0,
+                    True,
+                    0,
+                    job_types=OWN_TYPE_NAMES,
                 )
             )
         return found
@@ -628,4 +686,5 @@ def _info(agent: Agent) -> WorkerInfo:
         agent.concurrency,
         False,
         agent.connected_at,
+        job_types=agent.job_types,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from tickwork.domain.enums import (
     ACTIVE_STATUSES,
+    TRIGGERED_ONLY,
     InstanceStatus,
     JobStatus,
     MisfirePolicy,
@@ -33,7 +34,7 @@ from tickwork.engine.collector import CollectionPacer
 from tickwork.engine.creator import InstanceCreator
 from tickwork.engine.leases import LeaseKeeper
 from tickwork.engine.metrics import EngineMetrics
-from tickwork.engine.routing import designation_allows
+from tickwork.engine.routing import designation_allows, runs_type
 from tickwork.engine.runs import RunManager
 from tickwork.engine.scheduler import Scheduler
 from tickwork.engine.schedules import ScheduleCache, check_storable
@@ -327,7 +328,7 @@ class Engine:
     # -- jobs --------------------------------------------------------------------------------
     async def first_fire(self, job: Job, now: int | None = None) -> int | None:
         """When an enabled job should fire first from now (None: never by itself)."""
-        if not job.enabled or job.time_type == TimeType.API:
+        if not job.enabled or job.time_type in TRIGGERED_ONLY:
             return None
         schedule = await self.schedules.build(job)
         return schedule.first_fire(now_ms() if now is None else now)
@@ -440,19 +441,23 @@ class Engine:
     # -- hand-offs between servers (docs/multi-server.md) -------------------------------------
     def hand_off_target(self, job: Job, designation: Designation | None = None) -> str | None:
         """Another server to run an instance of the job (None: run here): one with a worker
-        the run's designation (else the job's) allows, when no such worker is here; else,
-        when no worker of the job's group is here at all, one with any."""
+        that runs the job's type and that the run's designation (else the job's) allows,
+        when no such worker is here; else, when no worker of the job's group is here at
+        all, one with any."""
         held = designation or job.designation
         ns, group = job.namespace, job.group_id
 
         def allowed(worker: WorkerInfo) -> bool:
-            return designation_allows(held, worker.address, worker.labels)
+            return runs_type(worker.job_types, job.job_type) and designation_allows(
+                held, worker.address, worker.labels
+            )
 
+        constrained = held is not None or not job.job_type.is_own
         if self.worker.serves(ns, group):
-            if held is None or any(allowed(w) for w in self.worker.workers_of(ns, group)):
+            if not constrained or any(allowed(w) for w in self.worker.workers_of(ns, group)):
                 return None
             return self.leases.server_with(ns, group, allowed)  # else here: it may transfer
-        if held is not None:
+        if constrained:
             target = self.leases.server_with(ns, group, allowed)
             if target is not None:
                 return target

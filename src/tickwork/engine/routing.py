@@ -7,8 +7,15 @@ falls in, else the job's designation (DesignateWorkers), else none (any worker).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from tickwork.domain.enums import OWN_JOB_TYPES, JobType
 from tickwork.domain.models import Designation, Job, RouteStrategy
 from tickwork.worker.abc import Worker
+
+OWN_TYPE_NAMES: frozenset[str] = frozenset(t.value for t in OWN_JOB_TYPES)
+"""The job types a worker runs when it says nothing: tickwork's own (the in-process worker,
+``tickwork worker`` agents, and agents older than the ``job_types`` declaration)."""
 
 DESIGNATE_WORKERS = 1
 DESIGNATE_LABELS = 2
@@ -29,6 +36,25 @@ def designation_allows(
     if designation.kind == DESIGNATE_WORKERS:
         return address in designation.workers
     return any(label in designation.labels for label in labels)
+
+
+def runs_type(job_types: Collection[str], job_type: JobType) -> bool:
+    """May a worker that runs ``job_types`` (names; none: tickwork's own) take a run of
+    ``job_type``?"""
+    return job_type.value in (job_types or OWN_TYPE_NAMES)
+
+
+def type_refusal(job_type: JobType, namespace: str, group_id: str, *, waited_s: float = 0) -> str:
+    """Why a run found no worker of its type (the instance's result): no live worker of the
+    group runs it (or, after ``waited_s``, none came)."""
+    t = job_type.value
+    which = f"no live worker of app group {namespace}/{group_id}"
+    none = f"{which} came within {waited_s:g} s" if waited_s else f"{which} runs {t}"
+    own = ", ".join(sorted(OWN_TYPE_NAMES))
+    return (
+        f"job type {t} needs a worker that runs {t}: {none} (tickwork's own workers run "
+        f"{own}; a worker agent that runs {t} says so when it connects)"
+    )
 
 
 def refusal(designation: Designation) -> str:

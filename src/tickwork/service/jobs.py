@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tickwork.domain.enums import JobStatus, JobType, Right, TimeType, TriggerType
+from tickwork.domain.enums import TRIGGERED_ONLY, JobStatus, JobType, Right, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
 from tickwork.domain.limits import SEARCH_TEXT_MAX
 from tickwork.domain.models import Designation, Instance, Job, JobScriptVersion, Page, RouteStrategy
@@ -334,7 +334,7 @@ class JobService:
             )
         end_ms = min(end_ms, now_ms())
         fires: list[int] = []
-        if job.time_type in (TimeType.API, TimeType.SECOND_DELAY):
+        if job.time_type in TRIGGERED_ONLY or job.time_type == TimeType.SECOND_DELAY:
             if time_of_day_ms is None:
                 raise InvalidParameter(
                     "data_time (HH:mm:ss) is needed to backfill a job without a schedule of "

@@ -10,6 +10,7 @@ from tickwork.service.instances import InstanceService
 from tickwork.service.jobs import JobService
 from tickwork.service.namespaces import NamespaceService
 from tickwork.service.nonces import NonceService
+from tickwork.service.overview import OverviewService
 from tickwork.service.permissions import PermissionService
 from tickwork.service.policies import PolicyService
 from tickwork.store.abc import Store
@@ -26,6 +27,7 @@ class Services:
     permissions: PermissionService
     policies: PolicyService
     nonces: NonceService
+    overview: OverviewService
 
     @classmethod
     def build(cls, store: Store, engine: Engine) -> Services:
@@ -42,4 +44,5 @@ class Services:
             permissions=PermissionService(store, access),
             policies=PolicyService(store),
             nonces=NonceService(store),
+            overview=OverviewService(store, engine),
         )

@@ -108,12 +108,17 @@ def _longest(text: str, name: str, limit: int) -> None:
 
 
 def _validate_mode(job: Job) -> None:
+    """Map-reduce modes (parallel, grid, batch) need a processor, as in SchedulerX, where
+    they need a MapJobProcessor and a script job offers only standalone, broadcast and
+    sharding. A job of a type tickwork does not run (java, go, ...) may take any mode: the
+    worker that runs its type supplies the processor."""
     mode = job.execute_mode
-    if mode in MAP_MODES and not is_processor(job):
+    if mode in MAP_MODES and job.job_type.is_own and not is_processor(job):
         raise InvalidParameter(
             f"execute_mode {mode.value!r} (map-reduce) needs a processor job: job_type "
             "'processor' (or 'python' with class_name) naming a MapProcessor or "
-            "MapReduceProcessor",
+            f"MapReduceProcessor; a {job.job_type.value} job runs standalone, broadcast or "
+            "sharding",
             field="execute_mode",
         )
     if mode == ExecuteMode.SHARDING:

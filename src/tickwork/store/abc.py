@@ -69,6 +69,14 @@ class LogQuery:
     reverse: bool = False  # newest line first
 
 
+class RunCount(NamedTuple):
+    """How many instances of one status have a schedule time in one interval."""
+
+    start: int  # the interval's first instant (epoch ms)
+    status: InstanceStatus
+    runs: int
+
+
 class NonceUse(NamedTuple):
     """A signed call an access key made, known by its nonce and ``kept_until`` (epoch ms),
     which its signed timestamp decides: a replay repeats both (docs/schedulerx.md)."""
@@ -307,6 +315,11 @@ class Store(Protocol):
         """Every instance whose status is not final (see enums.FINAL_STATUSES), oldest first."""
 
     async def count_instances(self, job_id: int, statuses: Sequence[InstanceStatus]) -> int: ...
+
+    async def count_runs(self, flt: InstanceFilter, step_ms: int) -> list[RunCount]:
+        """The instances the filter matches (its page aside; ``schedule_from`` is required),
+        counted by status in intervals of ``step_ms`` from ``schedule_from`` by their
+        schedule time: one count per interval and status that has any, oldest first."""
 
     # -- servers and ownership (docs/multi-server.md) -----------------------------------------
     server_id: str | None

@@ -39,6 +39,7 @@ from tickwork.store.sql_base import (
 )
 from tickwork.store.sql_extras import SqlExtras
 from tickwork.store.sql_logs import SqlLogs
+from tickwork.store.sql_metrics import SqlMetrics
 from tickwork.store.sql_nonces import SqlNonces
 from tickwork.store.sql_runs import SqlRuns
 from tickwork.store.sql_servers import SqlServers
@@ -47,7 +48,7 @@ from tickwork.store.tables import access_keys, app_groups, calendars, jobs, name
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlRuns, SqlLogs, SqlExtras, SqlServers, SqlNonces):
+class SqlStore(SqlRuns, SqlLogs, SqlMetrics, SqlExtras, SqlServers, SqlNonces):
     """The store on one SQLite file or one PostgreSQL database."""
 
     # -- access keys -----------------------------------------------------------------------

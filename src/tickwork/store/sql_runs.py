@@ -25,7 +25,7 @@ from tickwork.store.sql_base import (
 )
 from tickwork.store.tables import instances, jobs
 
-__all__ = ["SqlRuns"]
+__all__ = ["SqlRuns", "instance_where"]
 
 _FINAL = sorted(int(s) for s in FINAL_STATUSES)
 _UPDATE_FIELDS = (
@@ -71,6 +71,29 @@ def _update_statement(columns: tuple[str, ...]) -> sa.Update:
         .where(instances.c.id == sa.bindparam("b_id"))
         .values(values | {"updated_at": sa.bindparam("b_now")})
     )
+
+
+def instance_where(flt: InstanceFilter) -> list[sa.ColumnElement[bool]]:
+    """The conditions of an instance filter (all but its page)."""
+    c = instances.c
+    where: list[sa.ColumnElement[bool]] = []
+    if flt.namespace is not None:
+        where.append(c.namespace == flt.namespace)
+    if flt.group_id is not None:
+        where.append(c.group_id == flt.group_id)
+    if flt.scopes is not None:
+        where.append(within_scopes(c.namespace, c.group_id, flt.scopes))
+    if flt.job_id is not None:
+        where.append(c.job_id == flt.job_id)
+    if flt.statuses is not None:
+        where.append(c.status.in_([int(s) for s in flt.statuses]))
+    if flt.trigger_types is not None:
+        where.append(c.trigger_type.in_([int(t) for t in flt.trigger_types]))
+    if flt.schedule_from is not None:
+        where.append(c.schedule_time >= flt.schedule_from)
+    if flt.schedule_to is not None:
+        where.append(c.schedule_time < flt.schedule_to)
+    return where
 
 
 class SqlRuns(SqlBase):
@@ -296,23 +319,7 @@ class SqlRuns(SqlBase):
         """Newest first (id descending)."""
         check_page(flt.page, flt.page_size)
         c = instances.c
-        where: list[sa.ColumnElement[bool]] = []
-        if flt.namespace is not None:
-            where.append(c.namespace == flt.namespace)
-        if flt.group_id is not None:
-            where.append(c.group_id == flt.group_id)
-        if flt.scopes is not None:
-            where.append(within_scopes(c.namespace, c.group_id, flt.scopes))
-        if flt.job_id is not None:
-            where.append(c.job_id == flt.job_id)
-        if flt.statuses is not None:
-            where.append(c.status.in_([int(s) for s in flt.statuses]))
-        if flt.trigger_types is not None:
-            where.append(c.trigger_type.in_([int(t) for t in flt.trigger_types]))
-        if flt.schedule_from is not None:
-            where.append(c.schedule_time >= flt.schedule_from)
-        if flt.schedule_to is not None:
-            where.append(c.schedule_time < flt.schedule_to)
+        where = instance_where(flt)
         stmt = (
             sa.select(instances)
             .where(*where)

@@ -267,6 +267,7 @@ def _worker_json(w: WorkerInfo) -> dict[str, Any]:
         "running": w.running,
         "concurrency": w.concurrency,
         "connected_at": w.connected_at,
+        "job_types": sorted(w.job_types),  # absent (servers before it): tickwork's own
     }
 
 
@@ -285,6 +286,7 @@ def _workers_from(text: str, server: str) -> dict[str, tuple[WorkerInfo, ...]]:
                 in_process=False,
                 connected_at=int(w.get("connected_at", 0)),
                 server=server,
+                job_types=frozenset(str(t) for t in w.get("job_types", [])),
             )
             for w in found
         )

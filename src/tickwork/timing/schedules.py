@@ -24,6 +24,7 @@ __all__ = [
     "SecondDelaySchedule",
     "OneTimeSchedule",
     "ApiSchedule",
+    "NoneSchedule",
     "build_schedule",
     "validate_time",
     "fire_times",
@@ -185,6 +186,12 @@ class ApiSchedule(Schedule):
         return None
 
 
+class NoneSchedule(ApiSchedule):
+    """No schedule at all (SchedulerX's time type -1): like API, it never fires by itself."""
+
+    time_type = TimeType.NONE
+
+
 def _seconds(expression: str, what: str) -> int:
     text = expression.strip()
     if not _SECONDS_RE.fullmatch(text) or not 1 <= _whole_number(text) <= MAX_SPAN_S:
@@ -270,6 +277,8 @@ def build_schedule(
         return OneTimeSchedule(parse_one_time(expression, timezone), start_time, end_time)
     if time_type == TimeType.API:
         return ApiSchedule(start_time, end_time)
+    if time_type == TimeType.NONE:
+        return NoneSchedule(start_time, end_time)
     raise InvalidParameter(f"unknown time_type {time_type!r}", field="time_type")
 
 

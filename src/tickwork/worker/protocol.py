@@ -31,11 +31,17 @@ server would drop, and reports the lines it dropped in ``finished`` (``log_dropp
 the tail it kept. The server cuts what it receives all the same; the count only goes into
 the attempt's truncation line.
 
+``hello`` and ``heartbeat`` may carry ``job_types`` [names] too: it replaces what the agent
+declared (for the runs routed from then on). An agent gets only runs of the types it runs;
+a run of a type no live worker of its group runs fails saying so (docs/workers.md).
+
 A heartbeat with ``draining: true`` says the agent takes no more runs (it is shutting down);
 the server routes none to it from then on.
 
 The agent names itself when it connects, in query parameters: ``namespace``, ``group``,
-``worker_id``, ``address``, ``labels`` (comma-separated), ``version``, ``concurrency``; and
+``worker_id``, ``address``, ``labels`` (comma-separated), ``version``, ``concurrency``,
+``job_types`` (comma-separated, optional: the job types it runs; without it, tickwork's
+own: shell, python, http, processor, command); and
 proves it belongs to the app group with the ``x-tickwork-app-key`` header (the group's
 AppKey). A wrong AppKey closes the socket with code 4403 and the reason.
 """
@@ -156,6 +162,29 @@ def request_from_wire(data: dict[str, Any]) -> RunRequest:
         return RunRequest(**values)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidParameter(f"a run request is malformed: {exc}", field="request") from None
+
+
+JOB_TYPES_LIMIT = 100  # names a worker may declare (there are 11 job types)
+
+
+def job_types_from_wire(value: Any) -> frozenset[str] | None:
+    """The job types a worker declares: a list of names or a comma-separated text, any case
+    (``golang`` is ``go``); None when absent, empty or malformed (the worker then runs
+    tickwork's own). Names tickwork does not know are kept: they match no run."""
+    if isinstance(value, str):
+        names = value.split(",")
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        names = value
+    else:
+        return None
+    found: set[str] = set()
+    for name in (n.strip().lower() for n in names[:JOB_TYPES_LIMIT]):
+        if name:
+            try:
+                found.add(JobType.parse(name).value)
+            except ValueError:
+                found.add(name[:64])
+    return frozenset(found) or None
 
 
 _WIRE_INT_MAX = 2**63 - 1

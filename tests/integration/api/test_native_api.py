@@ -152,7 +152,7 @@ async def test_bad_input_names_the_field(api: httpx.AsyncClient) -> None:
     assert missing.status_code == 422
     assert missing.json()["error"]["field"] == "name"
 
-    wrong_type = await api.post("/api/v1/jobs", json={**SHELL_JOB, "job_type": "java"})
+    wrong_type = await api.post("/api/v1/jobs", json={**SHELL_JOB, "job_type": "cobol"})
     assert wrong_type.status_code == 422 and wrong_type.json()["error"]["field"] == "job_type"
 
     bad_zone = await api.post("/api/v1/jobs", json={**SHELL_JOB, "timezone": "Mars/Base"})

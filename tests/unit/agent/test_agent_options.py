@@ -59,6 +59,7 @@ def test_connect_url_maps_the_scheme_and_names_the_agent() -> None:
         "labels": ["a,b"],
         "version": [__version__],
         "concurrency": ["8"],
+        "job_types": ["command,http,processor,python,shell"],
     }
     secure = urlsplit(connect_url("https://h/base", options))
     assert (secure.scheme, secure.path) == ("wss", "/base" + CONNECT_PATH)

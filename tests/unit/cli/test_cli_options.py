@@ -63,9 +63,9 @@ def test_job_create_needs_name_and_type() -> None:
     code, output = invoke("job", "create", "--type", "shell", "--api")
     assert code == 2
     assert "--name" in output
-    code, output = invoke("job", "create", "--name", "a", "--type", "java", "--api")
+    code, output = invoke("job", "create", "--name", "a", "--type", "cobol", "--api")
     assert code == 2
-    assert "java" in output
+    assert "cobol" in output
 
 
 def test_job_update_without_changes_is_a_usage_error() -> None:
@@ -184,3 +184,24 @@ def test_server_takes_the_body_cap_from_its_flag_or_the_environment(
     assert runner.invoke(app, ["server", "--max-body-bytes", "4096"], env=env).exit_code == 0
     assert [(s.max_body_bytes, s.body_timeout_s) for s in started] == [(2048, 7.5), (4096, 7.5)]
     assert invoke("server", "--max-body-bytes", "0")[0] == 2
+
+
+def test_server_takes_the_schedulerx_zone_from_its_flag_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tickwork.server
+
+    started: list[Settings] = []
+    monkeypatch.setattr(tickwork.server, "serve", started.append)
+    env = {"TICKWORK_SCHEDULERX_TIMEZONE": "Europe/Berlin"}
+    assert runner.invoke(app, ["server"], env=env).exit_code == 0
+    flag = ["server", "--schedulerx-timezone", "GMT+8"]
+    assert runner.invoke(app, flag, env=env).exit_code == 0
+    assert runner.invoke(app, ["server"], env={}).exit_code == 0
+    assert [s.schedulerx_timezone for s in started] == ["Europe/Berlin", "GMT+8", ""]
+
+
+def test_server_refuses_an_unknown_schedulerx_zone_naming_the_setting() -> None:
+    result = runner.invoke(app, ["server", "--schedulerx-timezone", "Mars/Base"], env={})
+    assert result.exit_code == 1
+    assert "TICKWORK_SCHEDULERX_TIMEZONE" in result.stderr and "Mars/Base" in result.stderr

@@ -245,3 +245,79 @@ async def test_the_servers_own_worker_takes_only_the_groups_allowed_on_it() -> N
     await asyncio.sleep(0.2)
     assert local.submitted == [1] and [i for i, _ in outcomes.seen] == [3]
     assert "allowed on it" in outcomes.seen[0][1].result
+
+
+# -- job types: a run goes only to a worker that runs its type ------------------------------
+JAVA = replace(REQUEST, job_type=JobType.JAVA, content="", class_name="com.example.Hello")
+
+
+async def test_a_type_no_live_worker_runs_fails_at_once_naming_the_type() -> None:
+    hub, local, outcomes = AgentHub(), Local(), Outcomes()
+    hub.bind(outcomes)
+    router = RoutingWorker(local, hub)
+    shell_agent = agent("shell:1")  # declares nothing: tickwork's own types
+    hub.add(shell_agent)
+    router.submit(JAVA)
+    assert local.submitted == [] and sent_runs(shell_agent) == []
+    [(iid, outcome)] = outcomes.seen
+    assert iid == 1 and outcome.status == InstanceStatus.FAILED
+    assert outcome.result.startswith("job type java needs a worker that runs java: ")
+    assert "no live worker of app group ns/g runs java" in outcome.result
+    router.submit(replace(REQUEST, instance_id=2))  # its own types still run
+    assert sent_runs(shell_agent) == [2]
+
+
+async def test_an_agent_that_declares_a_type_gets_its_runs_and_only_it() -> None:
+    hub, local, outcomes = AgentHub(), Local(), Outcomes()
+    hub.bind(outcomes)
+    router = RoutingWorker(local, hub)
+    idle_shell, java = agent("shell:1"), agent("java:1")
+    java.job_types = frozenset({"java"})
+    java.holds[99] = 0  # busier than the shell agent: type wins over load
+    for a in (idle_shell, java):
+        hub.add(a)
+    router.submit(JAVA)
+    assert sent_runs(java) == [1] and sent_runs(idle_shell) == [] and outcomes.seen == []
+    router.submit(replace(REQUEST, instance_id=2))  # a shell run never goes to the java agent
+    assert sent_runs(idle_shell) == [2] and sent_runs(java) == [1]
+    assert router.task_targets(JAVA) == ["java:1"]
+    assert router.refusal_of(JAVA) is None
+
+
+async def test_a_type_declared_in_hello_or_heartbeat_replaces_the_declaration() -> None:
+    hub, local, outcomes = AgentHub(), Local(), Outcomes()
+    hub.bind(outcomes)
+    router = RoutingWorker(local, hub)
+    a = agent("a:1")
+    hub.add(a)
+    hub.handle(a, {"op": "hello", "runs": [], "tasks": [], "job_types": ["Java", "golang"]})
+    assert a.job_types == frozenset({"java", "go"})
+    router.submit(JAVA)
+    assert sent_runs(a) == [1]
+    hub.handle(a, {"op": "heartbeat", "running": 0, "job_types": "shell"})
+    router.submit(replace(JAVA, instance_id=2))
+    assert sent_runs(a) == [1] and [i for i, _ in outcomes.seen] == [2]
+    hub.handle(a, {"op": "heartbeat", "running": 0, "job_types": 7})  # malformed: own types
+    assert "shell" in a.job_types and "java" not in a.job_types
+
+
+async def test_a_designation_does_not_send_a_run_to_a_worker_of_another_type() -> None:
+    hub, local, outcomes = AgentHub(), Local(), Outcomes()
+    hub.bind(outcomes)
+    router = RoutingWorker(local, hub)
+    hub.add(agent("shell:1", labels=("blue",)))
+    held = Designation(kind=2, labels=["blue"], transferable=True)
+    router.submit(replace(JAVA, designation=held))
+    [(_, outcome)] = outcomes.seen
+    assert "needs a worker that runs java" in outcome.result
+
+
+async def test_a_type_waits_for_a_worker_when_none_is_live_then_says_which_type() -> None:
+    hub, outcomes = AgentHub(), Outcomes()
+    hub.bind(outcomes)
+    router = RoutingWorker(Local(address=""), hub, wait_s=0.05)
+    router.submit(JAVA)
+    await asyncio.sleep(0.2)
+    [(_, outcome)] = outcomes.seen
+    assert outcome.result.startswith("job type java needs a worker that runs java: ")
+    assert "came within 0.05 s" in outcome.result

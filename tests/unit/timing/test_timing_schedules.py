@@ -118,8 +118,10 @@ def test_seconds_of_thousands_of_digits_are_refused_as_out_of_range(time_type: T
     assert build_schedule(time_type, "0" * 50 + "30", "").next_fire(0) == 30_000
 
 
-def test_api_never_fires_by_itself() -> None:
-    schedule = build_schedule(TimeType.API, "", "")
+@pytest.mark.parametrize("time_type", [TimeType.API, TimeType.NONE])
+def test_api_and_none_never_fire_by_themselves(time_type: TimeType) -> None:
+    schedule = build_schedule(time_type, "", "")
+    assert schedule.time_type is time_type  # read back as it was written (-1 stays -1)
     assert schedule.first_fire(0) is None
     assert schedule.next_fire(0) is None
 

@@ -19,6 +19,7 @@ from tickwork.api.native.schemas import (
     months_in,
     namespace_out,
 )
+from tickwork.domain.enums import OWN_JOB_TYPES
 
 router = APIRouter(prefix="/api/v1/namespaces", tags=["namespaces"])
 
@@ -131,6 +132,7 @@ async def list_workers(
             "concurrency": w.concurrency,
             "in_process": w.in_process,
             "server": w.server or None,
+            "job_types": sorted(w.job_types or {t.value for t in OWN_JOB_TYPES}),
         }
         for w in workers
     ]

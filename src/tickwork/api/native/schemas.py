@@ -31,7 +31,7 @@ from tickwork.domain.models import (
     RouteStrategy,
 )
 
-TimeTypeName = Literal["cron", "fixed_rate", "second_delay", "one_time", "api"]
+TimeTypeName = Literal["cron", "fixed_rate", "second_delay", "one_time", "api", "none"]
 StatusName = Literal["enabled", "disabled"]
 
 

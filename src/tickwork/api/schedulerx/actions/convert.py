@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
+from tickwork.api.schedulerx.actions.job_time import check_second_delay, fill_zone, time_type_of
 from tickwork.api.schedulerx.params import MissingParameter, Params
 from tickwork.api.schedulerx.registry import Call
-from tickwork.api.schedulerx.times import to_wall
-from tickwork.domain.enums import ExecuteMode, JobStatus, JobType, TimeType
+from tickwork.api.schedulerx.times import epoch_ms, optional_instant, sx_time, sx_time_ms
+from tickwork.domain.enums import ExecuteMode, JobStatus, JobType
 from tickwork.domain.errors import (
     GroupNotFound,
     InvalidParameter,
@@ -24,7 +24,6 @@ from tickwork.domain.errors import (
     TickworkError,
 )
 from tickwork.domain.models import ContactInfo, Instance, Job
-from tickwork.timing import parse_timezone
 
 # Domain (service) field names -> SchedulerX parameter names, for error messages.
 SX_FIELDS: dict[str, str] = {
@@ -170,72 +169,17 @@ async def jobs_of_list(call: Call) -> list[Job]:
     return jobs
 
 
-# -- times ------------------------------------------------------------------------------------
-def sx_time(ms: int | None, timezone: str) -> str:
-    """``yyyy-MM-dd HH:mm:ss`` of an instant in a job's time zone ("" for none)."""
-    return to_wall(ms, parse_timezone(timezone))
-
-
-def sx_time_ms(ms: int, timezone: str) -> str:
-    """``yyyy-MM-dd HH:mm:ss.SSS`` of an instant in a job's time zone."""
-    base = datetime.fromtimestamp(ms / 1000, parse_timezone(timezone))
-    return base.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
-
-
-def epoch_ms(params: Params, name: str, *, end: bool = False) -> int | None:
-    """A UNIX timestamp parameter as milliseconds: values below 10^11 are taken as seconds
-    (10^11 ms is March 1973; 10^11 s is the year 5138). With ``end``, the last millisecond
-    of that second (an end given in seconds includes its whole second)."""
-    value = params.int(name, minimum=0)
-    if value is None:
-        return None
-    if value < 100_000_000_000:
-        return value * 1000 + (999 if end else 0)
-    return value
-
-
-def optional_instant(params: Params, name: str) -> tuple[bool, int | None]:
-    """StartTime / EndTime of CreateJob and UpdateJob: epoch ms, -1 for none.
-    Returns (given, value)."""
-    value = params.int(name, minimum=-1)
-    if value is None:
-        return False, None
-    return True, None if value == -1 else value
-
-
 # -- enums ------------------------------------------------------------------------------------
-_JOB_TYPES = {
-    "shell": JobType.SHELL,
-    "python": JobType.PYTHON,
-    "http": JobType.HTTP,
-    "processor": JobType.PROCESSOR,
-}
-_REFUSED_TYPES = {
-    "java": "a Java processor needs a JVM worker; write the processor in Python "
-    "(JobType python with ClassName package.module:Class)",
-    "go": "Go jobs need a Go worker",
-    "golang": "Go jobs need a Go worker",
-    "xxljob": "XXL-JOB jobs need an XXL-JOB executor",
-    "dataworks": "DataWorks jobs need DataWorks",
-    "k8s": "Kubernetes jobs need a Kubernetes cluster",
-    "springschedule": "Spring @Scheduled jobs need a Java worker",
-}
-_KNOWN_TYPES = "shell, python, http, processor"
-
-
 def job_type_of(text: str) -> JobType:
-    lowered = text.strip().lower()
-    if lowered in _JOB_TYPES:
-        return _JOB_TYPES[lowered]
-    if lowered in _REFUSED_TYPES:
+    """A JobType of the product (any case; ``golang`` is ``go``). Types tickwork's workers
+    do not run are stored all the same (docs/schedulerx.md, "JobType")."""
+    try:
+        return JobType.parse(text)
+    except ValueError:
+        known = ", ".join(t.value for t in JobType)
         raise InvalidParameter(
-            f"JobType {text!r} is not supported by tickwork: {_REFUSED_TYPES[lowered]}; "
-            f"supported job types: {_KNOWN_TYPES}",
-            field="JobType",
-        )
-    raise InvalidParameter(
-        f"JobType {text!r} is unknown; supported job types: {_KNOWN_TYPES}", field="JobType"
-    )
+            f"JobType {text!r} is unknown; one of: {known}", field="JobType"
+        ) from None
 
 
 _EXECUTE_MODES = {
@@ -259,17 +203,6 @@ def execute_mode_of(text: str) -> ExecuteMode:
             field="ExecuteMode",
         )
     return mode
-
-
-def time_type_of(value: int) -> TimeType:
-    try:
-        return TimeType(value)
-    except ValueError:
-        raise InvalidParameter(
-            f"TimeType {value} is not supported; one of: 1 (cron), 3 (fixed_rate), "
-            "4 (second_delay), 5 (one_time), 100 (api)",
-            field="TimeType",
-        ) from None
 
 
 def job_status_of(params: Params, name: str = "Status") -> JobStatus | None:
@@ -385,14 +318,17 @@ def job_changes(params: Params) -> dict[str, Any]:
     return out
 
 
-def new_job(params: Params, namespace: str, group_id: str) -> Job:
-    """The job of a CreateJob call (the service validates it)."""
+def new_job(params: Params, namespace: str, group_id: str, zone: str) -> Job:
+    """The job of a CreateJob call (the service validates it); ``zone`` is the region's,
+    the job's zone when the call names none."""
     name = params.req("Name")
     job_type = job_type_of(params.req("JobType"))
     time_type = time_type_of(params.req_int("TimeType"))
     changes = job_changes(params)
     changes.pop("name", None)
     changes.pop("time_type", None)
+    fill_zone(changes, zone, creating=True)
+    check_second_delay(time_type, changes.get("time_expression", ""))
     status = job_status_of(params)
     if status is not None:
         changes["status"] = status

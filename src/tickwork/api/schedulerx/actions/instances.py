@@ -2,7 +2,7 @@
 SetJobInstanceSuccess, GetLog.
 
 Times are ``yyyy-MM-dd HH:mm:ss`` in the time zone of the instance's job (UTC for a job
-without one).
+stored without one, the native default), or of the call's region when the job is gone.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from typing import Any
 
 from tickwork.api.schedulerx.actions.convert import (
     check_group,
-    epoch_ms,
     instance_detail,
     job_of,
     sx_names,
-    sx_time_ms,
 )
 from tickwork.api.schedulerx.registry import Call, action
+from tickwork.api.schedulerx.times import epoch_ms, sx_time_ms
+from tickwork.api.schedulerx.zones import call_zone
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, JobNotFound
 from tickwork.domain.models import Instance, Job
@@ -92,8 +92,8 @@ async def get_job_instance_list(call: Call) -> dict[str, Any]:
                 zones[instance.job_id] = (
                     await call.services.jobs.get(call.caller, instance.job_id)
                 ).timezone
-            except JobNotFound:  # deleted meanwhile: UTC
-                zones[instance.job_id] = ""
+            except JobNotFound:  # deleted meanwhile: no job, so the region's zone
+                zones[instance.job_id] = call_zone(call)
         details.append(instance_detail(instance, zones[instance.job_id]))
     return {"Data": {"JobInstanceDetails": details}}
 

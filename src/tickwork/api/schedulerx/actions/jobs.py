@@ -1,8 +1,9 @@
 """Job actions: CreateJob, UpdateJob, DeleteJob, GetJobInfo, ListJobs, EnableJob, DisableJob,
 BatchEnableJobs, BatchDisableJobs, BatchDeleteJobs, ExecuteJob, RerunJob.
 
-Every action names Namespace and GroupId (NamespaceSource and RegionId are ignored); the app
-group must exist and the job must belong to it.
+Every action names Namespace and GroupId (NamespaceSource is ignored); the app group must
+exist and the job must belong to it. RegionId gives the zone of a job created without a
+Timezone (zones.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from tickwork.api.schedulerx.actions.convert import (
     new_job,
     sx_names,
 )
+from tickwork.api.schedulerx.actions.job_time import check_update_times, fill_zone
 from tickwork.api.schedulerx.registry import Call, action
+from tickwork.api.schedulerx.zones import call_zone
 from tickwork.domain.errors import InvalidParameter, JobNotFound
 from tickwork.domain.models import Job
 from tickwork.store.abc import JobFilter
@@ -33,7 +36,7 @@ _DATA_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})")
 async def create_job(call: Call) -> dict[str, Any]:
     namespace, group_id = await check_group(call)
     with sx_names():
-        job = new_job(call.params, namespace, group_id)
+        job = new_job(call.params, namespace, group_id, call_zone(call))
         stored = await call.services.jobs.create(call.caller, job)
     return {"Data": {"JobId": stored.id}}
 
@@ -50,6 +53,8 @@ async def update_job(call: Call) -> dict[str, Any]:
         )
     with sx_names():
         changes = job_changes(params)
+        fill_zone(changes, call_zone(call), creating=False)
+        check_update_times(changes, job)
         await call.services.jobs.update(call.caller, job.id, changes)
     return {}
 

@@ -1,7 +1,7 @@
 """Namespaces (CreateNamespace, UpdateNamespace, DeleteNamespace, ListNamespaces); also the
 translation of service errors to SchedulerX messages that the group and calendar actions share.
 
-RegionId is accepted on every action and ignored: a tickwork server is one region. Rights
+RegionId is accepted on every action (it only gives a time zone, zones.py). Rights
 are the services' to check (service/rights.py), on what each action touches.
 """
 

@@ -6,17 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from tickwork.api.schedulerx.registry import Call, action
-from tickwork.api.schedulerx.times import to_wall
+from tickwork.api.schedulerx.times import sx_time
+from tickwork.api.schedulerx.zones import call_zone
 from tickwork.domain.models import NotificationPolicy
 
 
-def _record(policy: NotificationPolicy) -> dict[str, Any]:
+def _record(policy: NotificationPolicy, zone: str) -> dict[str, Any]:
+    """A policy as the model has it; its times in the call's region's zone (no job)."""
     return {
         "PolicyName": policy.name,
         "Description": policy.description,
         "ChannelTimeRange": policy.channel_time_range,
-        "CreateTime": to_wall(policy.created_at),
-        "UpdateTime": to_wall(policy.updated_at),
+        "CreateTime": sx_time(policy.created_at, zone),
+        "UpdateTime": sx_time(policy.updated_at, zone),
         "Creator": "",
         "Updater": "",
         "ReferenceApps": [],
@@ -54,7 +56,7 @@ async def read_policy(call: Call) -> dict[str, Any]:
     following = start + size if start + size < len(policies) else None
     return {
         "Data": {
-            "Records": [_record(x) for x in page],
+            "Records": [_record(x, call_zone(call)) for x in page],
             "Total": len(policies),
             "MaxResults": size,
             "NextToken": "" if following is None else str(following),

@@ -1,8 +1,9 @@
 """DescribeRegions: a tickwork server is one region.
 
 It answers its home region, ``cn-hangzhou`` (what the SDKs' examples use), and, when the
-caller asked with another RegionId, that one as well: every action accepts any RegionId and
-ignores it, so the caller's region is served too. The endpoint is the server's own address.
+caller asked with another RegionId, that one as well: every action accepts any RegionId (it
+only gives the time zone of jobs and times, zones.py), so the caller's region is served too.
+The endpoint is the server's own address.
 """
 
 from __future__ import annotations

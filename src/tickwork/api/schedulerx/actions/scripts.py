@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tickwork.api.schedulerx.registry import Call, action
-from tickwork.api.schedulerx.times import to_wall
+from tickwork.api.schedulerx.times import sx_time
 
 
 @action("UpdateJobScript")
@@ -25,9 +25,10 @@ async def update_job_script(call: Call) -> dict[str, Any]:
 @action("ListJobScriptHistory")
 async def list_job_script_history(call: Call) -> dict[str, Any]:
     p = call.params
-    versions = await call.services.jobs.script_history(
-        call.caller, p.req_int("JobId"), p.req("Namespace"), p.req("GroupId")
-    )
+    job_id, namespace, group_id = p.req_int("JobId"), p.req("Namespace"), p.req("GroupId")
+    versions = await call.services.jobs.script_history(call.caller, job_id, namespace, group_id)
+    # times in the job's zone, as every time of a job is shown
+    zone = (await call.services.jobs.get(call.caller, job_id, namespace, group_id)).timezone
     return {
         "Data": {
             "JobScriptHistoryInfos": [
@@ -35,7 +36,7 @@ async def list_job_script_history(call: Call) -> dict[str, Any]:
                     "ScriptContent": v.content,
                     "VersionesDescription": v.description,
                     "Creator": v.creator,
-                    "CreateTime": to_wall(v.created_at),
+                    "CreateTime": sx_time(v.created_at, zone),
                 }
                 for v in versions
             ]
