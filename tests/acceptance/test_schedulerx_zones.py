@@ -391,10 +391,14 @@ def test_second_delay_takes_1_to_60_seconds(sx: Client, sx_server: ServerProcess
         assert native_job(sx_server, job_id)["time_expression"] == seconds
     for seconds in ("0", "61", "3600"):
         message = refusal(
-            lambda s=seconds: create(  # type: ignore[misc]
-                sx, name=f"delay {s}", time_type=4, time_expression=s
+            lambda s=seconds: sx.create_job(  # type: ignore[misc]
+                m.CreateJobRequest(
+                    namespace=NS, group_id=G, region_id="cn-hangzhou", name=f"delay {s}",
+                    job_type="shell", content="echo zone", execute_mode="standalone",
+                    time_type=4, time_expression=s,
+                )
             )
-        )
+        )  # fmt: skip
         assert "TimeExpression" in message and "from 1 to 60" in message and seconds in message
 
     v1 = v1_client(sx_server, "cn-hangzhou")

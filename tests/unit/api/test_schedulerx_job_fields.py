@@ -154,7 +154,13 @@ def test_service_errors_are_renamed_to_the_schedulerx_parameter() -> None:
         with sx_names({"job_id": "JobIdList"}):
             raise JobNotFound("job 5 does not exist", field="job_id")
     assert caught.value.field == "JobIdList"
-    assert caught.value.message == "JobIdList: job 5 does not exist"
+    # not a refused value but the product's own answer: its message is kept verbatim
+    assert caught.value.message == "job 5 does not exist"
+    with pytest.raises(JobNotFound) as mismatched:
+        with sx_names():
+            raise JobNotFound("jobid: 64 not match groupId: g", field="group_id")
+    assert mismatched.value.message == "jobid: 64 not match groupId: g"
+    assert mismatched.value.field == "GroupId"
 
 
 def test_timestamps_in_seconds_or_milliseconds() -> None:

@@ -15,11 +15,11 @@ from starlette.responses import Response
 
 from tickwork.api.schedulerx import actions as _actions  # noqa: F401  (registers the actions)
 from tickwork.api.schedulerx.envelope import render, wants_xml
-from tickwork.api.schedulerx.errors import status_and_code, unknown_action
+from tickwork.api.schedulerx.errors import SchedulerxError, status_and_code, unknown_action
 from tickwork.api.schedulerx.params import MissingParameter, Params
 from tickwork.api.schedulerx.registry import ACTIONS, Call
 from tickwork.api.schedulerx.signature import SignatureVerifier, SignedRequest
-from tickwork.domain.errors import InvalidParameter, TickworkError
+from tickwork.domain.errors import TickworkError
 from tickwork.service.services import Services
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ async def rpc(request: Request) -> Response:
         form = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     params = Params(query + form)
     header_action = request.headers.get("x-acs-action") or ""
-    param_action = params.str("Action") or ""
+    param_action = params.raw("Action") or ""
     action = param_action or header_action
     xml = wants_xml(params.raw("Format"), request.headers.get("accept"))
     try:
@@ -55,10 +55,11 @@ async def rpc(request: Request) -> Response:
                 field="Action",
             )
         if header_action and param_action and header_action != param_action:
-            raise InvalidParameter(
+            raise SchedulerxError(
+                400,
+                "InvalidParameter",
                 f"the x-acs-action header ({header_action}) and the Action parameter "
                 f"({param_action}) disagree",
-                field="Action",
             )
         signed = SignedRequest(
             method=request.method,
@@ -79,7 +80,8 @@ async def rpc(request: Request) -> Response:
         answer.update(data)
         return render(action, answer, xml=xml)
     except TickworkError as exc:
-        status, code = status_and_code(exc)
+        # a refusal of the product is HTTP 200 with an integer Code; the gateway's an HTTP error
+        status, code = status_and_code(exc, action if action in ACTIONS else "")
         if status >= 500:
             log.error("%s failed: %s", action, exc.message)
         answer = {"RequestId": request_id, "Code": code, "Success": False, "Message": exc.message}

@@ -1,7 +1,16 @@
-"""tickwork errors as SchedulerX answers: the HTTP status and the code a client sees.
+"""tickwork errors as SchedulerX answers: the HTTP status and the ``Code`` a client sees.
 
-Codes follow the public Alibaba Cloud spelling (``InvalidParameter``, ``MissingParameter``,
-``InvalidJob.NotFound``, ``SignatureDoesNotMatch``, ...). The message names the field.
+Two kinds (docs/schedulerx.md, "Errors"):
+
+- what the product itself refuses (an unknown or mismatched namespace, group, job or
+  instance; a state that forbids the action; a parameter value it rejects; no right on the
+  group) answers **HTTP 200** with ``Success: false``, an integer ``Code`` (the SDK models
+  type it int and call it "the HTTP status code": 400, 403, 404, 409) and the message. The
+  official clients raise on HTTP >= 400 before a program could read ``Success``;
+- what the API gateway refuses before the product sees the call (signatures, keys,
+  timestamps, nonces, an unknown action, a required parameter missing, a body too large or
+  too slow, the service unavailable) stays an HTTP error with a string code
+  (``SignatureDoesNotMatch``, ``MissingParameter``, ...), as the public gateway answers.
 """
 
 from __future__ import annotations
@@ -12,11 +21,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tickwork.api.schedulerx.envelope import render, wants_xml
+from tickwork.api.schedulerx.required import required_by_product
 from tickwork.domain import errors as e
+
+Code = int | str
+"""An integer for the product's refusals, a string for the gateway's."""
 
 
 class SchedulerxError(e.TickworkError):
-    """An error with its own public code (signatures, unknown actions)."""
+    """A refusal of the gateway, with its own public code (signatures, unknown actions)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -40,34 +53,41 @@ def not_supported_yet(action: str, comes_with: str) -> SchedulerxError:
     )
 
 
-_CODES: list[tuple[type[e.TickworkError], int, str]] = [
-    (e.InvalidTimeExpression, 400, "InvalidParameter.TimeExpression"),
-    (e.InvalidParameter, 400, "InvalidParameter"),
+# The product's refusals, first match wins: (kind, Code). HTTP status 200.
+_PRODUCT: list[tuple[type[e.TickworkError], int]] = [
+    (e.InvalidParameter, 400),  # InvalidTimeExpression included
+    (e.Forbidden, 403),
+    (e.NotFound, 404),  # namespace, group, job, instance, calendar, policy, key
+    (e.Conflict, 409),  # AlreadyExists, InvalidState (JobDisabled, ScheduleError)
+]
+
+# The gateway's refusals: (kind, HTTP status, code).
+_GATEWAY: list[tuple[type[e.TickworkError], int, str]] = [
     (e.Unauthenticated, 401, "InvalidAccessKeyId.NotFound"),
-    (e.Forbidden, 403, "Forbidden"),
-    (e.NamespaceNotFound, 404, "InvalidNamespace.NotFound"),
-    (e.GroupNotFound, 404, "InvalidGroup.NotFound"),
-    (e.JobNotFound, 404, "InvalidJob.NotFound"),
-    (e.InstanceNotFound, 404, "InvalidJobInstance.NotFound"),
-    (e.CalendarNotFound, 404, "InvalidCalendar.NotFound"),
-    (e.NotFound, 404, "NotFound"),
-    (e.AlreadyExists, 409, "AlreadyExists"),
-    (e.JobDisabled, 409, "JobDisabled"),
-    (e.Conflict, 409, "IncorrectStatus"),
     (e.RequestTimeout, 408, "RequestTimeout"),
     (e.PayloadTooLarge, 413, "PayloadTooLarge"),
+    # the database is down: a failure of the service, not a refusal of the call; the client
+    # may send it again (the SDKs' retry options look at the HTTP status)
     (e.Unavailable, 503, "ServiceUnavailable"),
 ]
 
+PRODUCT_STATUS = 200
 
-def status_and_code(error: e.TickworkError) -> tuple[int, str]:
+
+def status_and_code(error: e.TickworkError, action: str = "") -> tuple[int, Code]:
+    """The HTTP status and the ``Code`` of ``error`` answering a call of ``action``."""
     if isinstance(error, SchedulerxError):
         return error.status, error.code
-    if error.code == "MissingParameter":
+    if error.code == "MissingParameter" and (
+        not action or required_by_product(action, error.field)
+    ):
         return 400, "MissingParameter"
-    for kind, status, code in _CODES:
+    for kind, status, code in _GATEWAY:
         if isinstance(error, kind):
             return status, code
+    for product_kind, product_code in _PRODUCT:
+        if isinstance(error, product_kind):
+            return PRODUCT_STATUS, product_code
     return 500, "InternalError"
 
 

@@ -84,7 +84,9 @@ _QUOTED = re.compile(r"('[^']*'|\"[^\"]*\")")
 
 def rename_field(error: TickworkError, overrides: Mapping[str, str] | None = None) -> None:
     """Give a service error the SchedulerX name of its field, in ``field`` and in the
-    message (outside quoted values, which are the caller's own text)."""
+    message (outside quoted values, which are the caller's own text). Only a refused value
+    (InvalidParameter) not naming its parameter gets it as a prefix: other messages are the
+    product's (``jobid: 64 not match groupId: G``), which programs compare verbatim."""
     field = error.field
     if not field:
         return
@@ -96,7 +98,7 @@ def rename_field(error: TickworkError, overrides: Mapping[str, str] | None = Non
     parts = _QUOTED.split(error.message)
     parts = [p if i % 2 else word.sub(sx_name, p) for i, p in enumerate(parts)]
     message = "".join(parts)
-    if sx_name not in message:  # e.g. a cron parser's message: say which parameter it is about
+    if isinstance(error, InvalidParameter) and sx_name not in message:  # e.g. a cron parser's
         message = f"{sx_name}: {message}"
     error.message = message
     error.args = (error.message,)

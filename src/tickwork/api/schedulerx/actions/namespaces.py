@@ -48,7 +48,9 @@ def schedulerx_errors(
         wire = (fields or {}).get(exc.field or "")
         if wire is None:
             raise
-        raise InvalidParameter(f"{wire}: {exc.message}", field=wire) from exc
+        # a message that already names the parameter needs no prefix
+        message = exc.message if wire in exc.message else f"{wire}: {exc.message}"
+        raise InvalidParameter(message, field=wire) from exc
 
 
 # -- namespaces --------------------------------------------------------------------------------
