@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from alibabacloud_schedulerx220190430 import models as m
 from alibabacloud_schedulerx220190430.client import Client
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkschedulerx2.request.v20190430.CreateAppGroupRequest import (
     CreateAppGroupRequest as V1CreateAppGroup,
@@ -24,6 +23,7 @@ from aliyunsdkschedulerx2.request.v20190430.ListGroupsRequest import (
     ListGroupsRequest as V1ListGroups,
 )
 from server_support import ServerProcess
+from sx_support import refused
 
 REGION = "cn-hangzhou"
 MONITOR = json.dumps({"sendChannel": "ding,mail", "alarmType": "Contacts", "webhookIsAtAll": False})
@@ -31,14 +31,9 @@ CONTACTS = json.dumps([{"userName": "ops", "userPhone": "1380000****"}])
 
 
 def refusal(call: Callable[[], Any]) -> str:
-    """The message of a refused call, whichever form it takes: the SDK's exception (an HTTP
-    error answer) or a ``Success: false`` body (the product's errors, issue 14 item 1)."""
-    try:
-        body = call().body
-    except AlibabaCloudException as exc:
-        return str((exc.data or {}).get("Message", ""))
-    assert body.success is False, "the call was accepted"
-    return str(body.message)
+    """The message of a call the product refused: HTTP 200, ``Success: false``, an integer
+    ``Code`` (``sx_support.refused``)."""
+    return refused(call).message
 
 
 def v1(client: AcsClient, server: ServerProcess, request: Any) -> dict[str, Any]:

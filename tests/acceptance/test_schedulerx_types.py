@@ -24,8 +24,6 @@ import httpx
 import pytest
 from alibabacloud_schedulerx220190430 import models as m
 from alibabacloud_schedulerx220190430.client import Client
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkschedulerx2.request.v20190430.CreateJobRequest import CreateJobRequest
 from aliyunsdkschedulerx2.request.v20190430.ExecuteJobRequest import ExecuteJobRequest
@@ -33,7 +31,7 @@ from aliyunsdkschedulerx2.request.v20190430.GetJobInfoRequest import GetJobInfoR
 from aliyunsdkschedulerx2.request.v20190430.GetJobInstanceRequest import GetJobInstanceRequest
 from aliyunsdkschedulerx2.request.v20190430.GetOverviewRequest import GetOverviewRequest
 from server_support import ServerProcess, base_env, free_port, until
-from sx_support import SX_KEY, sdk_client
+from sx_support import SX_KEY, refused, sdk_client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -76,15 +74,9 @@ def native(sx_server: ServerProcess) -> Iterator[httpx.Client]:
 
 # -- helpers ----------------------------------------------------------------------------------
 def refusal(call: Callable[[], Any]) -> str:
-    """The message of a refused call: the SDK's exception (an HTTP error today), or the
-    Success-false body (once product errors answer HTTP 200, issue 14 item 1)."""
-    try:
-        answer = call()
-    except AlibabaCloudException as exc:
-        return str(exc.message)
-    body = answer.body
-    assert body.success is False, "the call was not refused"
-    return str(body.message)
+    """The message of a call the product refused: HTTP 200, ``Success: false``, an integer
+    ``Code`` (``sx_support.refused``)."""
+    return refused(call).message
 
 
 def create(sx: Client, group: str = G, **fields: Any) -> int:
@@ -146,12 +138,11 @@ def v1(client: AcsClient, server: ServerProcess, request: Any) -> dict[str, Any]
 
 
 def v1_refusal(client: AcsClient, server: ServerProcess, request: Any) -> str:
-    """``refusal`` for the V1 client."""
-    try:
-        answer = v1(client, server, request)
-    except ServerException as exc:
-        return str(exc.get_error_msg())
-    assert answer["Success"] is False, "the call was not refused"
+    """``refusal`` for the V1 client: its JSON body says ``Success: false`` with an integer
+    ``Code``."""
+    answer = v1(client, server, request)
+    assert answer["Success"] is False, answer
+    assert isinstance(answer["Code"], int) and answer["Code"] != 200, answer
     return str(answer["Message"])
 
 

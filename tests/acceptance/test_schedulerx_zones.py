@@ -21,14 +21,12 @@ import httpx
 import pytest
 from alibabacloud_schedulerx220190430 import models as m
 from alibabacloud_schedulerx220190430.client import Client
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkschedulerx2.request.v20190430.CreateJobRequest import CreateJobRequest
 from aliyunsdkschedulerx2.request.v20190430.GetJobInfoRequest import GetJobInfoRequest
 from aliyunsdkschedulerx2.request.v20190430.UpdateJobRequest import UpdateJobRequest
 from server_support import ServerProcess, base_env, free_port, until
-from sx_support import SX_KEY, sdk_client
+from sx_support import SX_KEY, refused, sdk_client
 
 NS = "sx-zones"
 G = "zones.group"
@@ -146,17 +144,14 @@ def v1_create(call: Callable[[Any], dict[str, Any]], **fields: Any) -> dict[str,
 
 
 def refusal(call: Callable[[], Any]) -> str:
-    """The message of a refused call, read from either form: the clients' exception (HTTP
-    400 today) or a ``Success: false`` body (HTTP 200, issue 14 item 1)."""
-    try:
-        answer = call()
-    except AlibabaCloudException as exc:
-        return str(exc.message)
-    except ServerException as exc:
-        return str(exc.get_error_msg())
-    body = answer if isinstance(answer, dict) else answer.body.to_map()
-    assert body["Success"] is False, body
-    return str(body["Message"])
+    """The message of a call the product refused: HTTP 200, ``Success: false``, an integer
+    ``Code`` (a V1 client's JSON body, or the V3 client's response)."""
+    answer = call()
+    if isinstance(answer, dict):
+        assert answer["Success"] is False, answer
+        assert isinstance(answer["Code"], int) and answer["Code"] != 200, answer
+        return str(answer["Message"])
+    return refused(lambda: answer).message
 
 
 # -- a job that names no Timezone runs in its region's time -----------------------------------
