@@ -28,13 +28,14 @@ from tickwork.domain.models import (
     LogLine,
     WorkerInfo,
 )
-from tickwork.engine.agents import AgentHub, RoutingWorker
+from tickwork.engine.agents import AgentHub
 from tickwork.engine.clock import now_ms
 from tickwork.engine.collector import CollectionPacer
 from tickwork.engine.creator import InstanceCreator
 from tickwork.engine.leases import LeaseKeeper
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.routing import designation_allows, runs_type
+from tickwork.engine.routing_worker import RoutingWorker
 from tickwork.engine.runs import RunManager
 from tickwork.engine.scheduler import Scheduler
 from tickwork.engine.schedules import ScheduleCache, check_storable

@@ -4,7 +4,8 @@ none (an older one) still works and shows none."""
 from __future__ import annotations
 
 from tickwork.domain.worker_metrics import WorkerMetrics
-from tickwork.engine.agents import Agent, AgentHub, RoutingWorker
+from tickwork.engine.agents import Agent, AgentHub
+from tickwork.engine.routing_worker import RoutingWorker
 from tickwork.worker.absent import AbsentWorker
 
 FIGURES = WorkerMetrics(cpu_load1=0.5, cpu_processors=2, heap_max=100, disk_max=10)

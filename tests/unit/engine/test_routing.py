@@ -12,8 +12,9 @@ import pytest
 
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType, TriggerType
 from tickwork.domain.models import Designation, Job, RouteEntry, RouteStrategy
-from tickwork.engine.agents import Agent, AgentHub, RoutingWorker
+from tickwork.engine.agents import Agent, AgentHub
 from tickwork.engine.routing import designation_allows, effective_designation, route_designation
+from tickwork.engine.routing_worker import RoutingWorker
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
 
 REQUEST = RunRequest(
