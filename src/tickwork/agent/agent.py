@@ -30,10 +30,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from tickwork.agent.options import AgentOptions, connect_url
 from tickwork.agent.outbox import MAX_LOG_LINES, Outbox
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, TickworkError
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey
-from tickwork.worker.executors.base import now_ms
 from tickwork.worker.inprocess import InProcessWorker
 from tickwork.worker.metrics import MetricsSampler
 from tickwork.worker.process_tree import GroupWatcher

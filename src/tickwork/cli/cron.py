@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import TimeType
 from tickwork.domain.errors import TickworkError
 from tickwork.timing import build_schedule, fire_times
@@ -41,7 +41,7 @@ def _fail(message: str) -> typer.Exit:
 
 def _parse_after(value: str | None) -> int:
     if value is None:
-        return int(time.time() * 1000)
+        return now_ms()
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.worker_metrics import WorkerMetrics
-from tickwork.engine.clock import now_ms
 from tickwork.engine.routing import (
     OWN_TYPE_NAMES,
 )

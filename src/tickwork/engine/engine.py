@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from typing import Any
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import (
     ACTIVE_STATUSES,
     TRIGGERED_ONLY,
@@ -29,7 +30,6 @@ from tickwork.domain.models import (
     WorkerInfo,
 )
 from tickwork.engine.agents import AgentHub
-from tickwork.engine.clock import now_ms
 from tickwork.engine.collector import CollectionPacer
 from tickwork.engine.creator import InstanceCreator
 from tickwork.engine.leases import LeaseKeeper

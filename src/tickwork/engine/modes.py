@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import ExecuteMode, InstanceStatus
 from tickwork.domain.errors import TickworkError
 from tickwork.domain.models import Job
 from tickwork.domain.sharding import parse_shards
-from tickwork.engine.clock import now_ms
 from tickwork.engine.tasks import MasterHooks, Task, TaskDispatch, TaskMaster
 from tickwork.processor import ROOT_TASK_NAME
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey, TaskPhase

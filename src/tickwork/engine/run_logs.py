@@ -14,9 +14,9 @@ not come through here: they are few, and they say what happened to the run.
 
 from __future__ import annotations
 
+from tickwork.clock import now_ms
 from tickwork.domain.log_cap import LogCut, LogLimits, truncation_line
 from tickwork.domain.models import LogLine
-from tickwork.engine.clock import now_ms
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.writer import BatchWriter
 

@@ -14,10 +14,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from tickwork.clock import loop_time_for, now_ms
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, TriggerType
 from tickwork.domain.log_cap import LogCut, LogLimits
 from tickwork.domain.models import Designation, Instance, InstanceUpdate, Job, LogLine
-from tickwork.engine.clock import loop_time_for, now_ms
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.modes import create_master
 from tickwork.engine.routing import effective_designation

@@ -16,10 +16,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus, MisfirePolicy, TimeType, TriggerType
 from tickwork.domain.errors import ScheduleError, TickworkError, Unavailable, reason_of
 from tickwork.domain.models import Instance, Job
-from tickwork.engine.clock import now_ms
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.runs import RunManager
 from tickwork.engine.schedules import ScheduleCache, check_storable

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.models import Job
-from tickwork.engine.clock import now_ms
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey, TaskPhase, TaskSpec
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ import hmac
 import secrets
 import time
 
+from tickwork.clock import now_ms
 from tickwork.domain.errors import AlreadyExists, InvalidParameter, Unauthenticated
 from tickwork.domain.models import AccessKey
-from tickwork.engine.clock import now_ms
 from tickwork.service.rights import Caller, require_admin
 from tickwork.store.abc import Store
 

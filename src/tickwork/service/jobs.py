@@ -11,11 +11,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import TRIGGERED_ONLY, JobStatus, JobType, Right, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
 from tickwork.domain.limits import SEARCH_TEXT_MAX
 from tickwork.domain.models import Designation, Instance, Job, JobScriptVersion, Page, RouteStrategy
-from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
 from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS
 from tickwork.engine.schedules import calendar_years

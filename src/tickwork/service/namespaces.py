@@ -17,6 +17,7 @@ import secrets
 import time
 import uuid
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import Right
 from tickwork.domain.errors import (
     AlreadyExists,
@@ -27,7 +28,6 @@ from tickwork.domain.errors import (
     NamespaceNotFound,
 )
 from tickwork.domain.models import AppGroup, Calendar, CalendarMonth, Namespace, WorkerInfo
-from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
 from tickwork.service.group_settings import GroupSettings, with_settings
 from tickwork.service.rights import SYSTEM, Caller, require, require_admin

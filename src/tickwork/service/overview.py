@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter
-from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
 from tickwork.service.rights import Caller, restrict_to_readable
 from tickwork.store.abc import InstanceFilter, Store

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import Right
 from tickwork.domain.errors import Forbidden, InvalidParameter
 from tickwork.domain.models import Permission
-from tickwork.engine.clock import now_ms
 from tickwork.service.access import AccessService
 from tickwork.service.rights import Caller
 from tickwork.store.abc import Store

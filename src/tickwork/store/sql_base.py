@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar, cast
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tickwork.clock import now_ms
 from tickwork.domain.errors import Conflict, InvalidParameter, TickworkError, Unavailable
 from tickwork.store.engine import (
     WRITE,
@@ -33,10 +33,6 @@ log = logging.getLogger(__name__)
 
 # Keys per IN (...) list; well under SQLite's and asyncpg's bind parameter limits.
 CHUNK = 1000
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import Right
 from tickwork.domain.errors import AlreadyExists, JobNotFound, NamespaceNotFound, NotFound
 from tickwork.domain.models import JobScriptVersion, NotificationPolicy, Permission
-from tickwork.store.sql_base import SqlBase, now_ms
+from tickwork.store.sql_base import SqlBase
 from tickwork.store.tables import (
     access_keys,
     jobs,

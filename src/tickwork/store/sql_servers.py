@@ -22,12 +22,13 @@ import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus
 from tickwork.domain.models import Instance, WorkerInfo
 from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.store import codec
 from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, STOP_CHANNEL, ServerRow
-from tickwork.store.sql_base import SqlBase, chunks, now_ms
+from tickwork.store.sql_base import SqlBase, chunks
 from tickwork.store.tables import instances, servers
 
 __all__ = ["SqlServers"]

@@ -7,8 +7,8 @@ one handed over anyway, it fails at once with a clear result, so nothing waits f
 
 from __future__ import annotations
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
-from tickwork.engine.clock import now_ms
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest
 
 NO_WORKER_RESULT = (

@@ -19,12 +19,13 @@ from typing import Any
 
 import httpx
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, InvalidState, TickworkError
 from tickwork.domain.log_cap import LogLimits
 from tickwork.worker.abc import LogRoom, RoomCheck, RunOutcome, RunReporter, RunRequest
 from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
-from tickwork.worker.executors.base import clip, now_ms
+from tickwork.worker.executors.base import clip
 from tickwork.worker.executors.process import ProcessExecution
 from tickwork.worker.executors.processor import (
     ProcessorExecution,

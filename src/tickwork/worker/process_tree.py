@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Protocol
 
+from tickwork.clock import now_ms
 from tickwork.worker.abc import RoomCheck
 
 __all__ = [
@@ -44,10 +45,6 @@ MAX_LINE_BYTES = 16 * 1024
 _POLL_S = 0.02
 READ_BYTES = 65536
 LineHandler = Callable[[int, str, int], None]  # (fd, line, epoch ms)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _process_group_of(stat: str) -> int | None:
@@ -153,7 +150,7 @@ class _LineSplitter:
     def drain(self) -> bool:
         """Hand on complete lines (and pieces of MAX_LINE_BYTES) while not held; True if
         none is left. The lines of one call get one time: they were read together."""
-        buffer, held, emit, at = self._buffer, self._held, self._emit, _now_ms()
+        buffer, held, emit, at = self._buffer, self._held, self._emit, now_ms()
         while not held():
             end = buffer.find(b"\n", 0, MAX_LINE_BYTES + 1)
             if end >= 0:
@@ -168,7 +165,7 @@ class _LineSplitter:
 
     def flush(self) -> None:
         """Everything left, held or not (the pipe is closing)."""
-        buffer, at = self._buffer, _now_ms()
+        buffer, at = self._buffer, now_ms()
         while buffer:
             end = buffer.find(b"\n", 0, MAX_LINE_BYTES + 1)
             if end < 0:

@@ -13,9 +13,9 @@ import pytest
 from runtime_support import final, served, shell_job, wait_for
 from websockets.asyncio.client import connect
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus, TriggerType
 from tickwork.domain.models import Instance, Job
-from tickwork.engine.clock import now_ms
 from tickwork.server import Runtime
 from tickwork.service.rights import SYSTEM
 from tickwork.settings import Settings

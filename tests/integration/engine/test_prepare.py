@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from runtime_support import shell_job, wait_for
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus, TimeType
 from tickwork.domain.models import Instance
-from tickwork.engine.clock import now_ms
 from tickwork.engine.engine import Engine
 from tickwork.service.rights import SYSTEM
 from tickwork.service.services import Services

@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from runtime_support import ADMIN_ID, ADMIN_SECRET, instances, served, shell_job, wait_for
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus, TimeType
-from tickwork.engine.clock import now_ms
 from tickwork.server import Runtime
 from tickwork.service.rights import SYSTEM
 from tickwork.settings import Settings

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.log_cap import LogCut, LogLimits
 from tickwork.worker.abc import RoomCheck, RunOutcome, RunReporter, RunRequest, TaskKey
@@ -25,10 +25,6 @@ THREAD_LINES_WAITING = 1000
 """At most this many lines logged by a run's threads wait for the event loop (and, once
 there, for room to be written); past it a thread that logs waits, as a process does on a
 full pipe."""
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def clip(text: str, limit: int = RESULT_LIMIT) -> str:

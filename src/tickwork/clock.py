@@ -1,4 +1,6 @@
-"""Wall-clock helpers. Every instant is UTC epoch milliseconds."""
+"""The one wall clock: every instant is UTC epoch milliseconds. Here, below every layer, so
+that the engine, the workers, the store and the services read the same clock (and tests inject
+their own where a part takes a clock)."""
 
 from __future__ import annotations
 
