@@ -99,9 +99,10 @@ class Designation:
     transferable: bool = True
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, frozen=True, kw_only=True)
 class WorkerInfo:
-    """A live worker of an app group, as GetWorkerList and the native API show it."""
+    """A live worker of an app group, as GetWorkerList and the native API show it (built by
+    keyword: eight positional fields read as a riddle)."""
 
     address: str
     worker_id: str

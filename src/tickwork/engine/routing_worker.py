@@ -332,14 +332,14 @@ class RoutingWorker:
         if self.local_serves(namespace, group_id):
             found.append(
                 WorkerInfo(
-                    self.local.address,
-                    "in-process",
-                    (),
-                    "",
-                    self.local.running(),
-                    0,
-                    True,
-                    0,
+                    address=self.local.address,
+                    worker_id="in-process",
+                    labels=(),
+                    version="",
+                    running=self.local.running(),
+                    concurrency=0,
+                    in_process=True,
+                    connected_at=0,
                     job_types=OWN_TYPE_NAMES,
                     metrics=self._local_metrics(),
                 )
@@ -357,14 +357,14 @@ class RoutingWorker:
 
 def _info(agent: Agent) -> WorkerInfo:
     return WorkerInfo(
-        agent.address,
-        agent.worker_id,
-        agent.labels,
-        agent.version,
-        len(agent.holds),
-        agent.concurrency,
-        False,
-        agent.connected_at,
+        address=agent.address,
+        worker_id=agent.worker_id,
+        labels=agent.labels,
+        version=agent.version,
+        running=len(agent.holds),
+        concurrency=agent.concurrency,
+        in_process=False,
+        connected_at=agent.connected_at,
         job_types=agent.job_types,
         metrics=agent.metrics,
         ip=agent.ip,

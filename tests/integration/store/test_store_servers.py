@@ -108,8 +108,26 @@ async def test_renew_server_moves_the_heartbeat_and_records_groups(store: SqlSto
 async def test_renew_server_records_the_agents_connected_there(store: SqlStore) -> None:
     await store.register_server("a", "10.0.0.1:9000")
     await store.register_server("b", "10.0.0.2:9000")
-    red = WorkerInfo("red:1", "w-red", ("red", "big"), "1.0", 2, 8, False, 1234)
-    blue = WorkerInfo("blue:1", "w-blue", (), "", 0, 1, False, 99)
+    red = WorkerInfo(
+        address="red:1",
+        worker_id="w-red",
+        labels=("red", "big"),
+        version="1.0",
+        running=2,
+        concurrency=8,
+        in_process=False,
+        connected_at=1234,
+    )
+    blue = WorkerInfo(
+        address="blue:1",
+        worker_id="w-blue",
+        labels=(),
+        version="",
+        running=0,
+        concurrency=1,
+        in_process=False,
+        connected_at=99,
+    )
     assert await store.renew_server("a", ["ns/g"], {"ns/g": [red, blue], "ns/h": []})
     a, b = await server(store, "a"), await server(store, "b")
     # each agent comes back marked with the address of the server it is connected to
