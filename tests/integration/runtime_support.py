@@ -13,9 +13,9 @@ import uvicorn
 from tickwork.api.app import create_app
 from tickwork.domain.enums import InstanceStatus, JobType, TimeType
 from tickwork.domain.models import Instance, Job
+from tickwork.domain.queries import InstanceFilter
 from tickwork.server import Runtime, uvicorn_options
 from tickwork.service.rights import SYSTEM
-from tickwork.store.abc import InstanceFilter
 
 ADMIN_ID = "test-admin"
 ADMIN_SECRET = "test-admin-secret-0123456789"

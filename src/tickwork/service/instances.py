@@ -9,11 +9,12 @@ from __future__ import annotations
 from tickwork.domain.enums import InstanceStatus, Right, TriggerType
 from tickwork.domain.errors import InstanceNotFound, InvalidParameter, InvalidState
 from tickwork.domain.models import Instance, LogLine, Page
+from tickwork.domain.queries import InstanceFilter, LogQuery
 from tickwork.engine.engine import Engine
 from tickwork.service.jobs import JobService
 from tickwork.service.pages import check_page
 from tickwork.service.rights import Caller, require, restrict_to_readable
-from tickwork.store.abc import InstanceFilter, LogQuery, Store
+from tickwork.store.abc import Store
 
 LOG_LIMIT = 10_000
 

@@ -16,6 +16,7 @@ from tickwork.domain.enums import TRIGGERED_ONLY, JobStatus, JobType, Right, Tim
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
 from tickwork.domain.limits import SEARCH_TEXT_MAX
 from tickwork.domain.models import Designation, Instance, Job, JobScriptVersion, Page, RouteStrategy
+from tickwork.domain.queries import JobFilter
 from tickwork.engine.engine import Engine
 from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS
 from tickwork.engine.schedules import calendar_years
@@ -23,7 +24,7 @@ from tickwork.service.namespaces import NamespaceService
 from tickwork.service.pages import check_page
 from tickwork.service.rights import Caller, require, restrict_to_readable
 from tickwork.service.validation import check_route_strategy, validate_job
-from tickwork.store.abc import JobFilter, Store
+from tickwork.store.abc import Store
 from tickwork.timing import fire_times
 from tickwork.timing.zones import MS_PER_DAY, zone_rules
 from tickwork.worker.executors import is_processor_job

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter
+from tickwork.domain.queries import InstanceFilter
 from tickwork.engine.engine import Engine
 from tickwork.service.rights import Caller, restrict_to_readable
-from tickwork.store.abc import InstanceFilter, Store
+from tickwork.store.abc import Store
 
 __all__ = ["FAILED_STATUSES", "MAX_POINTS", "STEPS_S", "OverviewService", "RunPoint", "RunSeries"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from tickwork.domain.enums import Right
 from tickwork.domain.errors import Forbidden
 from tickwork.domain.models import Permission
-from tickwork.store.abc import InstanceFilter, JobFilter
+from tickwork.domain.queries import InstanceFilter, JobFilter
 
 __all__ = ["SYSTEM", "Caller", "Right", "require", "require_admin", "restrict_to_readable"]
 

@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from tickwork.domain.enums import InstanceStatus, TriggerType
+from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.models import (
     AccessKey,
     AppGroup,
@@ -30,43 +30,7 @@ from tickwork.domain.models import (
     Permission,
     WorkerInfo,
 )
-
-
-@dataclass(slots=True)
-class JobFilter:
-    namespace: str | None = None
-    group_id: str | None = None
-    name_contains: str | None = None
-    status: int | None = None
-    page: int = 1  # from 1
-    page_size: int = 50
-    # only jobs of these (namespace, group_id); group_id "": the whole namespace; None: any
-    scopes: Sequence[tuple[str, str]] | None = None
-
-
-@dataclass(slots=True)
-class InstanceFilter:
-    namespace: str | None = None
-    group_id: str | None = None
-    job_id: int | None = None
-    statuses: Sequence[InstanceStatus] | None = None
-    trigger_types: Sequence[TriggerType] | None = None
-    schedule_from: int | None = None  # schedule_time >= this
-    schedule_to: int | None = None  # schedule_time < this
-    page: int = 1  # from 1
-    page_size: int = 50
-    # only instances of these (namespace, group_id); group_id "": the whole namespace
-    scopes: Sequence[tuple[str, str]] | None = None
-    # newest first (by id) unless False
-
-
-@dataclass(slots=True)
-class LogQuery:
-    instance_id: int
-    offset: int = 0  # lines to skip (in the chosen order)
-    limit: int = 200
-    keyword: str | None = None  # only lines containing it (case-sensitive)
-    reverse: bool = False  # newest line first
+from tickwork.domain.queries import InstanceFilter, JobFilter, LogQuery
 
 
 class RunCount(NamedTuple):

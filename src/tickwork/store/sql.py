@@ -28,8 +28,9 @@ from tickwork.domain.errors import (
     reason_of,
 )
 from tickwork.domain.models import AccessKey, AppGroup, Calendar, Job, Namespace, Page
+from tickwork.domain.queries import JobFilter
 from tickwork.store import codec
-from tickwork.store.abc import DueClaim, JobFilter
+from tickwork.store.abc import DueClaim
 from tickwork.store.sql_base import (
     check_not_negative,
     check_page,

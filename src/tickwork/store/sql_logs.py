@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from tickwork.domain.models import LogLine
+from tickwork.domain.queries import LogQuery
 from tickwork.store import codec
-from tickwork.store.abc import LogQuery
 from tickwork.store.sql_base import SqlBase, check_not_negative
 from tickwork.store.tables import instances, logs
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tickwork.domain.enums import InstanceStatus
-from tickwork.store.abc import InstanceFilter, RunCount
+from tickwork.domain.queries import InstanceFilter
+from tickwork.store.abc import RunCount
 from tickwork.store.sql_base import SqlBase
 from tickwork.store.sql_runs import instance_where
 from tickwork.store.tables import instances

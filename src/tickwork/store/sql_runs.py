@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus
 from tickwork.domain.errors import Conflict, JobNotFound
 from tickwork.domain.models import Instance, InstanceUpdate, Page
+from tickwork.domain.queries import InstanceFilter
 from tickwork.store import codec
-from tickwork.store.abc import InstanceFilter
 from tickwork.store.sql_base import (
     SqlBase,
     check_not_negative,

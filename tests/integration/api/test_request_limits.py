@@ -20,9 +20,9 @@ import pytest
 from runtime_support import ADMIN_ID, ADMIN_SECRET, served, shell_job
 
 from tickwork.domain.errors import InvalidParameter, Unavailable
+from tickwork.domain.queries import JobFilter
 from tickwork.server import Runtime
 from tickwork.service.rights import SYSTEM
-from tickwork.store.abc import JobFilter
 
 BIG = 2**63
 MIB = 1024 * 1024

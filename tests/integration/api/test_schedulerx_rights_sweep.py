@@ -17,9 +17,9 @@ from tickwork.api.schedulerx.registry import ACTIONS, Call
 from tickwork.domain.enums import Right
 from tickwork.domain.errors import Forbidden, NotFound, TickworkError
 from tickwork.domain.models import CalendarMonth
+from tickwork.domain.queries import JobFilter
 from tickwork.server import Runtime
 from tickwork.service.rights import SYSTEM, Caller
-from tickwork.store.abc import JobFilter
 
 # What a call may answer without touching team/b: these hold only what the key may see (the
 # calendars are team's, a namespace the key holds a right in).

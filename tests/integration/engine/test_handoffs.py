@@ -16,10 +16,10 @@ from websockets.asyncio.client import connect
 from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus, TriggerType
 from tickwork.domain.models import Instance, Job
+from tickwork.domain.queries import LogQuery
 from tickwork.server import Runtime
 from tickwork.service.rights import SYSTEM
 from tickwork.settings import Settings
-from tickwork.store.abc import LogQuery
 from tickwork.worker.protocol import APP_KEY_HEADER, CONNECT_PATH, decode, encode
 
 

@@ -12,9 +12,9 @@ from runtime_support import final, wait_for
 
 from tickwork.domain.enums import InstanceStatus, JobType, TimeType
 from tickwork.domain.models import Instance, Job
+from tickwork.domain.queries import LogQuery
 from tickwork.server import Runtime
 from tickwork.service.rights import SYSTEM
-from tickwork.store.abc import LogQuery
 
 
 def job(job_type: JobType, **fields: object) -> Job:

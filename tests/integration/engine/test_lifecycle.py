@@ -9,9 +9,9 @@ from runtime_support import final, instances, shell_job, wait_for
 
 from tickwork.domain.enums import InstanceStatus, TimeType, TriggerType
 from tickwork.domain.errors import InvalidState, JobDisabled
+from tickwork.domain.queries import LogQuery
 from tickwork.server import Runtime
 from tickwork.service.rights import Caller
-from tickwork.store.abc import LogQuery
 
 TESTER = Caller("tester", is_admin=True)
 

@@ -11,9 +11,9 @@ from runtime_support import final, wait_for
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType
 from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.models import Instance, Job
+from tickwork.domain.queries import LogQuery
 from tickwork.server import Runtime
 from tickwork.service.rights import SYSTEM
-from tickwork.store.abc import LogQuery
 
 SUCCESS = InstanceStatus.SUCCESS
 FAILED = InstanceStatus.FAILED

@@ -15,11 +15,11 @@ from runtime_support import shell_job, wait_for
 from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus, TimeType
 from tickwork.domain.models import Instance
+from tickwork.domain.queries import InstanceFilter
 from tickwork.engine.engine import Engine
 from tickwork.service.rights import SYSTEM
 from tickwork.service.services import Services
 from tickwork.settings import Settings
-from tickwork.store.abc import InstanceFilter
 from tickwork.store.factory import open_store
 from tickwork.worker.abc import RunRequest
 from tickwork.worker.inprocess import InProcessWorker

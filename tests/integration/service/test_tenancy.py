@@ -13,10 +13,10 @@ from runtime_support import final, shell_job, wait_for
 from tickwork.domain.enums import InstanceStatus, Right
 from tickwork.domain.errors import Forbidden, InstanceNotFound, JobNotFound
 from tickwork.domain.models import CalendarMonth
+from tickwork.domain.queries import InstanceFilter, JobFilter, LogQuery
 from tickwork.server import Runtime
 from tickwork.service.rights import SYSTEM, Caller
 from tickwork.settings import Settings
-from tickwork.store.abc import InstanceFilter, JobFilter, LogQuery
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from store_support import Seed
 from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobNotFound
 from tickwork.domain.models import Instance, InstanceUpdate, LogLine
-from tickwork.store.abc import InstanceFilter, Store
+from tickwork.domain.queries import InstanceFilter
+from tickwork.store.abc import Store
 
 S = InstanceStatus
 

@@ -26,7 +26,8 @@ from tickwork.domain.models import (
     RouteEntry,
     RouteStrategy,
 )
-from tickwork.store.abc import InstanceFilter, JobFilter, LogQuery, Store
+from tickwork.domain.queries import InstanceFilter, JobFilter, LogQuery
+from tickwork.store.abc import Store
 from tickwork.store.sql import SqlStore
 from tickwork.store.sql_base import now_ms
 

@@ -7,7 +7,8 @@ from store_support import Seed
 
 from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.models import LogLine
-from tickwork.store.abc import LogQuery, Store
+from tickwork.domain.queries import LogQuery
+from tickwork.store.abc import Store
 
 
 async def _lines(store: Store, seed: Seed) -> tuple[int, int]:

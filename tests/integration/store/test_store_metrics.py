@@ -6,7 +6,8 @@ import pytest
 from store_support import Seed
 
 from tickwork.domain.enums import InstanceStatus
-from tickwork.store.abc import InstanceFilter, RunCount, Store
+from tickwork.domain.queries import InstanceFilter
+from tickwork.store.abc import RunCount, Store
 
 S = InstanceStatus
 START = 1_700_000_000_000  # a whole second, as GetOverview's StartTime gives it

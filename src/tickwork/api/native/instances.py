@@ -12,7 +12,7 @@ from tickwork.api.native.schemas import instance_out, log_out
 from tickwork.api.timefmt import parse_iso
 from tickwork.domain.enums import InstanceStatus, TriggerType
 from tickwork.domain.errors import InvalidParameter
-from tickwork.store.abc import InstanceFilter, LogQuery
+from tickwork.domain.queries import InstanceFilter, LogQuery
 
 router = APIRouter(prefix="/api/v1/instances", tags=["instances"])
 

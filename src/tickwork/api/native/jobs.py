@@ -16,7 +16,7 @@ from tickwork.api.auth import Caller, require_key, services_of
 from tickwork.api.native.bounds import Id, Ident, Page, PageSize, SearchText
 from tickwork.api.native.schemas import JobFields, JobIn, RunIn, instance_out, job_out
 from tickwork.domain.limits import ID_MAX
-from tickwork.store.abc import JobFilter
+from tickwork.domain.queries import JobFilter
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 # The trigger's path, for the shortcut to its handler (api/shortcuts.py)

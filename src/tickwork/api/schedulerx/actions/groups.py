@@ -18,8 +18,8 @@ from tickwork.api.schedulerx.actions.workers import worker_info_out
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain.errors import AlreadyExists, InvalidParameter, InvalidState
 from tickwork.domain.models import AppGroup
+from tickwork.domain.queries import JobFilter
 from tickwork.service.group_settings import GroupSettings
-from tickwork.store.abc import JobFilter
 
 
 def app_group_id(group: AppGroup) -> int:

@@ -21,7 +21,7 @@ from tickwork.api.schedulerx.zones import call_zone
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, JobNotFound
 from tickwork.domain.models import Instance, Job
-from tickwork.store.abc import InstanceFilter, LogQuery
+from tickwork.domain.queries import InstanceFilter, LogQuery
 
 LIST_PAGE_SIZE = 10  # GetJobInstanceList: the latest 10 by default
 LOG_LINES = 200  # GetLog: Line is at most 200

@@ -27,7 +27,7 @@ from tickwork.api.schedulerx.registry import Call, action
 from tickwork.api.schedulerx.zones import call_zone
 from tickwork.domain.errors import InvalidParameter, JobNotFound
 from tickwork.domain.models import Job
-from tickwork.store.abc import JobFilter
+from tickwork.domain.queries import JobFilter
 
 LIST_PAGE_SIZE = 1000  # ListJobs without PageSize: every job of the group (up to this many)
 _DATA_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})")

@@ -23,8 +23,8 @@ from tickwork.api.schedulerx.params import MissingParameter
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain.enums import InstanceStatus, JobStatus
 from tickwork.domain.errors import InvalidParameter
+from tickwork.domain.queries import InstanceFilter, JobFilter
 from tickwork.service.overview import RunPoint
-from tickwork.store.abc import InstanceFilter, JobFilter
 
 _OPERATES = ("query", "query_range")
 _NAMES = {"start_time": "StartTime", "end_time": "EndTime"}
