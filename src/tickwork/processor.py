@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, TriggerType
 from tickwork.domain.errors import InvalidState
+from tickwork.domain.job_types import ROOT_TASK_NAME
 
 __all__ = [
     "ROOT_TASK_NAME",
@@ -37,9 +38,6 @@ __all__ = [
     "Processor",
     "UpstreamData",
 ]
-
-ROOT_TASK_NAME = "MAP_TASK_ROOT"
-"""The task name of the root task (the one the engine starts; it may map subtasks)."""
 
 RESULT_LIMIT = 1000
 """At most this many characters of a result are kept."""

@@ -10,8 +10,8 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tickwork.domain.errors import InvalidParameter, TickworkError
+from tickwork.domain.job_types import OWN_TYPE_NAMES
 from tickwork.engine.agents import Agent
-from tickwork.engine.routing import OWN_TYPE_NAMES
 from tickwork.service.services import Services
 from tickwork.worker.protocol import (
     APP_KEY_HEADER,

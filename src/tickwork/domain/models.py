@@ -88,6 +88,12 @@ class ContactInfo:
     ding: str = ""
 
 
+DESIGNATE_WORKERS = 1
+"""A designation by worker address (SchedulerX DesignateType 1)."""
+DESIGNATE_LABELS = 2
+"""A designation by label (SchedulerX DesignateType 2)."""
+
+
 @dataclass(slots=True)
 class Designation:
     """Which workers may run a job: by worker address (kind 1) or by label (kind 2). With

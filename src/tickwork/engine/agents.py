@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 
 from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
+from tickwork.domain.job_types import OWN_TYPE_NAMES
 from tickwork.domain.worker_metrics import WorkerMetrics
-from tickwork.engine.routing import (
-    OWN_TYPE_NAMES,
-)
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
 from tickwork.worker.protocol import (
     RESUME_GRACE_S,

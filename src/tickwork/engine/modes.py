@@ -21,12 +21,11 @@ from abc import abstractmethod
 from tickwork.clock import now_ms
 from tickwork.domain.enums import ExecuteMode, InstanceStatus
 from tickwork.domain.errors import TickworkError
+from tickwork.domain.job_types import ROOT_TASK_NAME, is_processor_job
 from tickwork.domain.models import Job
 from tickwork.domain.sharding import parse_shards
 from tickwork.engine.tasks import MasterHooks, Task, TaskDispatch, TaskMaster
-from tickwork.processor import ROOT_TASK_NAME
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey, TaskPhase
-from tickwork.worker.executors import is_processor_job
 
 __all__ = ["BroadcastMaster", "MapReduceMaster", "ShardingMaster", "create_master"]
 

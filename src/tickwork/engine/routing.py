@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from tickwork.domain.enums import OWN_JOB_TYPES, JobType
-from tickwork.domain.models import Designation, Job, RouteStrategy
+from tickwork.domain.enums import JobType
+from tickwork.domain.job_types import OWN_TYPE_NAMES
+from tickwork.domain.models import (
+    DESIGNATE_LABELS,
+    DESIGNATE_WORKERS,
+    Designation,
+    Job,
+    RouteStrategy,
+)
 from tickwork.worker.abc import Worker
-
-OWN_TYPE_NAMES: frozenset[str] = frozenset(t.value for t in OWN_JOB_TYPES)
-"""The job types a worker runs when it says nothing: tickwork's own (the in-process worker,
-``tickwork worker`` agents, and agents older than the ``job_types`` declaration)."""
-
-DESIGNATE_WORKERS = 1
-DESIGNATE_LABELS = 2
 
 
 def worker_labels(worker: Worker) -> tuple[str, ...]:

@@ -9,11 +9,11 @@ import logging
 import time
 from collections.abc import Callable
 
+from tickwork.domain.job_types import OWN_TYPE_NAMES
 from tickwork.domain.models import WorkerInfo
 from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.engine.agents import Agent, AgentHub
 from tickwork.engine.routing import (
-    OWN_TYPE_NAMES,
     designation_allows,
     refusal,
     runs_type,

@@ -14,11 +14,20 @@ from typing import Any
 from tickwork.clock import now_ms
 from tickwork.domain.enums import TRIGGERED_ONLY, JobStatus, JobType, Right, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter, JobDisabled, JobNotFound
+from tickwork.domain.job_types import is_processor_job
 from tickwork.domain.limits import SEARCH_TEXT_MAX
-from tickwork.domain.models import Designation, Instance, Job, JobScriptVersion, Page, RouteStrategy
+from tickwork.domain.models import (
+    DESIGNATE_LABELS,
+    DESIGNATE_WORKERS,
+    Designation,
+    Instance,
+    Job,
+    JobScriptVersion,
+    Page,
+    RouteStrategy,
+)
 from tickwork.domain.queries import JobFilter
 from tickwork.engine.engine import Engine
-from tickwork.engine.routing import DESIGNATE_LABELS, DESIGNATE_WORKERS
 from tickwork.engine.schedules import calendar_years
 from tickwork.service.namespaces import NamespaceService
 from tickwork.service.pages import check_page
@@ -27,7 +36,6 @@ from tickwork.service.validation import check_route_strategy, validate_job
 from tickwork.store.abc import Store
 from tickwork.timing import fire_times
 from tickwork.timing.zones import MS_PER_DAY, zone_rules
-from tickwork.worker.executors import is_processor_job
 
 # Fields a caller may change with update(); the rest belong to the server.
 UPDATABLE = frozenset(f.name for f in dataclasses.fields(Job)) - {

@@ -9,6 +9,7 @@ import pytest
 
 from tickwork.domain.enums import JobType
 from tickwork.domain.errors import InvalidParameter, InvalidState
+from tickwork.domain.job_types import is_processor_job
 from tickwork.processor import (
     ROOT_TASK_NAME,
     JobContext,
@@ -16,7 +17,7 @@ from tickwork.processor import (
     MapReduceProcessor,
     ProcessResult,
 )
-from tickwork.worker.executors import is_processor_job, validate_class_name
+from tickwork.worker.executors import validate_class_name
 
 
 class Root(MapProcessor):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tickwork.domain.enums import JobType
 from tickwork.domain.errors import InvalidParameter
+from tickwork.domain.job_types import is_processor_job
 from tickwork.worker.abc import RunRequest
 from tickwork.worker.executors.base import Execution, ExecutionEnv, RunSink
 from tickwork.worker.executors.command import CommandExecution
@@ -17,17 +18,9 @@ __all__ = [
     "HttpAttribute",
     "RunSink",
     "create_execution",
-    "is_processor_job",
     "parse_http_attribute",
     "validate_class_name",
 ]
-
-
-def is_processor_job(job_type: JobType, content: str, class_name: str) -> bool:
-    """A processor job: type processor, or python with a class name and no script."""
-    if job_type == JobType.PROCESSOR:
-        return True
-    return job_type == JobType.PYTHON and not content.strip() and bool(class_name.strip())
 
 
 def create_execution(request: RunRequest, env: ExecutionEnv) -> Execution:

@@ -28,7 +28,8 @@ from typing import Any
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, TickworkError
-from tickwork.processor import ROOT_TASK_NAME, JobContext, Processor, ProcessResult
+from tickwork.domain.job_types import ROOT_TASK_NAME
+from tickwork.processor import JobContext, Processor, ProcessResult
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskPhase
 from tickwork.worker.daemon_threads import DaemonThreads
 from tickwork.worker.executors.base import Execution, RunSink, clip, failed

@@ -18,9 +18,8 @@ from tickwork.api.schedulerx.actions.workers import (
 )
 from tickwork.api.schedulerx.registry import Call, action
 from tickwork.domain.errors import InvalidParameter
-from tickwork.domain.models import Designation, Job, WorkerInfo
+from tickwork.domain.models import DESIGNATE_WORKERS, Designation, Job, WorkerInfo
 from tickwork.domain.worker_metrics import FREE, busy_state
-from tickwork.engine.routing import DESIGNATE_WORKERS
 
 _NAMES = {
     "designate_type": "DesignateType",
