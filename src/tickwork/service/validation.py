@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from tickwork.domain.enums import ExecuteMode, JobType, TimeType
 from tickwork.domain.errors import InvalidParameter
+from tickwork.domain.http_attribute import parse_http_attribute
+from tickwork.domain.job_types import validate_class_name
 from tickwork.domain.models import ROUTE_BY_PERCENTAGE, ROUTE_TARGET_TYPES, Job, RouteStrategy
 from tickwork.domain.sharding import parse_shards
 from tickwork.engine.modes import MAP_MODES, is_processor
 from tickwork.timing import data_time, parse_one_time, parse_timezone, validate_time
 from tickwork.timing.instants import EARLIEST_MS, LATEST_MS, MAX_SPAN_S, holds_instant
-from tickwork.worker.executors.http import parse_http_attribute
-from tickwork.worker.executors.processor import validate_class_name
 
 NAME_LIMIT = 200
 CONTENT_LIMIT = 1_000_000

@@ -18,7 +18,6 @@ import importlib
 import inspect
 import json
 import logging
-import re
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ from typing import Any
 
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, TickworkError
-from tickwork.domain.job_types import ROOT_TASK_NAME
+from tickwork.domain.job_types import ROOT_TASK_NAME, validate_class_name
 from tickwork.processor import JobContext, Processor, ProcessResult
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskPhase
 from tickwork.worker.daemon_threads import DaemonThreads
@@ -50,8 +49,6 @@ MAP_CHUNK = 5_000
 KILL_CALL_TIMEOUT_S = 5.0
 """How long ``Processor.kill(ctx)`` may take before the run is abandoned anyway."""
 
-_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
-_DOTTED = re.compile(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*")
 _classes: dict[str, type[Any]] = {}
 _threads = DaemonThreads()
 _classes_lock = threading.Lock()
@@ -73,28 +70,6 @@ def gates_opened_together() -> Iterator[None]:
     finally:
         calls, _opening = _opening, None
         _threads.run_all(calls)
-
-
-def validate_class_name(name: str) -> tuple[str, str]:
-    """``package.module:Class`` (or ``package.module.Class``) → (module, class path)."""
-    text = name.strip() if isinstance(name, str) else ""
-    example = "e.g. 'mypackage.jobs:HelloProcessor'"
-    if not text:
-        raise InvalidParameter(f"class_name is empty; {example}", field="class_name")
-    if ":" in text:
-        module, _, qualname = text.partition(":")
-    else:
-        module, _, qualname = text.rpartition(".")
-    if (
-        not module
-        or not qualname
-        or not _DOTTED.fullmatch(module)
-        or not _DOTTED.fullmatch(qualname)
-    ):
-        raise InvalidParameter(
-            f"class_name {name!r} is not 'package.module:Class'; {example}", field="class_name"
-        )
-    return module, qualname
 
 
 def _import_class(name: str) -> type[Any]:
