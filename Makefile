@@ -31,10 +31,12 @@ sysdeps:
 run: $(STAMP)
 	$(BIN)/tickwork server
 
+# ruff, mypy strict, and the layers of shared/DESIGN.md (import-linter, pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Everything (integration tests run each case on SQLite and PostgreSQL), then the acceptance
 # tests again with every server on PostgreSQL.
@@ -72,4 +74,4 @@ bench-agents: $(STAMP)
 	$(BIN)/python bench/map_reduce.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
