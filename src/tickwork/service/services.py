@@ -13,6 +13,7 @@ from tickwork.service.nonces import NonceService
 from tickwork.service.overview import OverviewService
 from tickwork.service.permissions import PermissionService
 from tickwork.service.policies import PolicyService
+from tickwork.settings import Settings
 from tickwork.store.abc import Store
 
 
@@ -28,6 +29,12 @@ class Services:
     policies: PolicyService
     nonces: NonceService
     overview: OverviewService
+
+    @property
+    def settings(self) -> Settings:
+        """The server's settings (what the faces show of it: its address, the SchedulerX
+        time zone), without reaching into the engine."""
+        return self.engine.settings
 
     @classmethod
     def build(cls, store: Store, engine: Engine) -> Services:

@@ -53,7 +53,7 @@ def region_zone(region_id: str | None, setting: str = "") -> str:
 def call_zone(call: Call) -> str:
     """The zone of the call's region (the zone of a job it creates without a Timezone, and
     of the times it shows where there is no job)."""
-    setting = call.services.engine.settings.schedulerx_timezone
+    setting = call.services.settings.schedulerx_timezone
     return region_zone(call.params.str("RegionId"), setting)
 
 

@@ -17,7 +17,7 @@ HOME_REGION = "cn-hangzhou"
 
 @action("DescribeRegions")
 async def describe_regions(call: Call) -> dict[str, Any]:
-    settings = call.services.engine.settings
+    settings = call.services.settings
     endpoint = f"{settings.host}:{settings.port}"
     asked = (call.params.str("RegionId") or "").strip()
     regions = [HOME_REGION] + ([asked] if asked and asked != HOME_REGION else [])
