@@ -32,7 +32,11 @@ from tickwork.engine.schedules import calendar_years
 from tickwork.service.namespaces import NamespaceService
 from tickwork.service.pages import check_page
 from tickwork.service.rights import Caller, require, restrict_to_readable
-from tickwork.service.validation import check_route_strategy, validate_job
+from tickwork.service.validation import (
+    check_route_strategy,
+    refuse_past_one_time,
+    validate_job,
+)
 from tickwork.store.abc import Store
 from tickwork.timing import fire_times
 from tickwork.timing.zones import MS_PER_DAY, zone_rules
@@ -75,7 +79,7 @@ class JobService:
         job.created_at = job.updated_at = now
         job.schedule_error = None
         job.next_fire_time = await self._engine.first_fire(job, now)
-        self._refuse_past_one_time(job, now)
+        refuse_past_one_time(job, now)
         stored = await self._store.create_job(job)
         self._engine.job_created(stored)
         return stored
@@ -490,13 +494,3 @@ class JobService:
                 "(nor among the shared calendars of the default namespace)",
                 field="calendar",
             )
-
-    @staticmethod
-    def _refuse_past_one_time(job: Job, now: int) -> None:
-        if job.time_type == TimeType.ONE_TIME and job.enabled and job.next_fire_time is not None:
-            if job.next_fire_time < now:
-                raise InvalidParameter(
-                    f"time_expression {job.time_expression!r} is in the past; a one_time job "
-                    "must fire in the future (use a run to start it now)",
-                    field="time_expression",
-                )

@@ -199,3 +199,14 @@ def check_route_strategy(strategy: RouteStrategy) -> None:
         raise InvalidParameter(
             f"the percentages of the entries must sum to 100, got {total}", field="percentage"
         )
+
+
+def refuse_past_one_time(job: Job, now: int) -> None:
+    """An enabled one_time job whose time has passed would never fire: refused on create."""
+    if job.time_type == TimeType.ONE_TIME and job.enabled and job.next_fire_time is not None:
+        if job.next_fire_time < now:
+            raise InvalidParameter(
+                f"time_expression {job.time_expression!r} is in the past; a one_time job "
+                "must fire in the future (use a run to start it now)",
+                field="time_expression",
+            )
