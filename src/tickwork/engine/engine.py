@@ -106,7 +106,7 @@ class Engine:
             lease_s=settings.lease_s,
             heartbeat_s=settings.heartbeat_s,
             take_over=self.take_over,
-            forget_unstarted=self.runs.forget_unstarted,
+            drop_unlaunched=self.runs.drop_unlaunched,
             groups_here=self.worker.groups_here,
             agents_here=self.worker.agents_here,
             sweep=self.take_missed_hand_offs,
@@ -264,7 +264,7 @@ class Engine:
             return leftovers
         moved: set[int] = set()
         for target, ids in by_target.items():
-            moved.update(await self.store.hand_over(ids, target))
+            moved.update(await self.store.hand_off(ids, target))
         if moved:
             log.info("handed %d adopted instance(s) to the servers of their workers", len(moved))
         return [i for i in leftovers if i.id not in moved]
@@ -480,13 +480,13 @@ class Engine:
             try:
                 await self.writer.flush()  # their RUNNING rows, which the hand-over reverts
                 moved = set(
-                    await self.store.hand_over(
+                    await self.store.hand_off(
                         [r.instance_id for r in taken], target, unstarted=True
                     )
                 )
             except Exception as exc:
                 log.warning("could not hand runs waiting for a worker to %s: %s", target, exc)
-            self.runs.give_away(moved)
+            self.runs.drop_handed_off(moved)
             for request in taken:
                 if request.instance_id not in moved:
                     self.worker.submit(request)  # waits here again (or runs, if one joined)

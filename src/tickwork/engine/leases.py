@@ -40,7 +40,7 @@ class LeaseKeeper:
         lease_s: float,
         heartbeat_s: float,
         take_over: Callable[[list[Instance]], Awaitable[None]],
-        forget_unstarted: Callable[[], None],
+        drop_unlaunched: Callable[[], None],
         groups_here: Callable[[], list[str]] = list,
         agents_here: Callable[[], dict[str, list[WorkerInfo]]] = dict,
         sweep: Callable[[], Awaitable[None]] | None = None,
@@ -53,7 +53,7 @@ class LeaseKeeper:
         self.lease_s = lease_s
         self.heartbeat_s = heartbeat_s
         self._take_over = take_over
-        self._forget_unstarted = forget_unstarted
+        self._drop_unlaunched = drop_unlaunched
         self._groups_here = groups_here
         self._agents_here = agents_here
         self._sweep = sweep
@@ -161,7 +161,7 @@ class LeaseKeeper:
                 "the runs it had not started and registers again",
                 self.server_id,
             )
-            self._forget_unstarted()
+            self._drop_unlaunched()
             await self.store.register_server(self.server_id, self.address)
         self._renewed_at = asyncio.get_running_loop().time()
         self._beats += 1

@@ -275,7 +275,7 @@ class RunManager:
             del self._runs[run.instance.id]
         return [run.instance.id for run in withdrawn]
 
-    def forget_unstarted(self) -> None:
+    def drop_unlaunched(self) -> None:
         """This server lost its lease: the runs it holds but has not handed to a worker are
         someone else's now (adopted): drop them without a word to the store."""
         for run in [r for r in self._runs.values() if not r.launched]:
@@ -285,7 +285,7 @@ class RunManager:
             del self._runs[run.instance.id]
             self._free_slot(run)
 
-    def give_away(self, instance_ids: Iterable[int]) -> None:
+    def drop_handed_off(self, instance_ids: Iterable[int]) -> None:
         """These runs are another server's now (handed over before any worker took them):
         forget them without a word to the store."""
         for instance_id in instance_ids:

@@ -170,7 +170,7 @@ class Scheduler:
                 by_target.setdefault(target, []).append(instance.id)
         handed: set[int] = set()
         for target, ids in by_target.items():
-            handed.update(await self._store.hand_over(ids, target))
+            handed.update(await self._store.hand_off(ids, target))
         return handed
 
     def _schedule_error(self, job_id: int, reason: str, exc: BaseException | None) -> None:

@@ -309,7 +309,7 @@ class Store(Protocol):
     async def live_servers(self) -> list[ServerRow]:
         """The registered servers, oldest first."""
 
-    async def hand_over(
+    async def hand_off(
         self, instance_ids: Sequence[int], to_server: str, *, unstarted: bool = False
     ) -> list[int]:
         """Give instances this server owns to ``to_server`` and notify it; the ids moved.

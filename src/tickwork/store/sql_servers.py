@@ -118,7 +118,7 @@ class SqlServers(SqlBase):
             for r in rows
         ]
 
-    async def hand_over(
+    async def hand_off(
         self, instance_ids: Sequence[int], to_server: str, *, unstarted: bool = False
     ) -> list[int]:
         """Give unfinished instances this server owns to ``to_server`` (and tell it); the ids

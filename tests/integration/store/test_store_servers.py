@@ -329,14 +329,14 @@ async def test_hand_over_moves_only_what_this_server_owns(store: SqlStore, seed:
     store.server_id = "me"
     assert unowned.owner is None
 
-    moved = await store.hand_over([b.id, others.id, a.id, unowned.id, 999_999], "you")
+    moved = await store.hand_off([b.id, others.id, a.id, unowned.id, 999_999], "you")
 
     assert sorted(moved) == [a.id, b.id]
     assert await owners(store, a, b, kept, others, unowned) == ["you", "you", "me", "other", None]
-    assert await store.hand_over([a.id, b.id], "third") == []  # not ours any more
+    assert await store.hand_off([a.id, b.id], "third") == []  # not ours any more
     assert await owners(store, a, b) == ["you", "you"]
-    assert await store.hand_over([], "you") == []
-    assert await store.hand_over([kept.id], "you") == [kept.id]
+    assert await store.hand_off([], "you") == []
+    assert await store.hand_off([kept.id], "you") == [kept.id]
     assert await owners(store, kept) == ["you"]
 
 
@@ -344,7 +344,7 @@ async def test_hand_over_leaves_the_rest_of_the_instance(store: SqlStore, seed: 
     job = await seed.job()
     store.server_id = "me"
     planted = await plant(seed, job, 100, data_time=90, instance_parameters="x=1")
-    assert await store.hand_over([planted.id], "you") == [planted.id]
+    assert await store.hand_off([planted.id], "you") == [planted.id]
     got = await store.get_instance(planted.id)
     assert got is not None
     assert got.owner == "you"
@@ -367,7 +367,7 @@ async def test_hand_over_of_unstarted_runs_puts_them_back_to_waiting(
     first = await plant(seed, job, 100, status=S.RUNNING, start_time=150)
     retry = await plant(seed, job, 200, status=S.RUNNING, attempt=2, start_time=250, end_time=240)
     planned = await plant(seed, job, 300)  # not released: not a run that waits for a worker
-    moved = await store.hand_over([first.id, retry.id, planned.id], "you", unstarted=True)
+    moved = await store.hand_off([first.id, retry.id, planned.id], "you", unstarted=True)
     assert sorted(moved) == [first.id, retry.id]
     got = {i.id: i for i in await store.get_instances([first.id, retry.id, planned.id])}
     fields = [(i.owner, i.status, i.attempt, i.start_time, i.end_time) for i in got.values()]
@@ -509,7 +509,7 @@ async def test_hand_over_notifies_the_new_owner(store: SqlStore, seed: Seed, hea
     a = await plant(seed, job, 100)
     b = await plant(seed, job, 200)
     others = await plant(seed, job, 300, owner="other")
-    moved = await store.hand_over([a.id, others.id, b.id], "you")
+    moved = await store.hand_off([a.id, others.id, b.id], "you")
     payload = await heard.next(HANDOFF_CHANNEL)
     server_id, ids = handed(payload)
     assert server_id == "you"
@@ -527,8 +527,8 @@ async def test_hand_over_of_nothing_notifies_nobody(
     job = await seed.job()
     others = await plant(seed, job, 100, owner="other")
     store.server_id = "me"
-    assert await store.hand_over([others.id, 999_999], "you") == []
-    assert await store.hand_over([], "you") == []
+    assert await store.hand_off([others.id, 999_999], "you") == []
+    assert await store.hand_off([], "you") == []
     await store.notify_owner("marker", [1])  # delivered in order: after any hand-off's
     assert await heard.next(HANDOFF_CHANNEL) == "marker:1"
 
@@ -574,7 +574,7 @@ async def test_notifications_reach_a_listener_on_the_same_store(
         job = await seed.job()
         store.server_id = "me"
         planted = await plant(seed, job, 100)
-        assert await store.hand_over([planted.id], "you") == [planted.id]
+        assert await store.hand_off([planted.id], "you") == [planted.id]
         assert await mine.next(HANDOFF_CHANNEL) == f"you:{planted.id}"
         await store.notify_stop("you", planted.id, "me")
         assert await mine.next(STOP_CHANNEL) == f"you:{planted.id}:me"
@@ -604,7 +604,7 @@ async def test_notifications_are_no_ops_on_sqlite(store: SqlStore, seed: Seed) -
     job = await seed.job()
     store.server_id = "me"
     planted = await plant(seed, job, 100)
-    assert await store.hand_over([planted.id], "you") == [planted.id]  # moved, nobody told
+    assert await store.hand_off([planted.id], "you") == [planted.id]  # moved, nobody told
     await store.notify_owner("you", [planted.id])
     await store.notify_stop("you", planted.id, "me")
     stop()
