@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
-from tickwork.clock import now_ms
 from tickwork.domain.enums import ExecuteMode, InstanceStatus
 from tickwork.domain.errors import TickworkError
 from tickwork.domain.job_types import ROOT_TASK_NAME, is_processor_job
 from tickwork.domain.models import Job
 from tickwork.domain.sharding import parse_shards
 from tickwork.engine.tasks import MasterHooks, Task, TaskDispatch, TaskMaster
+from tickwork.engine.timers import Timers
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey, TaskPhase
 
 __all__ = ["BroadcastMaster", "MapReduceMaster", "ShardingMaster", "create_master"]
@@ -51,9 +51,14 @@ class _PhasedMaster(TaskMaster):
     what = "parts"
 
     def __init__(
-        self, request: RunRequest, job: Job, dispatch: TaskDispatch, hooks: MasterHooks
+        self,
+        request: RunRequest,
+        job: Job,
+        dispatch: TaskDispatch,
+        hooks: MasterHooks,
+        timers: Timers | None = None,
     ) -> None:
-        super().__init__(request, job, dispatch, hooks)
+        super().__init__(request, job, dispatch, hooks, timers)
         self.processor = is_processor(job)
         self.phase = "pre"
         self.parts: list[Task] = []
@@ -175,9 +180,14 @@ class MapReduceMaster(TaskMaster):
     """ROOT -> mapped SUB tasks -> REDUCE -> outcome."""
 
     def __init__(
-        self, request: RunRequest, job: Job, dispatch: TaskDispatch, hooks: MasterHooks
+        self,
+        request: RunRequest,
+        job: Job,
+        dispatch: TaskDispatch,
+        hooks: MasterHooks,
+        timers: Timers | None = None,
     ) -> None:
-        super().__init__(request, job, dispatch, hooks)
+        super().__init__(request, job, dispatch, hooks, timers)
         self.phase = "root"
         self.root = Task(0, TaskPhase.ROOT, name=ROOT_TASK_NAME, label="root")
         self.next_id = 1
@@ -235,7 +245,7 @@ class MapReduceMaster(TaskMaster):
             return
         if self.root.final and self.all_counted_final() and self.phase != "reduce":
             self.phase = "reduce"
-            elapsed = (now_ms() - self.started_at) / 1000
+            elapsed = (self._timers.now_ms() - self.started_at) / 1000
             self.log(
                 f"{self.counts.total} subtask(s) done in {elapsed:.1f} s: "
                 f"{self.counts.succeeded} succeeded, {self.counts.failed} failed; reducing"
@@ -263,13 +273,17 @@ class MapReduceMaster(TaskMaster):
 
 
 def create_master(
-    request: RunRequest, job: Job, dispatch: TaskDispatch, hooks: MasterHooks
+    request: RunRequest,
+    job: Job,
+    dispatch: TaskDispatch,
+    hooks: MasterHooks,
+    timers: Timers | None = None,
 ) -> TaskMaster:
     mode = job.execute_mode
     if mode == ExecuteMode.BROADCAST:
-        return BroadcastMaster(request, job, dispatch, hooks)
+        return BroadcastMaster(request, job, dispatch, hooks, timers)
     if mode == ExecuteMode.SHARDING:
-        return ShardingMaster(request, job, dispatch, hooks)
+        return ShardingMaster(request, job, dispatch, hooks, timers)
     if mode in MAP_MODES:
-        return MapReduceMaster(request, job, dispatch, hooks)
+        return MapReduceMaster(request, job, dispatch, hooks, timers)
     raise ValueError(f"execute_mode {mode.value!r} has no master")

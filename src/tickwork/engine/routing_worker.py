@@ -20,7 +20,7 @@ from tickwork.engine.routing import (
     type_refusal,
     worker_labels,
 )
-from tickwork.worker.abc import RunReporter, RunRequest, Worker
+from tickwork.worker.abc import Preparing, RunReporter, RunRequest, Worker
 from tickwork.worker.metrics import MetricsSampler
 from tickwork.worker.protocol import (
     HEARTBEAT_S,
@@ -49,6 +49,8 @@ class RoutingWorker:
         runs_here: Callable[[str, str], bool] = lambda namespace, group_id: True,
     ) -> None:
         self.local = local
+        # the local worker's preparation, if it offers it (agents are told over the wire)
+        self._local_preparing = local if isinstance(local, Preparing) else None
         self.hub = hub
         self.wait_s = wait_s
         self._on_miss = on_miss
@@ -145,13 +147,14 @@ class RoutingWorker:
         if isinstance(target, Agent):
             self.hub.mark_prepared(request.instance_id, target)
             target.send({"op": "prepare", "request": request_to_wire(request)})
-        elif target is not None:
-            target.prepare(request)
+        elif target is not None and self._local_preparing is not None:
+            self._local_preparing.prepare(request)
 
     def discard(self, instance_id: int) -> None:
         agent = self.hub.forget_prepared(instance_id)
         if agent is None:
-            self.local.discard(instance_id)
+            if self._local_preparing is not None:
+                self._local_preparing.discard(instance_id)
         else:
             agent.send({"op": "discard", "instance_id": instance_id})
 
@@ -160,7 +163,8 @@ class RoutingWorker:
         # here (and it starts only those it prepared: with no agent connected, all of them).
         if self.hub.all():
             requests = [r for r in requests if self._target(r) is self.local]
-        self.local.start_prepared(requests)
+        if self._local_preparing is not None:
+            self._local_preparing.start_prepared(requests)
 
     def submit(self, request: RunRequest) -> None:
         target = self._target(request)
@@ -308,7 +312,8 @@ class RoutingWorker:
         return None
 
     def let_start(self, timeout: float) -> None:
-        self.local.let_start(timeout)  # agents start their runs on their own time
+        if self._local_preparing is not None:  # agents start their runs on their own time
+            self._local_preparing.let_start(timeout)
 
     def kill(self, instance_id: int, reason: str) -> bool:
         waiting = self._find_parked(instance_id)

@@ -14,7 +14,6 @@ It lives on the server's event loop and never waits: tasks go out through ``Task
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -23,9 +22,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.models import Job
+from tickwork.engine.timers import Cancellable, LoopTimers, Timers
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey, TaskPhase, TaskSpec
 
 log = logging.getLogger(__name__)
@@ -87,7 +86,7 @@ class Task:
     status: InstanceStatus = InstanceStatus.WAITING
     worker: str = ""
     result: str = ""
-    timer: asyncio.TimerHandle | None = None
+    timer: Cancellable | None = None
 
     @property
     def final(self) -> bool:
@@ -119,7 +118,9 @@ class TaskMaster(ABC):
         job: Job,
         dispatch: TaskDispatch,
         hooks: MasterHooks,
+        timers: Timers | None = None,
     ) -> None:
+        self._timers = timers or LoopTimers()  # injected: unit tests drive a fake clock
         self.request = request
         self.job = job
         self.dispatch = dispatch
@@ -131,14 +132,13 @@ class TaskMaster(ABC):
         self.killing: str | None = None
         self.closed = False
         self.phase = ""  # what the mode is at, shown in the progress
-        self.started_at = now_ms()
+        self.started_at = self._timers.now_ms()
         self._workers_seen: set[str] = set()
         self._failures_logged = 0
-        self._wait_timer: asyncio.TimerHandle | None = None
+        self._wait_timer: Cancellable | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._then: Callable[[], None] | None = None
-        self._progress_timer: asyncio.TimerHandle | None = None
-        self._loop = asyncio.get_running_loop()
+        self._progress_timer: Cancellable | None = None
 
     # -- what modes implement ----------------------------------------------------------------
     @abstractmethod
@@ -292,12 +292,12 @@ class TaskMaster(ABC):
             self.conclude(RunOutcome(InstanceStatus.FAILED, refusal))
             return
         self.log(f"waiting up to {self.dispatch.wait_s:g} s for a worker of the app group")
-        self._wait_timer = self._loop.call_later(self.dispatch.wait_s, self._give_up)
+        self._wait_timer = self._timers.call_later(self.dispatch.wait_s, self._give_up)
 
     def _joined(self, agent: Any) -> None:
         then = self._then
         if then is not None and not self.closed:
-            self._loop.call_soon(then)
+            self._timers.call_soon(then)
 
     def _give_up(self) -> None:
         self._wait_timer = None
@@ -363,7 +363,7 @@ class TaskMaster(ABC):
         if delay <= 0:
             self.requeue(task)
         else:
-            task.timer = self._loop.call_later(delay, again)
+            task.timer = self._timers.call_later(delay, again)
 
     def record(self, task: Task, status: InstanceStatus, result: str) -> None:
         """Give ``task`` its final status."""
@@ -439,7 +439,7 @@ class TaskMaster(ABC):
         self._write_progress()
         if self._workers_seen:
             self.hooks.workers(", ".join(sorted(self._workers_seen)))
-        self.hooks.done(outcome, now_ms())
+        self.hooks.done(outcome, self._timers.now_ms())
 
     def _cancel_timers(self) -> None:
         self._stop_waiting()
@@ -460,7 +460,7 @@ class TaskMaster(ABC):
 
     def progress_soon(self) -> None:
         if self._progress_timer is None and not self.closed:
-            self._progress_timer = self._loop.call_later(PROGRESS_INTERVAL_S, self._progress_due)
+            self._progress_timer = self._timers.call_later(PROGRESS_INTERVAL_S, self._progress_due)
 
     def _progress_due(self) -> None:
         self._progress_timer = None

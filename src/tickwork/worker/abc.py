@@ -159,6 +159,25 @@ class Worker(Protocol):
     async def stop(self, grace: float) -> None:
         """Stop taking runs; let running ones finish for up to ``grace`` seconds, kill the rest."""
 
+    def submit(self, request: RunRequest) -> None:
+        """Start the run now (never blocks)."""
+
+    def kill(self, instance_id: int, reason: str) -> bool:
+        """Kill a run (and its process tree). False if this worker is not running it."""
+
+    def running(self) -> int:
+        """How many runs are going on."""
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """What a worker may also offer, for speed only: runs due soon made ready ahead of their
+    due instant, and a burst of due runs started before the engine's bookkeeping of them. The
+    in-process worker has it (and the routing worker passes it on to that one); the engine
+    asks ``isinstance(worker, Preparing)`` once and otherwise just submits.
+
+    Nothing of a job runs until ``submit`` (or ``start_prepared`` followed by ``submit``)."""
+
     def prepare(self, request: RunRequest) -> None:
         """A hint that ``request`` is due soon: make it ready so that ``submit`` starts the
         job's code at once (e.g. start its process, held before the code). Never blocks; a
@@ -173,16 +192,7 @@ class Worker(Protocol):
         bookkeeping (so a burst of due runs starts its code first). Never blocks; a worker
         may ignore it."""
 
-    def submit(self, request: RunRequest) -> None:
-        """Start the run now (never blocks)."""
-
     def let_start(self, timeout: float) -> None:
         """After a batch of ``submit``: give the runs just submitted up to ``timeout``
         seconds to start their code before the caller goes on (a worker in this process
         blocks for it; others return at once)."""
-
-    def kill(self, instance_id: int, reason: str) -> bool:
-        """Kill a run (and its process tree). False if this worker is not running it."""
-
-    def running(self) -> int:
-        """How many runs are going on."""

@@ -30,12 +30,6 @@ class AbsentWorker:
     async def stop(self, grace: float) -> None:
         return None
 
-    def prepare(self, request: RunRequest) -> None:
-        return None
-
-    def discard(self, instance_id: int) -> None:
-        return None
-
     def submit(self, request: RunRequest) -> None:
         if self._reporter is not None:
             self._reporter.finished(
@@ -44,12 +38,6 @@ class AbsentWorker:
                 RunOutcome(InstanceStatus.FAILED, NO_WORKER_RESULT),
                 now_ms(),
             )
-
-    def start_prepared(self, requests: list[RunRequest]) -> None:
-        return None
-
-    def let_start(self, timeout: float) -> None:
-        return None
 
     def kill(self, instance_id: int, reason: str) -> bool:
         return False
