@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from tickwork.timing.cron_parser import MAX_YEAR, NO_SPEC, CronFields
+from tickwork.timing.cron_fields import MAX_YEAR, NO_SPEC, CronFields
 from tickwork.timing.lenient import LenientCalendar, last_day_of_month
 from tickwork.timing.zones import ZoneRules
 
