@@ -180,6 +180,7 @@ class RunLaunch:
         if not submitted:
             run.move(RunState.RUNNING)
         run.stop = None
+        run.worker_prepared = False  # submitted: what the worker prepared is in use
         self._metrics.fires.labels(
             trigger_type=TriggerType(instance.trigger_type).name.lower()
         ).inc()
@@ -224,12 +225,16 @@ class RunLaunch:
             task_ended=lambda status: self._metrics.tasks.labels(status=status.name.lower()).inc(),
             task_retried=self._metrics.task_retries.inc,
         )
-        if self._tasks is None:
-            self._timers.call_soon(
-                done,
-                RunOutcome(InstanceStatus.FAILED, "this server cannot run distributed jobs"),
-                self._timers.now_ms(),
-            )
+        if self._tasks is None:  # no master: the attempt fails (soon, not within launch)
+
+            def cannot_run() -> None:
+                if run.state.launched and run.attempt == attempt:
+                    outcome = RunOutcome(
+                        InstanceStatus.FAILED, "this server cannot run distributed jobs"
+                    )
+                    endings.attempt_ended(run, outcome, self._timers.now_ms(), self.launch)
+
+            self._timers.call_soon(cannot_run)
             return
         run.master = create_master(request_for(run), run.job, self._tasks, hooks, self._timers)
         run.master.start()
