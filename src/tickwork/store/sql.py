@@ -15,7 +15,6 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.enums import JobStatus
 from tickwork.domain.errors import (
@@ -31,6 +30,7 @@ from tickwork.domain.models import AccessKey, AppGroup, Calendar, Job, Namespace
 from tickwork.domain.queries import JobFilter
 from tickwork.store import codec
 from tickwork.store.abc import DueClaim
+from tickwork.store.connection import StoreConnection
 from tickwork.store.sql_base import (
     check_not_negative,
     check_page,
@@ -82,7 +82,7 @@ class SqlStore(SqlRuns, SqlLogs, SqlMetrics, SqlExtras, SqlServers, SqlNonces):
         return [codec.access_key_from(r) for r in rows]
 
     # -- namespaces ------------------------------------------------------------------------
-    async def _lock_namespace(self, conn: AsyncConnection, namespace_id: str) -> bool:
+    async def _lock_namespace(self, conn: StoreConnection, namespace_id: str) -> bool:
         """Whether the namespace exists; on PostgreSQL it cannot be deleted until commit."""
         stmt = (
             sa.select(namespaces.c.id)
@@ -298,7 +298,7 @@ class SqlStore(SqlRuns, SqlLogs, SqlMetrics, SqlExtras, SqlServers, SqlNonces):
             )
 
     # -- jobs ------------------------------------------------------------------------------
-    async def _lock_group(self, conn: AsyncConnection, namespace: str, group_id: str) -> None:
+    async def _lock_group(self, conn: StoreConnection, namespace: str, group_id: str) -> None:
         stmt = (
             sa.select(app_groups.c.group_id)
             .where(self._group_where(namespace, group_id))
@@ -426,7 +426,7 @@ class SqlStore(SqlRuns, SqlLogs, SqlMetrics, SqlExtras, SqlServers, SqlNonces):
 
     async def _due_in(
         self,
-        conn: AsyncConnection,
+        conn: StoreConnection,
         keys: sa.Select[Any],
         known: Callable[[int], Job | None] | None,
     ) -> tuple[list[Job], dict[int, int], dict[int, str]]:

@@ -10,10 +10,11 @@ from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickwork.clock import now_ms
 from tickwork.domain.errors import Conflict, InvalidParameter, TickworkError, Unavailable
+from tickwork.store.connection import StoreConnection
 from tickwork.store.engine import (
     WRITE,
     create_engine,
@@ -22,6 +23,7 @@ from tickwork.store.engine import (
     prepare_database,
     safe_url,
 )
+from tickwork.store.loop_connection import LoopConnection
 from tickwork.store.migrate import upgrade
 from tickwork.store.tables import jobs
 
@@ -135,7 +137,7 @@ class SqlBase:
             await engine.dispose()
 
     @asynccontextmanager
-    async def _tx(self, write: bool) -> AsyncIterator[AsyncConnection]:
+    async def _tx(self, write: bool) -> AsyncIterator[StoreConnection]:
         if self._sqlite is None:
             async with self._tx_on(write) as conn:
                 yield conn
@@ -147,25 +149,28 @@ class SqlBase:
                 yield conn
 
     @asynccontextmanager
-    async def _sqlite_tx(self, engine: sa.Engine, write: bool) -> AsyncIterator[AsyncConnection]:
+    async def _sqlite_tx(self, engine: sa.Engine, write: bool) -> AsyncIterator[StoreConnection]:
         """SQLite: the transaction runs on the event loop's thread, statement by statement,
         without a thread hop (aiosqlite hops to its thread and back for every call, and the
         hops, not SQLite, were most of the cost of a run). Its statements take tens of
-        microseconds; a transaction body awaits nothing else, so the loop never interleaves
-        two of them on one connection."""
+        microseconds. The store's methods get it as a ``LoopConnection``, whose coroutines
+        finish without suspending, and a transaction body awaits nothing else, so the loop
+        never interleaves two of them on one connection."""
         try:
             with engine.connect() as sync:
                 if write:
                     sync = sync.execution_options(**{WRITE: True})
                 with sync.begin():
-                    yield cast(AsyncConnection, _LoopConnection(sync))
+                    yield LoopConnection(sync)
         except TickworkError:
             raise
         except (sa.exc.DBAPIError, OSError) as exc:
             raise _database_error(exc) from exc
 
     @asynccontextmanager
-    async def _tx_on(self, write: bool) -> AsyncIterator[AsyncConnection]:
+    async def _tx_on(self, write: bool) -> AsyncIterator[StoreConnection]:
+        """PostgreSQL: SQLAlchemy's ``AsyncConnection`` is a ``StoreConnection`` as it is, so
+        the store's statements reach asyncpg through no adapter."""
         try:
             async with self.engine.connect() as conn:
                 if write:
@@ -177,11 +182,11 @@ class SqlBase:
         except (sa.exc.DBAPIError, OSError) as exc:
             raise _database_error(exc) from exc
 
-    def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+    def _write(self) -> AbstractAsyncContextManager[StoreConnection]:
         """A write transaction (BEGIN IMMEDIATE on SQLite)."""
         return self._tx(write=True)
 
-    def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+    def _read(self) -> AbstractAsyncContextManager[StoreConnection]:
         return self._tx(write=False)
 
     def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
@@ -191,7 +196,7 @@ class SqlBase:
         return sqlite.insert(table)
 
     async def _existing_ids(
-        self, conn: AsyncConnection, column: sa.Column[int], ids: Sequence[int]
+        self, conn: StoreConnection, column: sa.Column[int], ids: Sequence[int]
     ) -> set[int]:
         """Which of ``ids`` exist; on PostgreSQL those rows cannot be deleted until commit."""
         stmt = self._statement(
@@ -214,7 +219,7 @@ class SqlBase:
         return sa.func.instr(column, needle) > 0
 
     async def _set_next_fire_times(
-        self, conn: AsyncConnection, changes: Sequence[tuple[int, int | None]]
+        self, conn: StoreConnection, changes: Sequence[tuple[int, int | None]]
     ) -> None:
         if not changes:
             return
@@ -229,7 +234,7 @@ class SqlBase:
         await conn.execute(stmt, params)
 
     async def _set_schedule_errors(
-        self, conn: AsyncConnection, marks: Sequence[tuple[int, str]]
+        self, conn: StoreConnection, marks: Sequence[tuple[int, str]]
     ) -> None:
         """Mark each (job_id, reason): the job has no next fire time until it is changed."""
         reasons = dict(marks)
@@ -261,20 +266,3 @@ def _database_error(exc: BaseException) -> TickworkError:
         )
     log.error("the database failed: %s", exc)
     return Unavailable("the database failed; the server log has the details")
-
-
-class _LoopConnection:
-    """What the store's methods use of an ``AsyncConnection``, over a synchronous one whose
-    statements run at once on the calling thread (SQLite, see ``SqlBase._sqlite_tx``)."""
-
-    def __init__(self, sync: sa.Connection) -> None:
-        self._sync = sync
-
-    async def execute(self, statement: Any, parameters: Any = None) -> Any:
-        return self._sync.execute(statement, parameters)
-
-    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
-        return self._sync.scalar(statement, parameters)
-
-    async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return fn(self._sync, *args)

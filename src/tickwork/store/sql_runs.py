@@ -8,13 +8,13 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus
 from tickwork.domain.errors import Conflict, JobNotFound
 from tickwork.domain.models import Instance, InstanceUpdate, Page
 from tickwork.domain.queries import InstanceFilter
 from tickwork.store import codec
+from tickwork.store.connection import StoreConnection
 from tickwork.store.sql_base import (
     SqlBase,
     check_not_negative,
@@ -113,7 +113,7 @@ class SqlRuns(SqlBase):
         )
 
     async def _insert_instances(
-        self, conn: AsyncConnection, rows: Sequence[Instance]
+        self, conn: StoreConnection, rows: Sequence[Instance]
     ) -> list[Instance]:
         """Insert in batches, skipping rows whose fire_key or idempotency_key is taken.
 
@@ -156,7 +156,7 @@ class SqlRuns(SqlBase):
         return inserted
 
     async def _insert_instances_sqlite(
-        self, conn: AsyncConnection, rows: Sequence[Instance]
+        self, conn: StoreConnection, rows: Sequence[Instance]
     ) -> list[Instance]:
         """``_insert_instances`` on SQLite, in one executemany: SQLAlchemy sends an ordered
         RETURNING insert there one row at a time (a statement and a result a row, most of a
@@ -196,7 +196,7 @@ class SqlRuns(SqlBase):
 
     async def _plan_fires_in(
         self,
-        conn: AsyncConnection,
+        conn: StoreConnection,
         fires: Sequence[Instance],
         next_fire_times: Sequence[tuple[int, int | None]],
         schedule_errors: Sequence[tuple[int, str]] = (),
@@ -295,7 +295,7 @@ class SqlRuns(SqlBase):
             results[n] = None if found is None else (found[0], False)
         return results
 
-    async def _find_by_keys(self, conn: AsyncConnection, instance: Instance) -> Instance | None:
+    async def _find_by_keys(self, conn: StoreConnection, instance: Instance) -> Instance | None:
         """The stored instance of the job holding the idempotency key, else the fire key."""
         keys: list[sa.ColumnElement[bool]] = []
         if instance.idempotency_key is not None:
@@ -402,7 +402,7 @@ class SqlRuns(SqlBase):
             await self._write_changes(conn, changes)
         return applied
 
-    async def _lock_statuses(self, conn: AsyncConnection, ids: Sequence[int]) -> dict[int, int]:
+    async def _lock_statuses(self, conn: StoreConnection, ids: Sequence[int]) -> dict[int, int]:
         stmt = self._statement(
             "lock statuses",
             lambda: (
@@ -418,7 +418,7 @@ class SqlRuns(SqlBase):
         return found
 
     async def _write_changes(
-        self, conn: AsyncConnection, changes: dict[int, dict[str, Any]]
+        self, conn: StoreConnection, changes: dict[int, dict[str, Any]]
     ) -> None:
         now = now_ms()
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}

@@ -20,7 +20,6 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.clock import now_ms
 from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus
@@ -28,6 +27,7 @@ from tickwork.domain.models import Instance, WorkerInfo
 from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.store import codec
 from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, STOP_CHANNEL, ServerRow
+from tickwork.store.connection import StoreConnection
 from tickwork.store.sql_base import SqlBase, chunks
 from tickwork.store.tables import instances, servers
 
@@ -156,7 +156,7 @@ class SqlServers(SqlBase):
         async with self._write() as conn:
             await self._notify(conn, server_id, instance_ids)
 
-    async def _notify(self, conn: AsyncConnection, server_id: str, ids: Sequence[int]) -> None:
+    async def _notify(self, conn: StoreConnection, server_id: str, ids: Sequence[int]) -> None:
         if self.dialect != "postgresql":
             return
         # ``server:id,id,...`` in payloads under PostgreSQL's 8000 bytes, delivered at commit
