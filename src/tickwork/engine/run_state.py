@@ -88,8 +88,8 @@ class Run:
     goes elsewhere."""
 
     instance: Instance
-    # the definition this attempt runs with (the job registry's latest, taken when the attempt
-    # was admitted or updated while it waits; a running attempt keeps the version it began with)
+    # the job's definition for this run: the registry's latest, taken when it is admitted
+    # and whenever the job changes (``RunManager.job_updated``); its next attempt runs with it
     job: Job
     attempt: int
     misfire: bool = False  # armed late on purpose (misfire policy): no lateness sample
