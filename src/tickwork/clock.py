@@ -15,3 +15,9 @@ def now_ms() -> int:
 def loop_time_for(loop: asyncio.AbstractEventLoop, at_ms: int) -> float:
     """The event loop's clock value at which wall-clock instant ``at_ms`` happens."""
     return loop.time() + (at_ms - time.time_ns() / 1_000_000) / 1000.0
+
+
+def monotonic_ms() -> int:
+    """Milliseconds of a clock that never jumps (not an instant): for how long something
+    took or has waited, which a wall clock set back or forward would get wrong."""
+    return time.monotonic_ns() // 1_000_000

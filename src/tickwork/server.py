@@ -16,7 +16,7 @@ import uvicorn
 
 from tickwork.api.app import create_app
 from tickwork.api.connections import head_limited_protocol
-from tickwork.engine.engine import Engine
+from tickwork.engine.engine import Engine, new_server_id
 from tickwork.private_files import make_private, open_private, private_directory
 from tickwork.process_secrets import withhold_secrets
 from tickwork.service.services import Services
@@ -71,7 +71,7 @@ class Runtime:
                 guardian = await Guardian.start(
                     None if lock is None else lock.path.with_suffix(".guardian-lock")
                 )
-            store = await open_store(settings.effective_database_url)
+            store = await open_store(settings.effective_database_url, server_id=new_server_id())
             worker: Worker = (
                 AbsentWorker()
                 if settings.no_worker

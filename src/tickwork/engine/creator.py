@@ -7,20 +7,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
+from typing import Protocol
 
 from tickwork.domain.errors import JobNotFound
 from tickwork.domain.models import Instance
-from tickwork.store.abc import Store
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MAX_BATCH", "InstanceCreator", "InstanceInserts"]
 
 MAX_BATCH = 1000
 
 Pending = tuple[Instance, "asyncio.Future[tuple[Instance, bool]]"]
 
 
+class InstanceInserts(Protocol):
+    """What the creator calls of the store."""
+
+    async def create_instance(self, instance: Instance) -> tuple[Instance, bool]: ...
+
+    async def create_instances(
+        self, batch: Sequence[Instance]
+    ) -> list[tuple[Instance, bool] | None]: ...
+
+
 class InstanceCreator:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: InstanceInserts) -> None:
         self._store = store
         self._pending: list[Pending] = []
         self._wake = asyncio.Event()

@@ -14,21 +14,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
 from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus, MisfirePolicy, TimeType, TriggerType
 from tickwork.domain.errors import ScheduleError, TickworkError, Unavailable, reason_of
 from tickwork.domain.models import Instance, Job
+from tickwork.engine.job_registry import JobRegistry
 from tickwork.engine.metrics import EngineMetrics
-from tickwork.engine.runs import RunManager
-from tickwork.engine.schedules import ScheduleCache, check_storable
+from tickwork.engine.schedules import ScheduleCache, check_storable, history_limit
 from tickwork.settings import Settings
-from tickwork.store.abc import Store
+from tickwork.store.abc import DueClaim
 from tickwork.timing import data_time
 from tickwork.timing.instants import holds_instant
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DueJobs", "PlannedHandOffs", "PlannedRuns", "Scheduler"]
 
 MAX_FIRES_PER_JOB_PER_ROUND = 1000
 MAX_MISSED_COUNTED = 1_000_000
@@ -40,30 +44,59 @@ QUIET_AFTER_MS = 150
 """How long after a batch's due instant that round starts (its fires are under way)."""
 
 
+class DueJobs(Protocol):
+    """What planning reads and writes of the store."""
+
+    def claim_due_jobs(
+        self, before: int, limit: int, known: Callable[[int], Job | None] | None = None
+    ) -> AbstractAsyncContextManager[DueClaim]: ...
+
+
+class PlannedHandOffs(Protocol):
+    """Where planned fires of groups whose workers are on another server go (hand_offs.py)."""
+
+    async def hand_off_planned(
+        self, fires: list[Instance], jobs: Mapping[int, Job]
+    ) -> set[int]: ...
+
+
+class PlannedRuns(Protocol):
+    """What planning asks of the runs (the engine's ``RunManager``)."""
+
+    def arm(self, instance: Instance, job: Job, *, misfire: bool = False) -> None: ...
+
+    def planned_count(self) -> int: ...
+
+    async def wait_out_fires(self, within_ms: int, after_ms: int) -> None: ...
+
+
 class Scheduler:
     def __init__(
         self,
-        store: Store,
-        runs: RunManager,
+        store: DueJobs,
+        runs: PlannedRuns,
         schedules: ScheduleCache,
         metrics: EngineMetrics,
         settings: Settings,
-        remember_job: Callable[[Job], None],
-        known_job: Callable[[int], Job | None],
+        *,
+        jobs: JobRegistry,
+        hand_offs: PlannedHandOffs,
+        planning: asyncio.Lock,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self._store = store
         self._runs = runs
         self._schedules = schedules
         self._metrics = metrics
         self._settings = settings
-        self._remember_job = remember_job
-        self._known_job = known_job  # the definitions held: claims do not read them again
-        self.planning = asyncio.Lock()  # the engine shares its own
+        self._jobs = jobs  # claims do not read the definitions held again
+        self._hand_offs = hand_offs
+        # held while fires are planned; job changes hold it too (job_changes.py)
+        self.planning = planning
+        self._clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        # the server to hand a job's fires to (None: arm them here); set by the engine
-        self.hand_off_target: Callable[[Job], str | None] = lambda job: None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="tickwork-scheduler")
@@ -116,11 +149,11 @@ class Scheduler:
             return await self._plan_round()
 
     async def _plan_round(self) -> bool:
-        now = now_ms()
+        now = self._clock()
         horizon = now + self._settings.lookahead_ms
         misfire_releases: set[tuple[int, int]] = set()
         async with self._store.claim_due_jobs(
-            horizon, self._settings.claim_batch, self._known_job
+            horizon, self._settings.claim_batch, self._jobs.get
         ) as claim:
             jobs = claim.jobs
             if not jobs and not claim.unreadable:
@@ -131,7 +164,7 @@ class Scheduler:
                 (job_id, why, None) for job_id, why in claim.unreadable.items()
             ]
             for job in jobs:
-                self._remember_job(job)
+                self._jobs.remember(job)
                 try:
                     job_fires, next_time, late = await self._fires_for(
                         job, claim.next_fire[job.id], now, horizon
@@ -151,7 +184,7 @@ class Scheduler:
         # committed: the fires are visible to the other servers, and can be handed to them
         jobs_by_id = {job.id: job for job in jobs}
         waiting = [i for i in inserted if i.status == InstanceStatus.WAITING]
-        handed = await self._hand_off(waiting, jobs_by_id)
+        handed = await self._hand_offs.hand_off_planned(waiting, jobs_by_id)
         for instance in waiting:
             if instance.id in handed:
                 continue
@@ -159,19 +192,6 @@ class Scheduler:
             self._runs.arm(instance, jobs_by_id[instance.job_id], misfire=misfire)
         self._metrics.planned.set(self._runs.planned_count())
         return len(jobs) + len(claim.unreadable) >= self._settings.claim_batch
-
-    async def _hand_off(self, waiting: list[Instance], jobs: dict[int, Job]) -> set[int]:
-        """Give the fires of groups whose workers are on another server to that server, a
-        lookahead ahead of their due instant (it arms them); the ids given."""
-        by_target: dict[str, list[int]] = {}
-        for instance in waiting:
-            target = self.hand_off_target(jobs[instance.job_id])
-            if target is not None:
-                by_target.setdefault(target, []).append(instance.id)
-        handed: set[int] = set()
-        for target, ids in by_target.items():
-            handed.update(await self._store.hand_off(ids, target))
-        return handed
 
     def _schedule_error(self, job_id: int, reason: str, exc: BaseException | None) -> None:
         """Count and log a job marked with a schedule error: once, as a marked job is not
@@ -219,7 +239,7 @@ class Scheduler:
         if next_fire < now - threshold:
             missed: list[int] = []
             count = 0
-            keep = self.history_limit(job)
+            keep = history_limit(job, self._settings.history_limit)
             while t is not None and t < now - threshold and count < MAX_MISSED_COUNTED:
                 count += 1
                 missed.append(t)
@@ -246,10 +266,6 @@ class Scheduler:
             fires.append(self._instance(job, t, InstanceStatus.WAITING, now))
             t = None if chained else schedule.next_fire(t)
         return fires, t, late_fire
-
-    def history_limit(self, job: Job) -> int:
-        """Finished instances kept of the job: its own bound, else the server's."""
-        return job.history_limit if job.history_limit is not None else self._settings.history_limit
 
     @staticmethod
     def _instance(job: Job, schedule_time: int, status: InstanceStatus, now: int) -> Instance:

@@ -56,6 +56,12 @@ class ScheduleCache:
             self._cache.pop(job_id, None)
 
 
+def history_limit(job: Job, default: int) -> int:
+    """Finished instances kept of the job: its own bound, else the server's ``default``
+    (planning records at most this many skipped fires; retention prunes down to it)."""
+    return job.history_limit if job.history_limit is not None else default
+
+
 def check_storable(job: Job, fire: Instance) -> None:
     """Raise ScheduleError when an instance's schedule time or data time is not an instant
     that can be stored and shown: checked before the write, since one row the database

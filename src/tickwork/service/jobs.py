@@ -7,7 +7,6 @@ if it did not exist."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,19 +54,12 @@ UPDATABLE = frozenset(f.name for f in dataclasses.fields(Job)) - {
 PARAMETERS_LIMIT = 10_000
 BACKFILL_LIMIT = 1000
 
-TRIGGER_JOB_CACHE_S = 5.0
-"""The longest a job read for triggers is used without reading it again."""
-
 
 class JobService:
     def __init__(self, store: Store, engine: Engine, namespaces: NamespaceService) -> None:
         self._store = store
         self._engine = engine
         self._namespaces = namespaces
-        # jobs read for triggers: dropped when the engine hears of a change, re-read after
-        # TRIGGER_JOB_CACHE_S in any case (a change notification missed on another server)
-        self._for_triggers: dict[int, tuple[Job, float]] = {}
-        engine.job_listeners.append(self._forget_for_triggers)
 
     async def create(self, caller: Caller, job: Job) -> Job:
         require(caller, Right.EDIT, job.namespace, job.group_id)
@@ -117,9 +109,6 @@ class JobService:
         require(caller, right, job.namespace, job.group_id)
         return job
 
-    def _forget_for_triggers(self, job_id: int) -> None:
-        self._for_triggers.pop(job_id, None)
-
     async def job_for_trigger(
         self,
         caller: Caller,
@@ -129,20 +118,12 @@ class JobService:
         *,
         right: Right = Right.READ,
     ) -> Job:
-        """The job, as ``get`` gives it, read again only when it changed (or after
-        TRIGGER_JOB_CACHE_S): what starting a run needs, without a read per call."""
+        """The job, as ``get`` gives it, from the engine's job registry: read again only
+        when it changed (or after a few seconds; engine/job_registry.py), so that starting a
+        run costs no read per call."""
         if namespace is not None and group_id is not None:
             require(caller, Right.READ, namespace, group_id)
-        now = time.monotonic()
-        cached = self._for_triggers.get(job_id)
-        if cached is None or now - cached[1] >= TRIGGER_JOB_CACHE_S:
-            job = await self._store.get_job(job_id)
-            if job is not None:
-                if len(self._for_triggers) > 100_000:
-                    self._for_triggers.clear()
-                self._for_triggers[job_id] = (job, now)
-        else:
-            job = cached[0]
+        job = await self._engine.job_for_trigger(job_id)
         return self._allowed(caller, self._checked(job, job_id, namespace, group_id), right)
 
     async def find(self, caller: Caller, flt: JobFilter) -> Page[Job]:
@@ -189,11 +170,7 @@ class JobService:
 
     async def delete(self, caller: Caller, job_id: int) -> None:
         await self.get(caller, job_id, right=Right.EDIT)
-        async with self._engine.planning:
-            self._engine.job_deleted(job_id)
-            await self._engine.flush()
-            await self._store.delete_job(job_id)
-        await self._engine.announce_job(job_id, schedule_changed=True)
+        await self._engine.delete_job(job_id)
 
     async def delete_group_jobs(self, caller: Caller, namespace: str, group_id: str) -> int:
         """Delete every job of an app group (before the group itself); how many were. Asks
@@ -461,28 +438,8 @@ class JobService:
 
     # -- internals ---------------------------------------------------------------------------
     async def _save(self, job: Job, *, reschedule: bool) -> Job:
-        """Store a changed job. A job marked with a schedule error loses the mark, and its
-        schedule is computed again from now (planning marks it again if it still fails)."""
-        async with self._engine.planning:
-            now = now_ms()
-            job.updated_at = max(now, job.updated_at + 1)
-            current = await self._store.get_job(job.id)  # planning may have moved it on
-            if current is not None and current.schedule_error is not None:
-                reschedule = True
-            job.schedule_error = None
-            if reschedule:
-                job.next_fire_time = await self._engine.first_fire(job, now)
-                if (
-                    job.time_type == TimeType.ONE_TIME
-                    and job.next_fire_time is not None
-                    and job.next_fire_time < now
-                ):
-                    job.next_fire_time = None  # its time has passed: it will not fire itself
-            elif current is not None:
-                job.next_fire_time = current.next_fire_time
-            stored = await self._store.update_job(job)
-            await self._engine.job_changed(stored, schedule_changed=reschedule)
-        return stored
+        """Store a changed job (the engine computes its next fire under its planning lock)."""
+        return await self._engine.save_job(job, reschedule=reschedule)
 
     async def _check_calendar(self, job: Job) -> None:
         if not job.calendar:

@@ -287,7 +287,8 @@ class Store(Protocol):
 
     # -- servers and ownership (docs/multi-server.md) -----------------------------------------
     server_id: str | None
-    """The server this store works for: instances it inserts are owned by it."""
+    """The server this store works for, given when it is opened: instances it inserts are
+    owned by it (the engine built over the store runs as this server)."""
 
     async def register_server(self, server_id: str, address: str) -> None: ...
 

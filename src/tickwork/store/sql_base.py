@@ -74,9 +74,11 @@ class SqlBase:
     """Engine, transactions and dialect differences; the methods live in the subclasses."""
 
     server_id: str | None = None
-    """The server this store works for (set by the engine): it owns the instances it inserts."""
+    """The server this store works for (given when the store is opened): it owns the
+    instances it inserts. None: a store opened by a tool, whose inserts nobody owns."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, server_id: str | None = None) -> None:
+        self.server_id = server_id
         self._url = normalize_url(url)
         self._engine: AsyncEngine | None = None
         self._sqlite: sa.Engine | None = None  # SQLite: the engine of the store's transactions

@@ -89,8 +89,8 @@ async def test_a_run_it_holds_is_not_started_twice(
         # hand-off notifications for it, and a sweep, while it runs
         runtime.engine.runs.start_now(triggered, job)
         runtime.engine.runs.arm(triggered, job)
-        await runtime.engine._take_handed([triggered.id])
-        await runtime.engine.take_missed_hand_offs()
+        await runtime.engine.inbox.take_up([triggered.id])
+        await runtime.engine.inbox.take_up_missed()
         done = await wait_for(lambda: final(runtime, triggered.id))
         assert (done.status, done.result, done.attempt) == (InstanceStatus.SUCCESS, "once", 0)
         assert runtime.engine.runs.ended_here(triggered.id)

@@ -16,7 +16,7 @@ from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus, TimeType
 from tickwork.domain.models import Instance
 from tickwork.domain.queries import InstanceFilter
-from tickwork.engine.engine import Engine
+from tickwork.engine.engine import Engine, new_server_id
 from tickwork.service.rights import SYSTEM
 from tickwork.service.services import Services
 from tickwork.settings import Settings
@@ -46,7 +46,7 @@ class RecordingWorker(InProcessWorker):
 @contextlib.asynccontextmanager
 async def engine_services(settings: Settings) -> AsyncIterator[tuple[Services, RecordingWorker]]:
     settings.home_path.mkdir(parents=True, exist_ok=True)
-    store = await open_store(settings.effective_database_url)
+    store = await open_store(settings.effective_database_url, server_id=new_server_id())
     worker = RecordingWorker()
     engine = Engine(store, worker, settings)
     built = Services.build(store, engine)
