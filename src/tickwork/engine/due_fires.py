@@ -44,26 +44,27 @@ F = TypeVar("F", bound=_Pending)
 
 
 class DueFires(Generic[F]):
-    """Fires by due instant; ``release(due, fires)`` is called at each instant with the fires
-    of its batch that are still pending."""
+    """Fires by due instant. Made before the parts that ask it (the writer, the leases, the
+    scheduler) and the run manager that fills it, so that each is given it when made."""
 
-    def __init__(self, timers: Timers, release: Callable[[int, list[F]], None]) -> None:
+    def __init__(self, timers: Timers) -> None:
         self._timers = timers
-        self._release = release
         self._batches: dict[int, list[F]] = {}  # due instant (ms) -> its fires
         self._last_release_at = 0  # when the last batch was released (epoch ms)
 
-    def add(self, due: int, fire: F) -> None:
+    def add(self, due: int, fire: F, release: Callable[[list[F]], None]) -> None:
+        """Hold ``fire`` until ``due``; then ``release`` gets the fires of its batch that are
+        still pending (the first fire of an instant names the release of the batch)."""
         batch = self._batches.get(due)
         if batch is None:  # one timer per due instant: its fires are released together
             batch = self._batches[due] = []
-            self._timers.call_at(due, self._due, due)
+            self._timers.call_at(due, self._due, due, release)
         batch.append(fire)
 
-    def _due(self, due: int) -> None:
+    def _due(self, due: int, release: Callable[[list[F]], None]) -> None:
         fires = [fire for fire in self._batches.pop(due, ()) if fire.pending]
         self._last_release_at = self._timers.now_ms()
-        self._release(due, fires)
+        release(fires)
 
     def next_within(self, now: int, span_ms: int) -> int | None:
         """The due instant of the next batch within ``span_ms`` from ``now``, if any."""

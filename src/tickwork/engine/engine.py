@@ -28,6 +28,7 @@ from tickwork.engine.agents import AgentHub
 from tickwork.engine.background import BackgroundTasks
 from tickwork.engine.collector import CollectionPacer
 from tickwork.engine.creator import InstanceCreator
+from tickwork.engine.due_fires import DueFires
 from tickwork.engine.hand_offs import HandOffInbox, HandOffs
 from tickwork.engine.instance_ops import InstanceOps
 from tickwork.engine.job_changes import JobChanges
@@ -38,23 +39,19 @@ from tickwork.engine.peers import OtherServers
 from tickwork.engine.recovery import Recovery
 from tickwork.engine.retention import Retention
 from tickwork.engine.routing_worker import RoutingWorker
+from tickwork.engine.run_state import Run
 from tickwork.engine.runs import RunManager
 from tickwork.engine.scheduler import Scheduler
 from tickwork.engine.schedules import ScheduleCache
 from tickwork.engine.server_groups import ServerGroups
+from tickwork.engine.timers import LoopTimers
 from tickwork.engine.writer import BatchWriter
 from tickwork.settings import Settings
 from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, STOP_CHANNEL, Store
 from tickwork.timing import Schedule
 from tickwork.worker.abc import Worker
 
-__all__ = ["STEP_ASIDE_AFTER_MS", "STEP_ASIDE_MS", "Engine", "new_server_id"]
-
-STEP_ASIDE_MS = 100
-"""Housekeeping (a writer batch, a lease beat, a step of pruning; on SQLite each holds the
-loop's thread for up to tens of ms) waits out a batch of fires due this soon."""
-STEP_ASIDE_AFTER_MS = 50
-"""... until this long after the batch's due instant (its runs are under way)."""
+__all__ = ["Engine", "new_server_id"]
 
 
 def new_server_id() -> str:
@@ -91,10 +88,12 @@ class Engine:
         # never plans from a job version that a concurrent change has replaced.
         planning = asyncio.Lock()
         self.background = BackgroundTasks()
-        # The writer waits out due fires, which the run manager knows, and the run manager
-        # writes through the writer: the writer gets ``step_aside``, which asks the runs
-        # only once the engine runs (engine/fire_guard.py is to own this link).
-        self.writer = BatchWriter(store, step_aside=self.step_aside)
+        timers = LoopTimers()
+        # the fires waiting for their due instants: the run manager fills it, and every piece
+        # of housekeeping that holds the loop (writer, lease beats, planning, pruning, the
+        # collector) asks it first, so due fires go before them
+        self.due_fires: DueFires[Run] = DueFires(timers)
+        self.writer = BatchWriter(store, fires=self.due_fires)
         self.creator = InstanceCreator(store)
         self.schedules = ScheduleCache(store)
         self.jobs = JobRegistry(store)
@@ -109,6 +108,8 @@ class Engine:
             tasks=self.worker,
             fence=fence.fenced,
             log_limits=LogLimits(settings.run_log_max_bytes, settings.run_log_max_lines),
+            timers=timers,
+            due_fires=self.due_fires,
         )
         self.hand_offs = HandOffs(
             store,
@@ -127,12 +128,13 @@ class Engine:
             jobs=self.jobs,
             hand_offs=self.hand_offs,
             planning=planning,
+            fires=self.due_fires,
         )
         self.retention = Retention(
             store,
             jobs=self.jobs,
             writer=self.writer,
-            step_aside=self.step_aside,
+            step_aside=self.due_fires.step_aside,
             history_limit=settings.history_limit,
             interval_s=settings.retention_interval_s,
         )
@@ -197,10 +199,15 @@ class Engine:
             fence=fence,
             others=self.others,
             holder=_LeaseDuties(
-                self.step_aside, self.recovery, self.runs, self.worker, self.hand_offs, self.inbox
+                self.due_fires.step_aside,
+                self.recovery,
+                self.runs,
+                self.worker,
+                self.hand_offs,
+                self.inbox,
             ),
         )
-        self._collections = CollectionPacer(self.runs.fires_busy)
+        self._collections = CollectionPacer(self.due_fires.busy)
         self._stop_listening: Callable[[], None] = lambda: None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -233,11 +240,6 @@ class Engine:
         await self.writer.close()
         await self.leases.stop()  # after the last write: the others adopt what is left
         await self.server_groups.stop()
-
-    async def step_aside(self) -> None:
-        """Before housekeeping that holds the loop: let a batch of fires due in the next
-        moments go first (a lease beat that began 14 ms before one held it 34 ms)."""
-        await self.runs.wait_out_fires(STEP_ASIDE_MS, STEP_ASIDE_AFTER_MS)
 
     async def flush(self) -> None:
         await self.writer.flush()

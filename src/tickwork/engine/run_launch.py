@@ -102,7 +102,7 @@ class RunLaunch:
             self._preparing.prepare(request_for(run))
 
     # -- the due instant ---------------------------------------------------------------------
-    def release_batch(self, due: int, runs: list[Run]) -> None:
+    def release_batch(self, runs: list[Run]) -> None:
         """The due instant of a batch of fires (``DueFires``): the worker gets every one
         admitted first, so the code of prepared runs starts before the bookkeeping of any."""
         at = self._timers.now_ms()

@@ -49,6 +49,7 @@ class RunManager:
         fence: Callable[[], bool] = lambda: False,
         log_limits: LogLimits | None = None,
         timers: Timers | None = None,
+        due_fires: DueFires[Run] | None = None,
     ) -> None:
         self._timers = timers or LoopTimers()
         self._worker = worker
@@ -76,7 +77,8 @@ class RunManager:
             tasks=tasks,
             fence=fence,
         )
-        self.due_fires: DueFires[Run] = DueFires(self._timers, self.launch.release_batch)
+        # the fires waiting for their instants, which housekeeping asks too (due_fires.py)
+        self.due_fires: DueFires[Run] = due_fires or DueFires(self._timers)
 
     # -- wiring ------------------------------------------------------------------------------
     def on_final(self, listener: FinalListener) -> None:
@@ -96,12 +98,6 @@ class RunManager:
     def active_count(self, job_id: int) -> int:
         return self.launch.slots.count(job_id)
 
-    async def wait_out_fires(self, within_ms: int, after_ms: int) -> None:
-        await self.due_fires.wait_out(within_ms, after_ms)
-
-    def fires_busy(self, around_ms: int) -> bool:
-        return self.due_fires.busy(around_ms)
-
     def planned_count(self) -> int:
         return sum(1 for run in self._runs.values() if run.state is RunState.PLANNED)
 
@@ -117,7 +113,7 @@ class RunManager:
             return
         run = self._hold(Run(instance=instance, job=job, attempt=instance.attempt, misfire=misfire))
         run.move(RunState.PLANNED)
-        self.due_fires.add(instance.schedule_time, run)
+        self.due_fires.add(instance.schedule_time, run, self.launch.release_batch)
         self.launch.plan_preparing(run)
 
     def start_now(

@@ -22,6 +22,7 @@ from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus, MisfirePolicy, TimeType, TriggerType
 from tickwork.domain.errors import ScheduleError, TickworkError, Unavailable, reason_of
 from tickwork.domain.models import Instance, Job
+from tickwork.engine.due_fires import FireGuard
 from tickwork.engine.job_registry import JobRegistry
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.schedules import ScheduleCache, check_storable, history_limit
@@ -67,8 +68,6 @@ class PlannedRuns(Protocol):
 
     def planned_count(self) -> int: ...
 
-    async def wait_out_fires(self, within_ms: int, after_ms: int) -> None: ...
-
 
 class Scheduler:
     def __init__(
@@ -82,10 +81,12 @@ class Scheduler:
         jobs: JobRegistry,
         hand_offs: PlannedHandOffs,
         planning: asyncio.Lock,
+        fires: FireGuard,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._store = store
         self._runs = runs
+        self._fires = fires  # a periodic round waits out fires due in the next moments
         self._schedules = schedules
         self._metrics = metrics
         self._settings = settings
@@ -122,7 +123,7 @@ class Scheduler:
                 # for (a job created or changed) go at once; the wait stays well inside
                 # the look-ahead window.
                 quarter = self._settings.lookahead_ms // 4
-                await self._runs.wait_out_fires(
+                await self._fires.wait_out(
                     min(QUIET_BEFORE_MS, quarter), min(QUIET_AFTER_MS, quarter)
                 )
             try:

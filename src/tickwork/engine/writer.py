@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from tickwork.domain.models import InstanceUpdate, LogLine
+from tickwork.engine.due_fires import FireGuard
 from tickwork.store.abc import Store
 
 log = logging.getLogger(__name__)
@@ -26,13 +26,11 @@ LOG_BACKLOG_CHARS = 16 * 1024 * 1024
 
 
 class BatchWriter:
-    def __init__(
-        self, store: Store, *, step_aside: Callable[[], Awaitable[None]] | None = None
-    ) -> None:
+    def __init__(self, store: Store, *, fires: FireGuard | None = None) -> None:
         self._store = store
-        # awaited before each batch: on SQLite a batch holds the loop's thread (a thousand
+        # asked before each batch: on SQLite a batch holds the loop's thread (a thousand
         # updates, ~25 ms), so fires due in the next moments go first
-        self._step_aside = step_aside
+        self._fires = fires
         self._updates: list[InstanceUpdate] = []
         self._logs: list[LogLine] = []
         self._log_chars = 0  # the length of the lines in ``_logs``
@@ -116,8 +114,8 @@ class BatchWriter:
 
     async def _write_all(self) -> None:
         while self._updates or self._logs:
-            if self._step_aside is not None and not self._closing:
-                await self._step_aside()
+            if self._fires is not None and not self._closing:
+                await self._fires.step_aside()
             updates, self._updates = self._updates[:MAX_BATCH], self._updates[MAX_BATCH:]
             logs, self._logs = self._logs[:MAX_BATCH], self._logs[MAX_BATCH:]
             chars = sum(len(x.line) for x in logs)

@@ -9,8 +9,11 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import cast
 
+from fake_timers import FakeTimers
+
 from tickwork.domain.enums import InstanceStatus, JobType, MisfirePolicy, TimeType
 from tickwork.domain.models import Instance, Job
+from tickwork.engine.due_fires import DueFires
 from tickwork.engine.job_registry import JobRegistry
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.scheduler import Scheduler
@@ -66,9 +69,6 @@ class FakeRuns:
     def planned_count(self) -> int:
         return len(self.armed)
 
-    async def wait_out_fires(self, within_ms: int, after_ms: int) -> None:
-        await asyncio.sleep(0)
-
 
 class FakeHandOffs:
     def __init__(self, groups_elsewhere: frozenset[str] = frozenset()) -> None:
@@ -120,6 +120,7 @@ def scheduler(
             jobs=jobs or JobRegistry(cast(Store, None)),
             hand_offs=hand_offs,
             planning=asyncio.Lock(),
+            fires=DueFires(FakeTimers(NOW)),  # none due: a round never waits
             clock=lambda: NOW,
         ),
         metrics,
