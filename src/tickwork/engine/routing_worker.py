@@ -21,12 +21,9 @@ from tickwork.engine.routing import (
     worker_labels,
 )
 from tickwork.worker.abc import RunReporter, RunRequest, Worker
+from tickwork.worker.messages import Discard, Kill, Prepare, Run, Tasks
 from tickwork.worker.metrics import MetricsSampler
-from tickwork.worker.protocol import (
-    HEARTBEAT_S,
-    request_to_wire,
-    tasks_to_wire,
-)
+from tickwork.worker.protocol import HEARTBEAT_S
 
 __all__ = ["RoutingWorker"]
 
@@ -144,7 +141,7 @@ class RoutingWorker:
         target = self._target(request)
         if isinstance(target, Agent):
             self.hub.mark_prepared(request.instance_id, target)
-            target.send({"op": "prepare", "request": request_to_wire(request)})
+            target.send(Prepare(request))
         elif target is not None:
             target.prepare(request)
 
@@ -153,7 +150,7 @@ class RoutingWorker:
         if agent is None:
             self.local.discard(instance_id)
         else:
-            agent.send({"op": "discard", "instance_id": instance_id})
+            agent.send(Discard(instance_id))
 
     def start_prepared(self, requests: list[RunRequest]) -> None:
         # Agents start their runs on "run"; only those going to the local worker start
@@ -166,11 +163,11 @@ class RoutingWorker:
         target = self._target(request)
         if isinstance(target, Agent):
             self.hub.assign(request, target)
-            target.send({"op": "run", "request": request_to_wire(request)})
+            target.send(Run(request))
             return
         stale = self.hub.forget_prepared(request.instance_id)
         if stale is not None:  # prepared on an agent that may no longer take it
-            stale.send({"op": "discard", "instance_id": request.instance_id})
+            stale.send(Discard(request.instance_id))
         if target is not None:
             target.submit(request)
             return
@@ -217,7 +214,7 @@ class RoutingWorker:
                         request.attempt,
                         request.task.attempt,
                     )
-                agent.send(tasks_to_wire(requests))
+                agent.send(Tasks(tuple(requests)))
                 return True
         return False
 
@@ -233,7 +230,7 @@ class RoutingWorker:
                 namespace,
                 group_id,
             ):
-                agent.send({"op": "kill", "instance_id": iid, "reason": reason})
+                agent.send(Kill(iid, reason))
 
     def worker_joined(self, listener: Callable[[Agent], None]) -> Callable[[], None]:
         """Call ``listener`` when an agent joins, until the returned function is called."""
@@ -319,7 +316,7 @@ class RoutingWorker:
         agent = self.hub.holder(instance_id)
         if agent is None:
             return self.local.kill(instance_id, reason)
-        agent.send({"op": "kill", "instance_id": instance_id, "reason": reason})
+        agent.send(Kill(instance_id, reason))
         return True
 
     def running(self) -> int:

@@ -16,6 +16,7 @@ from tickwork.engine.agents import Agent, AgentHub
 from tickwork.engine.routing import designation_allows, effective_designation, route_designation
 from tickwork.engine.routing_worker import RoutingWorker
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
+from tickwork.worker.messages import Run
 
 REQUEST = RunRequest(
     instance_id=1, job_id=1, job_name="j", namespace="ns", group_id="g",
@@ -89,7 +90,7 @@ def agent(address: str, labels: tuple[str, ...] = (), group: str = "g") -> Agent
 
 
 def sent_runs(a: Agent) -> list[int]:
-    return [m["request"]["instance_id"] for m in a.outbox if m["op"] == "run"]
+    return [m.request.instance_id for m in a.outbox if isinstance(m, Run)]
 
 
 def test_designation_rules() -> None:
