@@ -34,6 +34,7 @@ from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import TickworkError
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey
 from tickwork.worker.inprocess import InProcessWorker
+from tickwork.worker.message_parser import parse_from_server
 from tickwork.worker.messages import (
     Discard,
     Finished,
@@ -50,7 +51,6 @@ from tickwork.worker.messages import (
     Tasks,
     Welcome,
     encode_messages,
-    parse_from_server,
 )
 from tickwork.worker.metrics import MetricsSampler
 from tickwork.worker.process_tree import GroupWatcher

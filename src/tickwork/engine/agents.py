@@ -20,6 +20,7 @@ from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.job_types import OWN_TYPE_NAMES
 from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
+from tickwork.worker.message_parser import parse_from_agent
 from tickwork.worker.messages import (
     Finished,
     Heartbeat,
@@ -31,7 +32,6 @@ from tickwork.worker.messages import (
     Report,
     ServerMessage,
     Started,
-    parse_from_agent,
 )
 from tickwork.worker.protocol import RESUME_GRACE_S, Message
 

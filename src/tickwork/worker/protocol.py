@@ -3,7 +3,7 @@ WebSocket (``/api/v1/workers/connect``), each frame a batch of messages so that 
 short runs a second need no frame (let alone a request) per run.
 
 Frame: ``{"messages": [message, ...]}``. A message is an object with ``op`` (each op is a
-type of ``worker/messages.py``, which parses and encodes them):
+type of ``worker/messages.py``; ``worker/message_parser.py`` parses them):
 
 server -> agent: ``welcome`` {worker_id, log_limits?: {max_bytes, max_lines}}, ``prepare``
 {request}, ``run`` {request},
@@ -247,7 +247,7 @@ def encode(messages: list[Message]) -> str:
 
 
 def decode(frame: str | bytes) -> list[Message]:
-    """The messages of a frame, as JSON (``messages.parse_from_*`` types each)."""
+    """The messages of a frame, as JSON (``message_parser.parse_from_*`` types each)."""
     try:
         data = bounded_json.loads(frame, field="frame")
     except (json.JSONDecodeError, UnicodeDecodeError):

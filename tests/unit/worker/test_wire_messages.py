@@ -1,6 +1,7 @@
-"""The typed messages of the agents' wire (worker/messages.py): each encodes to the JSON that
-servers and agents of every version send (pinned here, byte for byte, as the code before the
-types wrote them), parses back to itself, and a bad one is refused naming its field."""
+"""The typed messages of the agents' wire (worker/messages.py, worker/message_parser.py):
+each encodes to the JSON that servers and agents of every version send (pinned here, byte for
+byte, as the code before the types wrote them), parses back to itself, and a bad one is
+refused naming its field."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tickwork.domain.job_types import OWN_TYPE_NAMES
 from tickwork.domain.log_cap import LogLimits
 from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskPhase, TaskSpec
+from tickwork.worker.message_parser import parse_from_agent, parse_from_server
 from tickwork.worker.messages import (
     AgentMessage,
     Discard,
@@ -33,8 +35,6 @@ from tickwork.worker.messages import (
     Tasks,
     Welcome,
     encode_messages,
-    parse_from_agent,
-    parse_from_server,
 )
 from tickwork.worker.protocol import decode
 
