@@ -1,13 +1,16 @@
 """The messages between the server and ``tickwork worker`` agents, one type per op.
 
 ``worker/protocol.py`` describes the wire (frames of JSON messages, what each op carries).
-Here each op is a frozen dataclass: ``to_wire`` gives its JSON object, key for key as
+Here each op is a dataclass: ``to_wire`` gives its JSON object, key for key as
 servers and agents of every version have sent it (a test pins them); ``parse_from_agent``
 and ``parse_from_server`` turn a received object into its type, or refuse it with an
 ``InvalidParameter`` naming the field (``worker/message_parser.py``); readers dispatch on
 the type. ``encode_messages`` makes a frame of them.
 
-Plain dataclasses, no validation library: thousands of these cross a second.
+Plain slotted dataclasses, no validation library: thousands of these cross a second. Not
+frozen, though nothing changes one once made: a frozen one's ``__init__`` cost 0.5 µs a
+message more (started, log and finished reports put in the agent's outbox and encoded: 2.7
+µs a message against 3.2 µs; the dicts before the types took 2.2 µs).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ __all__ = [
 
 
 # -- server -> agent ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Welcome:
     """First on every connection: the worker id the server knows the agent by, and what it
     keeps of each attempt's log (None: the agent cuts nothing)."""
@@ -65,7 +68,7 @@ class Welcome:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Prepare:
     """Start a scheduled run's process ahead of its due instant, held at a gate."""
 
@@ -76,7 +79,7 @@ class Prepare:
         return {"op": "prepare", "request": request_to_wire(self.request)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Run:
     """Start a run (the one prepared with this request, or a fresh one)."""
 
@@ -87,7 +90,7 @@ class Run:
         return {"op": "run", "request": request_to_wire(self.request)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Tasks:
     """A page of tasks of one distributed run (one instance), each a request."""
 
@@ -98,7 +101,7 @@ class Tasks:
         return tasks_to_wire(list(self.requests))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Discard:
     """Drop a prepared run: it will not be started."""
 
@@ -109,7 +112,7 @@ class Discard:
         return {"op": "discard", "instance_id": self.instance_id}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Kill:
     """Kill a run and all its tasks; they report ``killed`` with the reason."""
 
@@ -125,7 +128,7 @@ ServerMessage = Welcome | Prepare | Run | Tasks | Discard | Kill
 
 
 # -- agent -> server ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Hello:
     """First on every connection: the runs (instance id, attempt) and tasks (instance id,
     task id, attempt, task attempt) the agent holds. ``job_types``: None when it says none
@@ -147,7 +150,7 @@ class Hello:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Heartbeat:
     """Every ``HEARTBEAT_S``, and at once when the agent starts draining."""
 
@@ -172,7 +175,7 @@ class Heartbeat:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Started:
     op: ClassVar[str] = "started"
     instance_id: int
@@ -192,7 +195,7 @@ class Started:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Log:
     """One line of a run's log (or of one of its tasks': the line carries the task's mark)."""
 
@@ -212,7 +215,7 @@ class Log:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Progress:
     op: ClassVar[str] = "progress"
     instance_id: int
@@ -228,7 +231,7 @@ class Progress:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finished:
     """A run's (or a task's) outcome, with the log lines the agent dropped of it."""
 
@@ -258,7 +261,7 @@ class Finished:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Mapped:
     """Subtasks a task's processor mapped (each a JSON text), named ``task_name``."""
 
