@@ -23,7 +23,6 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
@@ -32,9 +31,27 @@ from tickwork.agent.options import AgentOptions, connect_url
 from tickwork.agent.outbox import MAX_LOG_LINES, Outbox
 from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
-from tickwork.domain.errors import InvalidParameter, TickworkError
+from tickwork.domain.errors import TickworkError
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey
 from tickwork.worker.inprocess import InProcessWorker
+from tickwork.worker.message_parser import parse_from_server
+from tickwork.worker.messages import (
+    Discard,
+    Finished,
+    Heartbeat,
+    Hello,
+    Kill,
+    Log,
+    Mapped,
+    Prepare,
+    Progress,
+    Run,
+    ServerMessage,
+    Started,
+    Tasks,
+    Welcome,
+    encode_messages,
+)
 from tickwork.worker.metrics import MetricsSampler
 from tickwork.worker.process_tree import GroupWatcher
 from tickwork.worker.protocol import (
@@ -42,12 +59,7 @@ from tickwork.worker.protocol import (
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN,
     HEARTBEAT_S,
-    Message,
     decode,
-    encode,
-    log_limits_from_wire,
-    request_from_wire,
-    tasks_from_wire,
 )
 
 __all__ = ["Agent", "AgentRefused", "AgentReporter"]
@@ -90,21 +102,13 @@ class AgentReporter:
     def started(
         self, instance_id: int, attempt: int, worker: str, at: int, task: TaskKey | None = None
     ) -> None:
-        message: Message = {"op": "started", "instance_id": instance_id, "attempt": attempt}
-        message["at"] = at
-        if task is not None:
-            message["task_id"], message["task_attempt"] = task
-        self._outbox.put(message)
+        self._outbox.put(Started(instance_id, attempt, at, task))
 
     def log(self, instance_id: int, attempt: int, at: int, line: str) -> None:
-        self._outbox.put(
-            {"op": "log", "instance_id": instance_id, "attempt": attempt, "at": at, "line": line}
-        )
+        self._outbox.put(Log(instance_id, attempt, at, line))
 
     def progress(self, instance_id: int, attempt: int, progress: str) -> None:
-        self._outbox.put(
-            {"op": "progress", "instance_id": instance_id, "attempt": attempt, "progress": progress}
-        )
+        self._outbox.put(Progress(instance_id, attempt, progress))
 
     def finished(
         self,
@@ -114,36 +118,12 @@ class AgentReporter:
         at: int,
         task: TaskKey | None = None,
     ) -> None:
-        message: Message = {
-            "op": "finished",
-            "instance_id": instance_id,
-            "attempt": attempt,
-            "status": int(outcome.status),
-            "result": outcome.result,
-            "at": at,
-        }
-        if outcome.lost:
-            message["lost"] = True
-        if outcome.dropped_lines:
-            message["log_dropped"] = [outcome.dropped_lines, outcome.dropped_bytes]
-        if task is not None:
-            message["task_id"], message["task_attempt"] = task
-        self._outbox.put(message)
+        self._outbox.put(Finished(instance_id, attempt, outcome, at, task))
 
     def mapped(
         self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]
     ) -> None:
-        self._outbox.put(
-            {
-                "op": "mapped",
-                "instance_id": instance_id,
-                "attempt": attempt,
-                "task_id": task[0],
-                "task_attempt": task[1],
-                "task_name": task_name,
-                "tasks": bodies,
-            }
-        )
+        self._outbox.put(Mapped(instance_id, attempt, task, task_name, bodies))
 
 
 def _print_line(line: str) -> None:
@@ -196,14 +176,7 @@ class Agent:
         )
         self._draining.set()
         # tell the server at once, so that it routes no more runs here
-        self.outbox.put(
-            {
-                "op": "heartbeat",
-                "running": self.worker.running(),
-                "concurrency": self.options.concurrency,
-                "draining": True,
-            }
-        )
+        self.outbox.put(Heartbeat(self.worker.running(), self.options.concurrency, draining=True))
 
     async def wait_connected(self) -> None:
         await self._connected.wait()
@@ -314,30 +287,30 @@ class Agent:
             backoff = min(backoff * 2, BACKOFF_MAX_S)
             index += 1
 
-    def hello(self) -> Message:
+    def hello(self) -> Hello:
         """What this agent holds, said first on every connection: the runs and tasks it runs
         (or waits to run) and those whose outcome waits to be sent. The server lets it keep
         those it still holds for it and kills the others (``resume``)."""
-        runs: list[list[int]] = []
-        tasks: list[list[int]] = []
-        held = [(r.instance_id, r.attempt, r.task) for r in self.worker.holding()]
-        for iid, attempt, task in held:
+        runs: list[tuple[int, int]] = []
+        tasks: list[tuple[int, int, int, int]] = []
+        for request in self.worker.holding():
+            iid, attempt, task = request.instance_id, request.attempt, request.task
             if task is None:
-                runs.append([iid, attempt])
+                runs.append((iid, attempt))
             else:
-                tasks.append([iid, task.task_id, attempt, task.attempt])
-        for message in self.outbox.finished_keys():
-            iid, attempt = int(message["instance_id"]), int(message["attempt"])
-            if "task_id" in message:
-                tasks.append([iid, int(message["task_id"]), attempt, int(message["task_attempt"])])
+                tasks.append((iid, task.task_id, attempt, task.attempt))
+        for finished in self.outbox.finished_keys():
+            iid, attempt, key = finished.instance_id, finished.attempt, finished.task
+            if key is None:
+                runs.append((iid, attempt))
             else:
-                runs.append([iid, attempt])
-        return {"op": "hello", "runs": runs, "tasks": tasks}
+                tasks.append((iid, key[0], attempt, key[1]))
+        return Hello(tuple(runs), tuple(tasks))
 
     async def _session(self, ws: ClientConnection) -> None:
         """Serve one connection until it closes."""
         try:
-            await ws.send(encode([self.hello()]))
+            await ws.send(encode_messages([self.hello()]))
         except ConnectionClosed:
             return
         sender = asyncio.create_task(self._send_loop(ws), name="tickwork-agent-send")
@@ -361,13 +334,12 @@ class Agent:
     async def _heartbeat_loop(self) -> None:
         while True:
             self.outbox.put(
-                {
-                    "op": "heartbeat",
-                    "running": self.worker.running(),
-                    "concurrency": self.options.concurrency,
-                    "draining": self.draining,
-                    "metrics": self.metrics.sample().to_wire(),
-                }
+                Heartbeat(
+                    self.worker.running(),
+                    self.options.concurrency,
+                    draining=self.draining,
+                    metrics=self.metrics.sample(),
+                )
             )
             await asyncio.sleep(HEARTBEAT_S)
 
@@ -383,7 +355,7 @@ class Agent:
                     continue
                 self._sending = True
                 try:
-                    await ws.send(encode(batch))
+                    await ws.send(encode_messages(batch))
                 except BaseException:
                     outbox.put_back(batch)  # sent again after reconnecting
                     raise
@@ -405,47 +377,40 @@ class Agent:
         except TickworkError as exc:
             _log.warning("ignored a frame from the server: %s", exc.message)
             return
-        for message in messages:
+        for data in messages:
             try:
-                self._handle(message)
+                self._handle(parse_from_server(data))
             except TickworkError as exc:
-                _log.warning("ignored a %r message: %s", message.get("op"), exc.message)
+                _log.warning("ignored a %r message: %s", data.get("op"), exc.message)
             except Exception:
-                _log.exception("handling a %r message failed", message.get("op"))
+                _log.exception("handling a %r message failed", data.get("op"))
 
-    def _handle(self, message: Message) -> None:
-        op = message.get("op")
-        if op == "run":
-            request = request_from_wire(_object(message.get("request")))
-            if self.draining:
-                self._refuse(request)
-            else:
-                self.worker.submit(request)
-        elif op == "tasks":
-            for request in tasks_from_wire(message):
+    def _handle(self, message: ServerMessage) -> None:
+        match message:
+            case Run(request):
                 if self.draining:
                     self._refuse(request)
                 else:
                     self.worker.submit(request)
-        elif op == "prepare":
-            if not self.draining:
-                self.worker.prepare(request_from_wire(_object(message.get("request"))))
-        elif op == "discard":
-            self.worker.discard(_instance_id(message))
-        elif op == "kill":
-            instance_id = _instance_id(message)
-            reason = str(message.get("reason") or "killed")
-            if not self.worker.kill(instance_id, reason):
+            case Tasks(requests):
+                for request in requests:
+                    if self.draining:
+                        self._refuse(request)
+                    else:
+                        self.worker.submit(request)
+            case Prepare(request):
+                if not self.draining:
+                    self.worker.prepare(request)
+            case Discard(instance_id):
                 self.worker.discard(instance_id)
-                _log.info("kill of instance %s: not running here", instance_id)
-        elif op == "welcome":
-            _log.info(
-                "worker %s welcomed as %s", self.address, message.get("worker_id", "(unnamed)")
-            )
-            # runs started from now on cut their logs as this server will
-            self.worker.log_limits = log_limits_from_wire(message.get("log_limits"))
-        else:
-            _log.warning("ignored a message with unknown op %r", op)
+            case Kill(instance_id, reason):
+                if not self.worker.kill(instance_id, reason):
+                    self.worker.discard(instance_id)
+                    _log.info("kill of instance %s: not running here", instance_id)
+            case Welcome(worker_id, log_limits):
+                _log.info("worker %s welcomed as %s", self.address, worker_id or "(unnamed)")
+                # runs started from now on cut their logs as this server will
+                self.worker.log_limits = log_limits
 
     def _refuse(self, request: RunRequest) -> None:
         self.reporter.finished(
@@ -455,16 +420,3 @@ class Agent:
             now_ms(),
             None if request.task is None else request.task.key,
         )
-
-
-def _object(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidParameter("a request must be an object", field="request")
-    return value
-
-
-def _instance_id(message: Message) -> int:
-    value = message.get("instance_id")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameter(f"instance_id must be a number, got {value!r}", field="instance_id")
-    return value

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-from tickwork.worker.protocol import Message
+from tickwork.worker.messages import AgentMessage, Finished, Log, Mapped
 
 __all__ = ["LOG_ROOM_LINES", "MAX_LOG_LINES", "Outbox", "message_size"]
 
@@ -26,22 +26,20 @@ LOG_ROOM_LINES = 10_000
 """Log lines waiting past which the runs' output is not read (``log_room``)."""
 
 
-def message_size(message: Message) -> int:
+def message_size(message: AgentMessage) -> int:
     """About how many bytes of a frame a message takes (its text; JSON may escape more)."""
-    op = message.get("op")
-    if op == "log":
-        return len(str(message.get("line", ""))) + 96
-    if op == "mapped":
-        tasks = message.get("tasks")
-        return sum(len(str(t)) + 4 for t in tasks) + 160 if isinstance(tasks, list) else 160
+    if isinstance(message, Log):
+        return len(message.line) + 96
+    if isinstance(message, Mapped):
+        return sum(len(t) + 4 for t in message.tasks) + 160
     return 160
 
 
 class _Entry:
     __slots__ = ("message",)
 
-    def __init__(self, message: Message) -> None:
-        self.message: Message | None = message  # None: a log line dropped in place
+    def __init__(self, message: AgentMessage) -> None:
+        self.message: AgentMessage | None = message  # None: a log line dropped in place
 
 
 class Outbox:
@@ -68,33 +66,33 @@ class Outbox:
         """How many log lines were dropped because too many waited."""
         return self._dropped_total
 
-    def put(self, message: Message) -> None:
+    def put(self, message: AgentMessage) -> None:
         entry = _Entry(message)
         self._entries.append(entry)
         self._live += 1
-        if message.get("op") == "log":
+        if isinstance(message, Log):
             self._logs.append(entry)
             if len(self._logs) > self._max_log_lines:
                 self._drop_oldest_log()
         self._ready.set()
 
-    def put_back(self, messages: list[Message]) -> None:
+    def put_back(self, messages: list[AgentMessage]) -> None:
         """Return messages taken for a frame that could not be sent, ahead of the rest."""
         for message in reversed(messages):
             entry = _Entry(message)
             self._entries.appendleft(entry)
             self._live += 1
-            if message.get("op") == "log":
+            if isinstance(message, Log):
                 self._logs.appendleft(entry)
         while len(self._logs) > self._max_log_lines:
             self._drop_oldest_log()
         if self._live:
             self._ready.set()
 
-    def take(self, limit: int, max_bytes: int | None = None) -> list[Message]:
+    def take(self, limit: int, max_bytes: int | None = None) -> list[AgentMessage]:
         """Up to ``limit`` messages, oldest first, and about ``max_bytes`` of them at most
         (``message_size``; the first is taken whatever its size)."""
-        batch: list[Message] = []
+        batch: list[AgentMessage] = []
         size = 0
         while self._entries and len(batch) < limit:
             message = self._entries[0].message
@@ -131,13 +129,9 @@ class Outbox:
             if not room.done():
                 room.set_result(None)
 
-    def finished_keys(self) -> list[Message]:
+    def finished_keys(self) -> list[Finished]:
         """The ``finished`` messages waiting (the runs whose outcome is not yet sent)."""
-        return [
-            e.message
-            for e in self._entries
-            if e.message is not None and e.message.get("op") == "finished"
-        ]
+        return [e.message for e in self._entries if isinstance(e.message, Finished)]
 
     async def wait(self) -> None:
         """Return once a message waits."""

@@ -13,15 +13,14 @@ from tickwork.domain.errors import InvalidParameter, TickworkError
 from tickwork.domain.job_types import OWN_TYPE_NAMES
 from tickwork.engine.agents import Agent
 from tickwork.service.services import Services
+from tickwork.worker.messages import Welcome, encode_messages
 from tickwork.worker.protocol import (
     APP_KEY_HEADER,
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN,
     DEAD_AFTER_S,
     decode,
-    encode,
     job_types_from_wire,
-    log_limits_to_wire,
 )
 
 log = logging.getLogger(__name__)
@@ -64,13 +63,7 @@ async def connect(websocket: WebSocket) -> None:
     hub = services.engine.agents
     runs = services.engine.runs
     hub.add(agent)
-    agent.send(
-        {
-            "op": "welcome",
-            "worker_id": worker_id,
-            "log_limits": log_limits_to_wire(runs.log_limits),
-        }
-    )
+    agent.send(Welcome(worker_id, runs.log_limits))
     sender = asyncio.create_task(_send(websocket, agent))
     reason = "connection closed"
     try:
@@ -120,4 +113,4 @@ async def _send(websocket: WebSocket, agent: Agent) -> None:
         agent.wake.clear()
         batch, agent.outbox = agent.outbox, []
         if batch:
-            await websocket.send_text(encode(batch))
+            await websocket.send_text(encode_messages(batch))

@@ -16,15 +16,24 @@ from dataclasses import dataclass, field
 
 from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
+from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.job_types import OWN_TYPE_NAMES
 from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
-from tickwork.worker.protocol import (
-    RESUME_GRACE_S,
-    Message,
-    job_types_from_wire,
-    with_dropped_logs,
+from tickwork.worker.message_parser import parse_from_agent
+from tickwork.worker.messages import (
+    Finished,
+    Heartbeat,
+    Hello,
+    Kill,
+    Log,
+    Mapped,
+    Progress,
+    Report,
+    ServerMessage,
+    Started,
 )
+from tickwork.worker.protocol import RESUME_GRACE_S, Message
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +56,14 @@ class Agent:
     draining: bool = False  # takes no more runs
     connected_at: int = 0
     last_seen: float = field(default_factory=time.monotonic)
-    outbox: list[Message] = field(default_factory=list)
+    outbox: list[ServerMessage] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     holds: dict[int, int] = field(default_factory=dict)  # instance id -> attempt
     ignored: int = 0  # reports on what it does not hold
     # tasks of distributed runs: (instance id, task id) -> (attempt, task attempt)
     tasks: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
-    def send(self, message: Message) -> None:
+    def send(self, message: ServerMessage) -> None:
         self.outbox.append(message)
         self.wake.set()
 
@@ -167,12 +176,11 @@ class AgentHub:
             len(agent.tasks),
         )
 
-    def resume(self, agent: Agent, message: Message) -> None:
+    def resume(self, agent: Agent, message: Hello) -> None:
         """The agent's ``hello``: what it runs. What the server holds for it and it does not
         know fails as lost (a ``run`` that never reached it); what it runs that the server
         does not hold for it (given up on while it was away) is killed."""
-        runs = {(int(i), int(a)) for i, a in message.get("runs", ())}
-        tasks = {(int(i), int(t), int(a), int(ta)) for i, t, a, ta in message.get("tasks", ())}
+        runs, tasks = set(message.runs), set(message.tasks)
         outcome = RunOutcome(
             InstanceStatus.FAILED,
             f"worker {agent.address} reconnected without the run (a message was lost)",
@@ -187,13 +195,7 @@ class AgentHub:
         held = set(agent.holds) | {iid for iid, _ in agent.tasks}
         stale = {iid for iid, _ in runs} | {iid for iid, _, _, _ in tasks}
         for iid in sorted(stale - held):
-            agent.send(
-                {
-                    "op": "kill",
-                    "instance_id": iid,
-                    "reason": "the server no longer holds this run for this worker",
-                }
-            )
+            agent.send(Kill(iid, "the server no longer holds this run for this worker"))
 
     def _leave(self, agent: Agent) -> None:
         members = self._agents.get((agent.namespace, agent.group_id), [])
@@ -285,75 +287,74 @@ class AgentHub:
                 now_ms(),
             )
 
-    def handle(self, agent: Agent, message: Message) -> None:
-        """A message from an agent (its run reports and heartbeats)."""
+    def handle(self, agent: Agent, data: Message) -> None:
+        """A message from an agent (its run reports and heartbeats), as JSON; one that is
+        not a message of the protocol is ignored, and logged naming its fault."""
         agent.last_seen = time.monotonic()
-        op = message.get("op")
-        reporter = self._reporter
-        if op in ("hello", "heartbeat") and "job_types" in message:
-            declared = job_types_from_wire(message["job_types"])
-            agent.job_types = OWN_TYPE_NAMES if declared is None else declared
         try:
-            if op == "heartbeat":
-                agent.running = int(message.get("running", 0))
-                agent.draining = bool(message.get("draining", False))
-                if "metrics" in message:
-                    agent.metrics = WorkerMetrics.from_wire(message["metrics"])
-                return
-            if op == "hello":
+            message = parse_from_agent(data)
+        except InvalidParameter as exc:
+            log.warning("worker %s sent a bad message, ignored: %s", agent.address, exc.message)
+            return
+        match message:
+            case Heartbeat():
+                self._declared(agent, message.job_types)
+                agent.running = message.running
+                agent.draining = message.draining
+                agent.metrics = message.metrics
+            case Hello():
+                self._declared(agent, message.job_types)
                 self.resume(agent, message)
-                return
-            if reporter is None:
-                return
-            iid, attempt = int(message["instance_id"]), int(message["attempt"])
-            task = _task_key(message)
-            if not agent.speaks_for(iid, attempt, task, or_its_tasks=op == "log"):
-                agent.ignored += 1
-                if agent.ignored % 1000 == 1:  # the first, then every 1000th: a bounded log
-                    log.warning(
-                        "worker %s of %s/%s sent %r for instance %s attempt %s%s, which it "
-                        "does not hold; ignored (%d so far)",
-                        agent.address,
-                        agent.namespace,
-                        agent.group_id,
-                        op,
-                        iid,
-                        attempt,
-                        "" if task is None else f" task {task[0]}",
-                        agent.ignored,
-                    )
-                return
-            if op == "log":
-                reporter.log(iid, attempt, int(message["at"]), str(message["line"]))
-            elif op == "finished":
+            case _:
+                self._report(agent, message)
+
+    @staticmethod
+    def _declared(agent: Agent, job_types: frozenset[str] | None) -> None:
+        if job_types is not None:  # None: it said nothing, what it said before stands
+            agent.job_types = job_types
+
+    def _report(self, agent: Agent, message: Report) -> None:
+        """A report on a run or task: passed on if the agent holds that one."""
+        reporter = self._reporter
+        if reporter is None:
+            return
+        iid, attempt = message.instance_id, message.attempt
+        task = None if isinstance(message, Log | Progress) else message.task
+        # a log line names no task: it may come from a task of that attempt
+        if not agent.speaks_for(iid, attempt, task, or_its_tasks=isinstance(message, Log)):
+            self._ignore(agent, message, task)
+            return
+        match message:
+            case Log():
+                reporter.log(iid, attempt, message.at, message.line)
+            case Finished():
                 if task is not None:
                     del agent.tasks[(iid, task[0])]
                 else:
                     del agent.holds[iid]
                     if self._holder.get(iid) is agent:
                         del self._holder[iid]
-                status = InstanceStatus(int(message["status"]))
-                outcome = RunOutcome(
-                    status, str(message.get("result", "")), lost=bool(message.get("lost"))
-                )
-                outcome = with_dropped_logs(outcome, message)
-                reporter.finished(iid, attempt, outcome, int(message["at"]), task)
-            elif op == "started":
-                reporter.started(iid, attempt, agent.address, int(message["at"]), task)
-            elif op == "progress":
-                reporter.progress(iid, attempt, str(message["progress"]))
-            elif op == "mapped" and task is not None:
-                bodies = message["tasks"]
-                if not isinstance(bodies, list):
-                    raise TypeError("tasks must be a list")
-                reporter.mapped(iid, attempt, task, str(message["task_name"]), bodies)
-            else:
-                log.warning("worker %s sent an unknown message %r", agent.address, op)
-        except (KeyError, TypeError, ValueError):
-            log.warning("worker %s sent a malformed %r message", agent.address, op)
+                reporter.finished(iid, attempt, message.outcome, message.at, task)
+            case Started():
+                reporter.started(iid, attempt, agent.address, message.at, task)
+            case Progress():
+                reporter.progress(iid, attempt, message.progress)
+            case Mapped():
+                reporter.mapped(iid, attempt, message.task, message.task_name, message.tasks)
 
-
-def _task_key(message: Message) -> TaskKey | None:
-    if "task_id" not in message:
-        return None
-    return (int(message["task_id"]), int(message.get("task_attempt", 0)))
+    @staticmethod
+    def _ignore(agent: Agent, message: Report, task: TaskKey | None) -> None:
+        agent.ignored += 1
+        if agent.ignored % 1000 == 1:  # the first, then every 1000th: a bounded log
+            log.warning(
+                "worker %s of %s/%s sent %r for instance %s attempt %s%s, which it "
+                "does not hold; ignored (%d so far)",
+                agent.address,
+                agent.namespace,
+                agent.group_id,
+                message.op,
+                message.instance_id,
+                message.attempt,
+                "" if task is None else f" task {task[0]}",
+                agent.ignored,
+            )

@@ -7,7 +7,8 @@ falls in, else the job's designation (DesignateWorkers), else none (any worker).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
+from typing import TypeVar
 
 from tickwork.domain.enums import JobType
 from tickwork.domain.job_types import OWN_TYPE_NAMES
@@ -36,6 +37,23 @@ def designation_allows(
     if designation.kind == DESIGNATE_WORKERS:
         return address in designation.workers
     return any(label in designation.labels for label in labels)
+
+
+W = TypeVar("W")
+
+
+def designated(
+    designation: Designation | None,
+    workers: Sequence[W],
+    place: Callable[[W], tuple[str, tuple[str, ...]]],
+) -> list[W]:
+    """The workers a run held to ``designation`` may go to among ``workers`` (``place``
+    gives a worker's address and labels): those it allows; when it allows none, all of them
+    if it is transferable, else none."""
+    allowed = [w for w in workers if designation_allows(designation, *place(w))]
+    if not allowed and designation is not None and designation.transferable:
+        return list(workers)
+    return allowed
 
 
 def runs_type(job_types: Collection[str], job_type: JobType) -> bool:

@@ -14,19 +14,16 @@ from tickwork.domain.models import WorkerInfo
 from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.engine.agents import Agent, AgentHub
 from tickwork.engine.routing import (
-    designation_allows,
+    designated,
     refusal,
     runs_type,
     type_refusal,
     worker_labels,
 )
 from tickwork.worker.abc import Preparing, RunReporter, RunRequest, Worker
+from tickwork.worker.messages import Discard, Kill, Prepare, Run, Tasks
 from tickwork.worker.metrics import MetricsSampler
-from tickwork.worker.protocol import (
-    HEARTBEAT_S,
-    request_to_wire,
-    tasks_to_wire,
-)
+from tickwork.worker.protocol import HEARTBEAT_S
 
 __all__ = ["RoutingWorker"]
 
@@ -100,16 +97,21 @@ class RoutingWorker:
         """The live agents of the run's group that run its type and that its designation
         allows (any of those that run its type when the designation is transferable and
         allows none)."""
-        designation = request.designation
         agents = [
             a
             for a in self.hub.live(request.namespace, request.group_id)
             if runs_type(a.job_types, request.job_type)
         ]
-        allowed = [a for a in agents if designation_allows(designation, a.address, a.labels)]
-        if not allowed and designation is not None and designation.transferable:
-            allowed = agents
-        return allowed
+        return designated(request.designation, agents, _agent_place)
+
+    def _allowed_local(self, request: RunRequest) -> Worker | None:
+        """The server's own worker, if it may run ``request`` when no agent may: the group
+        may run on it, it runs the type, and the designation allows it (or is transferable)."""
+        if not self.local_serves(request.namespace, request.group_id):
+            return None  # no worker of its own (--no-worker), or the group may not run on it
+        if not request.job_type.is_own:
+            return None  # the server's own worker runs only tickwork's own types
+        return next(iter(designated(request.designation, [self.local], _local_place)), None)
 
     def _type_served(self, request: RunRequest) -> bool:
         """Whether a live worker of the run's group runs its type."""
@@ -129,24 +131,13 @@ class RoutingWorker:
         if allowed:
             prepared = self.hub.prepared_on(request.instance_id)
             return prepared if prepared in allowed else min(allowed, key=lambda a: a.load)
-        if not self.local_serves(request.namespace, request.group_id):
-            return None  # no worker of its own (--no-worker), or the group may not run on it
-        if not request.job_type.is_own:
-            return None  # the server's own worker runs only tickwork's own types
-        designation = request.designation
-        if (
-            designation is None
-            or designation.transferable
-            or designation_allows(designation, self.local.address, worker_labels(self.local))
-        ):
-            return self.local
-        return None
+        return self._allowed_local(request)
 
     def prepare(self, request: RunRequest) -> None:
         target = self._target(request)
         if isinstance(target, Agent):
             self.hub.mark_prepared(request.instance_id, target)
-            target.send({"op": "prepare", "request": request_to_wire(request)})
+            target.send(Prepare(request))
         elif target is not None and self._local_preparing is not None:
             self._local_preparing.prepare(request)
 
@@ -156,7 +147,7 @@ class RoutingWorker:
             if self._local_preparing is not None:
                 self._local_preparing.discard(instance_id)
         else:
-            agent.send({"op": "discard", "instance_id": instance_id})
+            agent.send(Discard(instance_id))
 
     def start_prepared(self, requests: list[RunRequest]) -> None:
         # Agents start their runs on "run"; only those going to the local worker start
@@ -170,11 +161,11 @@ class RoutingWorker:
         target = self._target(request)
         if isinstance(target, Agent):
             self.hub.assign(request, target)
-            target.send({"op": "run", "request": request_to_wire(request)})
+            target.send(Run(request))
             return
         stale = self.hub.forget_prepared(request.instance_id)
         if stale is not None:  # prepared on an agent that may no longer take it
-            stale.send({"op": "discard", "instance_id": request.instance_id})
+            stale.send(Discard(request.instance_id))
         if target is not None:
             target.submit(request)
             return
@@ -191,8 +182,8 @@ class RoutingWorker:
         allowed = self._allowed_agents(request)
         if allowed:
             return [a.address for a in allowed]
-        target = self._target(request)
-        return [] if target is None or isinstance(target, Agent) else [target.address]
+        local = self._allowed_local(request)
+        return [] if local is None else [local.address]
 
     def refusal_of(self, request: RunRequest) -> str | None:
         """Why no worker may run ``request`` although some are live (None: none is live, or
@@ -221,7 +212,7 @@ class RoutingWorker:
                         request.attempt,
                         request.task.attempt,
                     )
-                agent.send(tasks_to_wire(requests))
+                agent.send(Tasks(tuple(requests)))
                 return True
         return False
 
@@ -237,7 +228,7 @@ class RoutingWorker:
                 namespace,
                 group_id,
             ):
-                agent.send({"op": "kill", "instance_id": iid, "reason": reason})
+                agent.send(Kill(iid, reason))
 
     def worker_joined(self, listener: Callable[[Agent], None]) -> Callable[[], None]:
         """Call ``listener`` when an agent joins, until the returned function is called."""
@@ -324,7 +315,7 @@ class RoutingWorker:
         agent = self.hub.holder(instance_id)
         if agent is None:
             return self.local.kill(instance_id, reason)
-        agent.send({"op": "kill", "instance_id": instance_id, "reason": reason})
+        agent.send(Kill(instance_id, reason))
         return True
 
     def running(self) -> int:
@@ -358,6 +349,14 @@ class RoutingWorker:
         if self._metrics is None or now - self._metrics[0] >= HEARTBEAT_S:
             self._metrics = (now, self._sampler.sample())
         return self._metrics[1]
+
+
+def _agent_place(agent: Agent) -> tuple[str, tuple[str, ...]]:
+    return (agent.address, agent.labels)
+
+
+def _local_place(worker: Worker) -> tuple[str, tuple[str, ...]]:
+    return (worker.address, worker_labels(worker))
 
 
 def _info(agent: Agent) -> WorkerInfo:

@@ -27,11 +27,7 @@ from tickwork.worker.abc import LogRoom, RoomCheck, RunOutcome, RunReporter, Run
 from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
 from tickwork.worker.executors.base import clip
 from tickwork.worker.executors.process import ProcessExecution
-from tickwork.worker.executors.processor import (
-    ProcessorExecution,
-    gates_opened_together,
-    wait_calls_taken,
-)
+from tickwork.worker.executors.processor import ProcessorExecution, ProcessorRuntime
 from tickwork.worker.process_tree import GroupWatcher
 from tickwork.worker.slots import Slots
 
@@ -100,9 +96,11 @@ class InProcessWorker:
         *,
         kill_grace: float = DEFAULT_KILL_GRACE_S,
         guardian: GroupWatcher | None = None,
+        processors: ProcessorRuntime | None = None,
     ) -> None:
         """``guardian``: told the process group of every run (``worker/guardian.py``), so
-        that the runs are killed if this process dies."""
+        that the runs are killed if this process dies. ``processors``: what its processor
+        runs share (their threads, the classes imported); its own when not given."""
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidParameter(
                 f"concurrency must be a whole number of at least 1, got {concurrency!r}",
@@ -116,6 +114,7 @@ class InProcessWorker:
         self._address = address or f"inproc@{socket.gethostname()}"
         self._kill_grace = kill_grace
         self._guardian = guardian
+        self._processors = ProcessorRuntime() if processors is None else processors
         self._reporter: RunReporter | None = None
         self._log_room: RoomCheck | None = None  # the reporter's, if it offers LogRoom
         # cut each run's log as the engine will (domain/log_cap.py), to report less: a worker
@@ -228,7 +227,7 @@ class InProcessWorker:
                 continue
             prepared.started = True
             ready.append(prepared)
-        with gates_opened_together():
+        with self._processors.gates_opened_together():
             for prepared in ready:
                 if prepared.execution.open_gate_now():
                     self._opened_since_wait = True
@@ -261,7 +260,11 @@ class InProcessWorker:
             return
         sink = self._sink(self._reporter, request, self._loop)
         env = ExecutionEnv(
-            sink=sink, http=self._http, kill_grace=self._kill_grace, guardian=self._guardian
+            sink=sink,
+            http=self._http,
+            kill_grace=self._kill_grace,
+            processors=self._processors,
+            guardian=self._guardian,
         )
         try:
             execution = create_execution(request, env)
@@ -306,7 +309,7 @@ class InProcessWorker:
         goes on with their bookkeeping. Other runs start without the loop's help."""
         if self._opened_since_wait:
             self._opened_since_wait = False
-            wait_calls_taken(timeout)
+            self._processors.wait_calls_taken(timeout)
 
     def kill(self, instance_id: int, reason: str) -> bool:
         """Kill every run of the instance here (the whole run, or its tasks)."""
@@ -386,7 +389,11 @@ class InProcessWorker:
             if request.task is None:  # the master knows where it sent a task
                 reporter.started(request.instance_id, request.attempt, self._address, now_ms())
             env = ExecutionEnv(
-                sink=sink, http=http, kill_grace=self._kill_grace, guardian=self._guardian
+                sink=sink,
+                http=http,
+                kill_grace=self._kill_grace,
+                processors=self._processors,
+                guardian=self._guardian,
             )
             outcome = await self._run_execution(run, env)
         except asyncio.CancelledError:

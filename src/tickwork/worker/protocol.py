@@ -2,7 +2,8 @@
 WebSocket (``/api/v1/workers/connect``), each frame a batch of messages so that thousands of
 short runs a second need no frame (let alone a request) per run.
 
-Frame: ``{"messages": [message, ...]}``. A message is an object with ``op``:
+Frame: ``{"messages": [message, ...]}``. A message is an object with ``op`` (each op is a
+type of ``worker/messages.py``; ``worker/message_parser.py`` parses them):
 
 server -> agent: ``welcome`` {worker_id, log_limits?: {max_bytes, max_lines}}, ``prepare``
 {request}, ``run`` {request},
@@ -59,7 +60,7 @@ from tickwork.domain import bounded_json
 from tickwork.domain.enums import ExecuteMode, JobType, TimeType, TriggerType
 from tickwork.domain.errors import InvalidParameter
 from tickwork.domain.log_cap import LogLimits
-from tickwork.worker.abc import RunOutcome, RunRequest, TaskPhase, TaskSpec
+from tickwork.worker.abc import RunRequest, TaskPhase, TaskSpec
 
 CONNECT_PATH = "/api/v1/workers/connect"
 APP_KEY_HEADER = "x-tickwork-app-key"
@@ -69,7 +70,32 @@ HEARTBEAT_S = 2.0
 DEAD_AFTER_S = 10.0  # a worker silent this long is gone
 RESUME_GRACE_S = 5.0  # a disconnected worker's runs wait this long for it to reconnect
 
+__all__ = [
+    "APP_KEY_HEADER",
+    "CLOSE_BAD_REQUEST",
+    "CLOSE_FORBIDDEN",
+    "CONNECT_PATH",
+    "DEAD_AFTER_S",
+    "HEARTBEAT_S",
+    "JOB_TYPES_LIMIT",
+    "RESUME_GRACE_S",
+    "Message",
+    "decode",
+    "encode",
+    "job_types_from_wire",
+    "log_limits_from_wire",
+    "log_limits_to_wire",
+    "request_from_wire",
+    "request_to_wire",
+    "task_from_wire",
+    "task_to_wire",
+    "tasks_from_wire",
+    "tasks_to_wire",
+    "wire_count",
+]
+
 Message = dict[str, Any]
+"""A message as JSON: an object with ``op`` (``worker/messages.py`` gives it its type)."""
 
 _REQUEST_FIELDS = {f.name for f in fields(RunRequest)} - {"designation"}
 _TASK_FIELDS = {f.name for f in fields(TaskSpec)}
@@ -193,7 +219,8 @@ def job_types_from_wire(value: Any) -> frozenset[str] | None:
 _WIRE_INT_MAX = 2**63 - 1
 
 
-def _count(value: Any) -> int | None:
+def wire_count(value: Any) -> int | None:
+    """``value`` if it is a whole number (not a bool) that fits the wire's integers."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _WIRE_INT_MAX:
         return None
     return value
@@ -208,35 +235,19 @@ def log_limits_from_wire(value: Any) -> LogLimits | None:
     then sends every line, and the server cuts)."""
     if not isinstance(value, dict):
         return None
-    max_bytes, max_lines = _count(value.get("max_bytes")), _count(value.get("max_lines"))
+    max_bytes, max_lines = wire_count(value.get("max_bytes")), wire_count(value.get("max_lines"))
     if max_bytes is None or max_lines is None:
         return None
     return LogLimits(max_bytes, max_lines)
 
 
-def dropped_from_wire(message: Message) -> tuple[int, int]:
-    """(lines, bytes) a ``finished`` says the agent dropped of the run's log; (0, 0) when
-    absent or malformed (it only goes into the truncation line's count)."""
-    value = message.get("log_dropped")
-    if not isinstance(value, list) or len(value) != 2:
-        return (0, 0)
-    lines, size = _count(value[0]), _count(value[1])
-    if lines is None or size is None:
-        return (0, 0)
-    return (lines, size)
-
-
-def with_dropped_logs(outcome: RunOutcome, finished: Message) -> RunOutcome:
-    """``outcome`` with the log lines a ``finished`` message says the agent dropped."""
-    lines, size = dropped_from_wire(finished)
-    return replace(outcome, dropped_lines=lines, dropped_bytes=size) if lines else outcome
-
-
 def encode(messages: list[Message]) -> str:
+    """A frame of messages as JSON (``messages.encode_messages`` of typed ones)."""
     return json.dumps({"messages": messages}, separators=(",", ":"), ensure_ascii=False)
 
 
 def decode(frame: str | bytes) -> list[Message]:
+    """The messages of a frame, as JSON (``message_parser.parse_from_*`` types each)."""
     try:
         data = bounded_json.loads(frame, field="frame")
     except (json.JSONDecodeError, UnicodeDecodeError):

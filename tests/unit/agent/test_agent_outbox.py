@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tickwork.agent.outbox import LOG_ROOM_LINES, Outbox, message_size
-from tickwork.worker.protocol import Message
+from tickwork.domain.enums import InstanceStatus
+from tickwork.worker.abc import RunOutcome
+from tickwork.worker.messages import Finished, Log
 
 
-def log(n: int) -> Message:
-    return {"op": "log", "instance_id": 1, "attempt": 0, "at": n, "line": str(n)}
+def log(n: int) -> Log:
+    return Log(instance_id=1, attempt=0, at=n, line=str(n))
 
 
-def finished(n: int) -> Message:
-    return {"op": "finished", "instance_id": n, "attempt": 0, "status": 4, "result": "", "at": 0}
+def finished(n: int) -> Finished:
+    return Finished(instance_id=n, attempt=0, outcome=RunOutcome(InstanceStatus.SUCCESS), at=0)
 
 
 async def test_batches_keep_order() -> None:
@@ -19,8 +23,8 @@ async def test_batches_keep_order() -> None:
     for n in range(5):
         box.put(log(n))
     assert len(box) == 5
-    assert [m["at"] for m in box.take(3)] == [0, 1, 2]
-    assert [m["at"] for m in box.take(10)] == [3, 4]
+    assert [m.at for m in box.take(3)] == [0, 1, 2]
+    assert [m.at for m in box.take(10)] == [3, 4]
     assert len(box) == 0
     assert box.take(10) == []
 
@@ -32,7 +36,7 @@ async def test_put_back_goes_first() -> None:
     batch = box.take(2)
     box.put(log(4))
     box.put_back(batch)
-    assert [m["at"] for m in box.take(10)] == [0, 1, 2, 3, 4]
+    assert [m.at for m in box.take(10)] == [0, 1, 2, 3, 4]
     assert box.log_lines == 0
 
 
@@ -46,7 +50,7 @@ async def test_oldest_log_lines_are_dropped_never_finished() -> None:
     assert box.dropped == 3
     assert box.log_lines == 3
     taken = box.take(100)
-    assert [(m["op"], m.get("line", m["instance_id"])) for m in taken] == [
+    assert [(m.op, m.line if isinstance(m, Log) else m.instance_id) for m in taken] == [
         ("finished", 100),
         ("log", "3"),
         ("log", "4"),
@@ -63,7 +67,7 @@ async def test_put_back_respects_the_bound() -> None:
     batch = box.take(2)
     box.put(log(2))
     box.put_back(batch)  # three waiting: the oldest goes
-    assert [m["at"] for m in box.take(10)] == [1, 2]
+    assert [m.at for m in box.take(10)] == [1, 2]
     assert box.dropped == 1
 
 
@@ -75,8 +79,8 @@ async def test_many_drops_stay_compact() -> None:
     assert len(box) == 11
     assert len(box._entries) < 2_000  # dropped entries do not pile up
     taken = box.take(100)
-    assert taken[0]["op"] == "finished"
-    assert [m["at"] for m in taken[1:]] == list(range(49_990, 50_000))
+    assert taken[0].op == "finished"
+    assert [m.at for m in taken[1:]] == list(range(49_990, 50_000))
 
 
 async def test_wait_wakes_on_put() -> None:
@@ -109,11 +113,11 @@ async def test_a_frame_holds_about_max_bytes_of_messages() -> None:
     box = Outbox()
     long = "x" * 16_384
     for n in range(200):
-        box.put({**log(n), "line": long})
+        box.put(replace(log(n), line=long))
     frame = box.take(5_000, 1024 * 1024)
     assert sum(message_size(m) for m in frame) <= 1024 * 1024
     assert len(frame) == (1024 * 1024) // message_size(frame[0])
-    huge = {**log(0), "line": "y" * 3_000_000}
+    huge = replace(log(0), line="y" * 3_000_000)
     rest = box.take(5_000)
     box.put(huge)
     assert box.take(5_000, 1024 * 1024) == [huge]  # one message goes, whatever its size

@@ -13,9 +13,15 @@ import pytest
 from tickwork.domain.enums import ExecuteMode, InstanceStatus, JobType, TimeType, TriggerType
 from tickwork.domain.models import Designation, Job, RouteEntry, RouteStrategy
 from tickwork.engine.agents import Agent, AgentHub
-from tickwork.engine.routing import designation_allows, effective_designation, route_designation
+from tickwork.engine.routing import (
+    designated,
+    designation_allows,
+    effective_designation,
+    route_designation,
+)
 from tickwork.engine.routing_worker import RoutingWorker
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
+from tickwork.worker.messages import Run
 
 REQUEST = RunRequest(
     instance_id=1, job_id=1, job_name="j", namespace="ns", group_id="g",
@@ -89,7 +95,7 @@ def agent(address: str, labels: tuple[str, ...] = (), group: str = "g") -> Agent
 
 
 def sent_runs(a: Agent) -> list[int]:
-    return [m["request"]["instance_id"] for m in a.outbox if m["op"] == "run"]
+    return [m.request.instance_id for m in a.outbox if isinstance(m, Run)]
 
 
 def test_designation_rules() -> None:
@@ -98,6 +104,18 @@ def test_designation_rules() -> None:
     assert designation_allows(None, "x")
     assert designation_allows(workers, "a:1") and not designation_allows(workers, "b:1")
     assert designation_allows(labels, "b:1", ("gpu", "x")) and not designation_allows(labels, "a:1")
+
+
+def test_a_transferable_designation_that_allows_none_allows_any() -> None:
+    places = {"a:1": ("a:1", ("gpu",)), "b:1": ("b:1", ())}
+    workers = list(places)
+    held = Designation(kind=2, labels=["gpu"], transferable=False)
+    assert designated(held, workers, places.__getitem__) == ["a:1"]
+    assert designated(None, workers, places.__getitem__) == workers
+    tpu = Designation(kind=2, labels=["tpu"], transferable=False)
+    assert designated(tpu, workers, places.__getitem__) == []
+    assert designated(replace(tpu, transferable=True), workers, places.__getitem__) == workers
+    assert designated(replace(tpu, transferable=True), [], places.__getitem__) == []
 
 
 async def test_runs_go_to_the_least_loaded_agent_of_their_group() -> None:

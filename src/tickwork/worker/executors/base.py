@@ -15,6 +15,7 @@ from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.log_cap import LogCut, LogLimits
 from tickwork.worker.abc import RoomCheck, RunOutcome, RunReporter, RunRequest, TaskKey
+from tickwork.worker.executors.processor_runtime import ProcessorRuntime
 from tickwork.worker.loop_inbox import inbox_of
 from tickwork.worker.process_tree import GroupWatcher
 
@@ -210,6 +211,7 @@ class ExecutionEnv:
     sink: RunSink
     http: httpx.AsyncClient
     kill_grace: float  # seconds between SIGTERM and SIGKILL of a process tree
+    processors: ProcessorRuntime  # the worker's, shared by its processor runs
     guardian: GroupWatcher | None = None  # told the process groups of runs (worker/guardian.py)
 
 

@@ -8,20 +8,19 @@ A task of a distributed run (``request.task``) calls only the methods of its pha
 ``pre_process``; PART ``process``; ROOT ``pre_process`` and ``process``; SUB ``process`` of one
 subtask; REDUCE ``reduce`` (if the class has one) then ``post_process``; POST ``post_process``.
 In ROOT and SUB, ``map(task_list, task_name)`` sends the subtasks (as JSON) to the engine.
+
+What the runs of one worker share (those threads, the classes imported) is its
+``ProcessorRuntime`` (``processor_runtime.py``), lent through ``ExecutionEnv.processors``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import importlib
 import inspect
 import json
 import logging
-import threading
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,15 +29,13 @@ from tickwork.domain.errors import InvalidParameter, TickworkError
 from tickwork.domain.job_types import ROOT_TASK_NAME, validate_class_name
 from tickwork.processor import JobContext, Processor, ProcessResult
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskPhase
-from tickwork.worker.daemon_threads import DaemonThreads
 from tickwork.worker.executors.base import Execution, RunSink, clip, failed
-from tickwork.worker.loop_inbox import inbox_of
+from tickwork.worker.executors.processor_runtime import GatedCall, ProcessorRuntime
 
 __all__ = [
     "KILL_CALL_TIMEOUT_S",
     "ProcessorExecution",
-    "gates_opened_together",
-    "load_processor_class",
+    "ProcessorRuntime",
     "make_context",
     "validate_class_name",
 ]
@@ -48,65 +45,6 @@ MAP_CHUNK = 5_000
 
 KILL_CALL_TIMEOUT_S = 5.0
 """How long ``Processor.kill(ctx)`` may take before the run is abandoned anyway."""
-
-_classes: dict[str, type[Any]] = {}
-_threads = DaemonThreads()
-_classes_lock = threading.Lock()
-_opening: list[Callable[[], None]] | None = None  # calls of gates opened together, to queue
-
-
-@contextmanager
-def gates_opened_together() -> Iterator[None]:
-    """Gates opened inside (on the loop's thread) queue their calls for the threads at the
-    end, together: queued one by one, the first would wake a thread, whose hold on the GIL
-    slows the opening of the next ones."""
-    global _opening
-    if _opening is not None:  # already inside: the outer one queues them
-        yield
-        return
-    _opening = []
-    try:
-        yield
-    finally:
-        calls, _opening = _opening, None
-        _threads.run_all(calls)
-
-
-def _import_class(name: str) -> type[Any]:
-    module_name, qualname = validate_class_name(name)
-    try:
-        target: Any = importlib.import_module(module_name)
-    except Exception as exc:  # ImportError, or whatever the module raised while loading
-        raise InvalidParameter(
-            f"class_name {name!r}: cannot import module {module_name!r}: "
-            f"{type(exc).__name__}: {exc}",
-            field="class_name",
-        ) from exc
-    for part in qualname.split("."):
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            raise InvalidParameter(
-                f"class_name {name!r}: module {module_name!r} has no {qualname!r}",
-                field="class_name",
-            ) from None
-    if not isinstance(target, type):
-        raise InvalidParameter(f"class_name {name!r} is not a class", field="class_name")
-    if not callable(getattr(target, "process", None)):
-        raise InvalidParameter(
-            f"class_name {name!r} has no process(ctx) method", field="class_name"
-        )
-    return target
-
-
-def load_processor_class(name: str) -> type[Any]:
-    """Import the class once; later calls use the cached class (blocking: call in a thread)."""
-    key = name.strip()
-    with _classes_lock:
-        cached = _classes.get(key)
-        if cached is None:
-            cached = _classes[key] = _import_class(key)
-    return cached
 
 
 def _aware(epoch_ms: int) -> datetime:
@@ -199,79 +137,6 @@ def map_dispatcher(sink: RunSink) -> Any:
     return dispatch
 
 
-def _in_thread(function: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-    """Run ``function(*args)`` in a daemon thread (with the caller's context)."""
-    call = _GatedCall(function, *args)
-    call.open()
-    return call.future
-
-
-class _GatedCall:
-    """A blocking call for the processor threads (``worker/daemon_threads.py``): ``open``
-    queues it straight from the caller, with no hop through the event loop, and ``future``
-    gets its outcome on the loop. A prepared run's first call is made ahead and opened at
-    its due instant. Each call is made at most once."""
-
-    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
-        loop = asyncio.get_running_loop()
-        inbox = inbox_of(loop)
-        future: asyncio.Future[Any] = loop.create_future()
-        context = contextvars.copy_context()
-        self.future = future
-        self._opened = False
-
-        def settle(result: Any, error: BaseException | None) -> None:
-            if future.done():
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-
-        def target() -> None:
-            result: Any = None
-            error: BaseException | None = None
-            try:
-                result = context.run(function, *args)
-            except BaseException as exc:  # handed over to the loop
-                error = exc
-            try:
-                inbox.put(settle, result, error)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
-
-        self._target = target  # made here, ahead: opening a gate is only queueing it
-
-    def open(self) -> None:
-        if self._opened:
-            return
-        self._opened = True
-        if _opening is not None:
-            _opening.append(self._target)
-        else:
-            _threads.run(self._target)
-
-    def drop(self) -> None:
-        """The run will not happen: the call is never made."""
-        self._opened = True
-
-
-def wait_calls_taken(timeout: float) -> bool:
-    """Block (releasing the GIL) until the queued processor calls have all started, at most
-    ``timeout`` seconds: lets a burst of due runs start before the loop carries on."""
-    return _threads.wait_taken(timeout)
-
-
-async def _call(method: Callable[..., Any], *args: Any) -> Any:
-    """Await an ``async def`` method; run a plain one in a thread."""
-    if inspect.iscoroutinefunction(method):
-        return await method(*args)
-    result = await _in_thread(method, *args)
-    if inspect.isawaitable(result):
-        return await result
-    return result
-
-
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 100 else text[:97] + "..."
@@ -280,7 +145,7 @@ def _describe(value: Any) -> str:
 class ProcessorExecution(Execution):
     _instance: Any = None
     _context: JobContext | None = None
-    _gated: _GatedCall | None = None  # the first blocking call, made ready by ``prepare``
+    _gated: GatedCall | None = None  # the first blocking call, made ready by ``prepare``
     _gated_method = ""
 
     def prepare(self) -> None:
@@ -288,7 +153,7 @@ class ProcessorExecution(Execution):
         first blocking call (``pre_process`` if the class has its own, else ``process``) at
         a gate that ``open_gate_now`` or ``run`` opens. A class not imported yet, or one
         whose constructor fails, is left for ``run``."""
-        cls = _classes.get(self.request.class_name.strip())
+        cls = self.env.processors.cached_class(self.request.class_name)
         if cls is None or self.request.task is not None or self._instance is not None:
             return
         try:
@@ -300,7 +165,8 @@ class ProcessorExecution(Execution):
         method = "process" if _inherited_no_op(instance, "pre_process") else "pre_process"
         function = getattr(instance, method, None)
         if callable(function) and not inspect.iscoroutinefunction(function):
-            self._gated, self._gated_method = _GatedCall(function, context), method
+            self._gated = self.env.processors.gated(function, context)
+            self._gated_method = method
 
     def open_gate_now(self) -> bool:
         """Start the prepared call now (the job's code starts without waiting for the loop)."""
@@ -318,7 +184,7 @@ class ProcessorExecution(Execution):
     async def _first_call(self, method: str, function: Callable[..., Any], arg: Any) -> Any:
         gated = self._gated
         if gated is None or method != self._gated_method:
-            return await _call(function, arg)
+            return await self._call(function, arg)
         self._gated = None
         gated.open()
         result = await gated.future
@@ -337,10 +203,11 @@ class ProcessorExecution(Execution):
         if self._instance is not None and self._context is not None:  # prepared
             instance, context = self._instance, self._context
         else:
-            cls = _classes.get(name.strip())  # imported before: no thread needed
+            processors = self.env.processors
+            cls = processors.cached_class(name)  # imported before: no thread needed
             if cls is None:
                 try:
-                    cls = await _in_thread(load_processor_class, name)
+                    cls = await processors.in_thread(processors.load_class, name)
                 except TickworkError as exc:
                     return failed(exc.message)
             context = self._context = make_context(self.request, self.env.sink)
@@ -387,7 +254,7 @@ class ProcessorExecution(Execution):
                 return result
         if phase == TaskPhase.REDUCE and callable(getattr(instance, "reduce", None)):
             self._stage = "reduce"
-            result = await _call(instance.reduce, context)
+            result = await self._call(instance.reduce, context)
             if not isinstance(result, ProcessResult):
                 return failed(
                     f"{name}.reduce() returned {_describe(result)}, expected a ProcessResult"
@@ -416,9 +283,18 @@ class ProcessorExecution(Execution):
         if context is None or not callable(kill):
             return
         try:
-            await asyncio.wait_for(_call(kill, context), KILL_CALL_TIMEOUT_S)
+            await asyncio.wait_for(self._call(kill, context), KILL_CALL_TIMEOUT_S)
         except Exception as exc:
             self.env.sink.log(f"[tickwork] kill() of {self.request.class_name} failed: {exc!r}")
+
+    async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Await an ``async def`` method; run a plain one in a thread."""
+        if inspect.iscoroutinefunction(method):
+            return await method(*args)
+        result = await self.env.processors.in_thread(method, *args)
+        if inspect.isawaitable(result):
+            return await result
+        return result
 
     def _log_traceback(self, exc: BaseException) -> None:
         for chunk in traceback.format_exception(exc):
