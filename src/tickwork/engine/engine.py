@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tickwork.domain.enums import TriggerType
@@ -28,7 +28,7 @@ from tickwork.engine.agents import AgentHub
 from tickwork.engine.background import BackgroundTasks
 from tickwork.engine.collector import CollectionPacer
 from tickwork.engine.creator import InstanceCreator
-from tickwork.engine.due_fires import DueFires
+from tickwork.engine.due_fires import DueFires, FireGuard
 from tickwork.engine.hand_offs import HandOffInbox, HandOffs
 from tickwork.engine.instance_ops import InstanceOps
 from tickwork.engine.job_changes import JobChanges
@@ -134,7 +134,7 @@ class Engine:
             store,
             jobs=self.jobs,
             writer=self.writer,
-            step_aside=self.due_fires.step_aside,
+            fires=self.due_fires,
             history_limit=settings.history_limit,
             interval_s=settings.retention_interval_s,
         )
@@ -199,7 +199,7 @@ class Engine:
             fence=fence,
             others=self.others,
             holder=_LeaseDuties(
-                self.due_fires.step_aside,
+                self.due_fires,
                 self.recovery,
                 self.runs,
                 self.worker,
@@ -319,7 +319,7 @@ class _LeaseDuties:
     """What the lease keeper asks of the engine (``leases.LeaseHolder``), done by the part
     that owns each duty."""
 
-    wait_out_fires: Callable[[], Awaitable[None]]
+    fires: FireGuard
     recovery: Recovery
     runs: RunManager
     worker: RoutingWorker
@@ -327,7 +327,7 @@ class _LeaseDuties:
     inbox: HandOffInbox
 
     async def step_aside(self) -> None:
-        await self.wait_out_fires()
+        await self.fires.step_aside()
 
     async def adopt(self, instances: list[Instance]) -> None:
         await self.recovery.recover(instances)

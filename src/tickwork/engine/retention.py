@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
 from tickwork.domain.models import Instance, Job
+from tickwork.engine.due_fires import FireGuard
 from tickwork.engine.job_registry import JobRegistry
 from tickwork.engine.schedules import history_limit
 from tickwork.engine.writer import BatchWriter
@@ -33,14 +33,14 @@ class Retention:
         *,
         jobs: JobRegistry,
         writer: BatchWriter,
-        step_aside: Callable[[], Awaitable[None]],
+        fires: FireGuard,
         history_limit: int,
         interval_s: float,
     ) -> None:
         self._store = store
         self._jobs = jobs
         self._writer = writer
-        self._step_aside = step_aside
+        self._fires = fires  # a step of pruning waits out fires due in the next moments
         self._default_limit = history_limit
         self._interval_s = interval_s
         self._finished_unpruned: dict[int, int] = {}  # job -> instances finished since pruned
@@ -85,7 +85,7 @@ class Retention:
             if n % PRUNE_STEP == 0:
                 # On SQLite a transaction runs on the loop's thread: without this, pruning
                 # the history of 10,000 jobs held every fire for ~2.6 s.
-                await self._step_aside()
+                await self._fires.step_aside()
             job = self._jobs.get(job_id) or await self._store.get_job(job_id)
             if job is None:
                 continue
