@@ -4,12 +4,15 @@ one server over PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -104,6 +107,11 @@ class Runtime:
             raise
         return cls(settings, store, engine, services, lock=lock, guardian=guardian)
 
+    def begin_stop(self) -> None:
+        """A stop was asked (SIGTERM, SIGINT): the engine refuses new runs from now on and
+        hands its planned work over, while the HTTP server still drains its connections."""
+        self.engine.begin_stop()
+
     async def stop(self) -> None:
         """Stop the engine and close the store (once; later calls do nothing)."""
         if self.stopped:
@@ -146,10 +154,12 @@ def serve(settings: Settings) -> None:
     withhold_secrets()
     asyncio.run(Runtime.check(settings))  # errors surface here, as one clear line
     holder: dict[str, Runtime] = {}
+    loops: list[asyncio.AbstractEventLoop] = []
 
     async def startup() -> Services:
         runtime = await Runtime.start(settings)
         holder["runtime"] = runtime
+        loops.append(asyncio.get_running_loop())
         # What start-up made lives as long as the server: keep it out of the cyclic
         # collector's full passes, which otherwise stall the event loop for ~100 ms.
         gc.freeze()
@@ -166,8 +176,13 @@ def serve(settings: Settings) -> None:
         if runtime is not None:
             await runtime.stop()
 
+    def stop_asked() -> None:
+        runtime = holder.get("runtime")
+        if runtime is not None and loops:
+            loops[0].call_soon_threadsafe(runtime.begin_stop)
+
     app = create_app(startup=startup, shutdown=shutdown, settings=settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -176,6 +191,27 @@ def serve(settings: Settings) -> None:
         lifespan="on",
         **uvicorn_options(settings),
     )
+    server = StopAwareServer(config, on_stop_asked=stop_asked)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run: the server could not start
+
+
+class StopAwareServer(uvicorn.Server):
+    """uvicorn's server, which tells tickwork as soon as a stop is asked (SIGTERM, SIGINT):
+    uvicorn then waits for the requests under way before the app's shutdown runs, and a
+    trigger among them would be accepted by a server that has stopped handing work out (issue
+    21: accepted, then lost). Told at once, the engine refuses it (503, ``ServerStopping``)
+    and hands its planned work over meanwhile."""
+
+    def __init__(self, config: uvicorn.Config, *, on_stop_asked: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_stop_asked = on_stop_asked
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._on_stop_asked()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -38,9 +38,12 @@ class Settings:
     retention_interval_s: float = 30.0  # how often history is pruned
     worker_concurrency: int = 2048  # runs at once on the in-process worker
     worker_wait_s: float = 30.0  # a run with no live worker waits this long for one, then fails
-    # servers on one database: a server silent this long is dead and what it owned is adopted
-    lease_s: float = 10.0
-    heartbeat_s: float = 1.0  # how often a server renews its lease
+    # servers on one database: a server silent this long is dead and what it owned is
+    # adopted. Short, so that a dead server's planned fires run elsewhere a second or two late
+    # (well within misfire_threshold_ms); a server stalled for half of it holds its fires
+    # back (docs/multi-server.md, "Leases")
+    lease_s: float = 2.0
+    heartbeat_s: float = 0.5  # how often a server renews its lease
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
     # what one attempt of a run keeps of its log (docs/jobs.md, "Logs"): its first nine

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from tickwork.domain.errors import TickworkError
+from tickwork.domain.errors import RETRY_AFTER_S, TickworkError
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,13 @@ def _field_of(loc: tuple[object, ...]) -> str:
 
 
 def error_response(exc: TickworkError) -> JSONResponse:
-    """A tickwork error in the native envelope, with its status."""
-    headers = {"WWW-Authenticate": 'Basic realm="tickwork"'} if exc.status == 401 else None
+    """A tickwork error in the native envelope, with its status (and, for a refusal for
+    the moment, 503, when to try again)."""
+    headers: dict[str, str] | None = None
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": 'Basic realm="tickwork"'}
+    elif exc.status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
     return JSONResponse(
         error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers
     )

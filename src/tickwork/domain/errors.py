@@ -128,6 +128,18 @@ class Unavailable(TickworkError):
     code = "Unavailable"
 
 
+class ServerStopping(Unavailable):
+    """This server is stopping and takes no new runs: send the call to another server (or
+    again in a moment)."""
+
+    code = "ServerStopping"
+
+
+RETRY_AFTER_S = 1
+"""What a refusal for the moment (``Unavailable``: the database is down, the server is
+stopping) tells the client to wait before it tries again (``Retry-After``)."""
+
+
 REASON_LIMIT = 500
 """The longest reason kept for a failure that is stored (a job's schedule error)."""
 

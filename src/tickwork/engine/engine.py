@@ -11,16 +11,24 @@ one place they are wired), and passes the services' calls on to the part that ow
   ``Recovery`` (recovery.py) carries on with; ``HandOffs``/``HandOffInbox`` (hand_offs.py)
   move instances between live servers, ``OtherServers`` (peers.py) knows where workers are;
 - ``AfterFinal`` (after_final.py) and ``Retention`` (retention.py) act on final statuses.
+
+A graceful stop (``begin_stop``, at SIGTERM, before the HTTP server closes its connections;
+then ``stop``) refuses new runs (``ServerStopping``), stops planning, hands what it has not
+started over to the live servers at once, lets the runs going on here end, and deletes its
+row last, telling the others, which adopt anything left at once (docs/multi-server.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tickwork.domain.enums import TriggerType
+from tickwork.domain.errors import ServerStopping
 from tickwork.domain.log_cap import LogLimits
 from tickwork.domain.models import Designation, Instance, Job, WorkerInfo
 from tickwork.engine.after_final import AfterFinal
@@ -36,7 +44,7 @@ from tickwork.engine.job_registry import JobRegistry
 from tickwork.engine.leases import LeaseFence, LeaseKeeper
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.peers import OtherServers
-from tickwork.engine.recovery import Recovery
+from tickwork.engine.recovery import Origin, Recovery
 from tickwork.engine.retention import Retention
 from tickwork.engine.routing_worker import RoutingWorker
 from tickwork.engine.run_state import Run
@@ -47,11 +55,13 @@ from tickwork.engine.server_groups import ServerGroups
 from tickwork.engine.timers import LoopTimers
 from tickwork.engine.writer import BatchWriter
 from tickwork.settings import Settings
-from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, STOP_CHANNEL, Store
+from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, LEFT_CHANNEL, STOP_CHANNEL, Store
 from tickwork.timing import Schedule
 from tickwork.worker.abc import Worker
 
 __all__ = ["Engine", "new_server_id"]
+
+log = logging.getLogger(__name__)
 
 
 def new_server_id() -> str:
@@ -97,7 +107,7 @@ class Engine:
         self.creator = InstanceCreator(store)
         self.schedules = ScheduleCache(store)
         self.jobs = JobRegistry(store)
-        fence = LeaseFence(settings.lease_s)
+        fence = LeaseFence(settings.lease_s, active=not single_server)
         self.others = OtherServers(store, self.server_id, heartbeat_s=settings.heartbeat_s)
         self.runs = RunManager(
             self.worker,
@@ -164,8 +174,7 @@ class Engine:
             store,
             self.server_id,
             runs=self.runs,
-            writer=self.writer,
-            recover=self.recovery.recover,
+            recover=lambda found: self.recovery.recover(found, Origin.TAKEN_UP),
             background=self.background,
         )
         self.job_changes = JobChanges(
@@ -209,6 +218,7 @@ class Engine:
         )
         self._collections = CollectionPacer(self.due_fires.busy)
         self._stop_listening: Callable[[], None] = lambda: None
+        self._handing_over: asyncio.Task[None] | None = None  # set once a stop began
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -216,19 +226,67 @@ class Engine:
         self.writer.start()
         self.creator.start()
         await self.worker.start(self.runs)
-        await self.recovery.recover(await self.leases.start(single_server=self.single_server))
+        await self.recovery.recover(
+            await self.leases.start(single_server=self.single_server), Origin.START
+        )
         self._stop_listening = await self.store.listen(
             {
-                HANDOFF_CHANNEL: self.inbox.on_notified,
+                HANDOFF_CHANNEL: self._on_handed,
                 STOP_CHANNEL: self.instance_ops.on_stop_asked,
                 JOB_CHANNEL: self.job_changes.on_notified,
+                LEFT_CHANNEL: self._on_server_left,
             }
         )
         self.scheduler.start()
         self._collections.start()
         self.retention.start()
 
+    @property
+    def stopping(self) -> bool:
+        return self._handing_over is not None
+
+    def begin_stop(self) -> None:
+        """A graceful stop begins (SIGTERM): new runs are refused from now on, and what this
+        server has not started goes to the live servers at once (``stop`` waits for it).
+        Called again, it does nothing."""
+        if self._handing_over is None:
+            self._handing_over = asyncio.get_running_loop().create_task(
+                self._hand_over(), name="tickwork-hand-over"
+            )
+
+    async def _hand_over(self) -> None:
+        await self.scheduler.stop()  # nothing more planned here
+        await self.leases.leave()  # nothing more handed here
+        try:
+            await self.hand_offs.hand_over(self.runs.give_up_unlaunched())
+        except Exception as exc:  # what stayed is adopted when the row goes
+            log.warning("stopping: handing the planned runs over failed: %s", exc)
+
+    def _refuse_when_stopping(self) -> None:
+        if self.stopping:
+            raise ServerStopping(
+                "this server is stopping and takes no new runs; send the call to another "
+                "server, or again in a moment"
+            )
+
+    def _on_handed(self, payload: str) -> None:
+        """Instances handed here: taken up, unless this server stops (they stay recorded as
+        handed here, and are adopted with the rest when its row goes)."""
+        if not self.stopping:
+            self.inbox.on_notified(payload)
+
+    def _on_server_left(self, payload: str) -> None:
+        """Another server stopped cleanly: adopt what it still owned at once."""
+        if payload != self.server_id and not self.stopping:
+            self.background.spawn(self.leases.adopt_now())
+
     async def stop(self) -> None:
+        self.begin_stop()
+        if self._handing_over is not None:
+            # bounded: with the database down it cannot finish; what did not go is adopted
+            # by the others when this server's lease expires
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._handing_over, self.settings.shutdown_grace_s)
         self._stop_listening()
         await self._collections.stop()
         await self.creator.close()
@@ -283,7 +341,9 @@ class Engine:
         schedule_time: int | None = None,
         designation: Designation | None = None,
     ) -> tuple[Instance, bool]:
-        """Create an instance and start it now (``InstanceOps.trigger``)."""
+        """Create an instance and start it now (``InstanceOps.trigger``); refused while
+        this server stops (the caller sends it to another)."""
+        self._refuse_when_stopping()
         return await self.instance_ops.trigger(
             job,
             trigger_type=trigger_type,
@@ -301,6 +361,7 @@ class Engine:
         self.instance_ops.set_success(instance, by)
 
     async def retry_instance(self, instance: Instance, job: Job, by: str) -> None:
+        self._refuse_when_stopping()
         self.instance_ops.retry(instance, job, by)
 
     def workers_of(self, namespace: str, group_id: str) -> list[WorkerInfo]:
@@ -330,7 +391,7 @@ class _LeaseDuties:
         await self.fires.step_aside()
 
     async def adopt(self, instances: list[Instance]) -> None:
-        await self.recovery.recover(instances)
+        await self.recovery.recover(instances, Origin.ADOPTED)
 
     def drop_unlaunched(self) -> None:
         self.runs.drop_unlaunched()

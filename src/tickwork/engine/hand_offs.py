@@ -5,24 +5,26 @@ them (docs/multi-server.md, "Hand-offs"). One vocabulary:
   which notifies it): planned fires of a group whose workers are elsewhere, adopted
   instances of such groups, and runs parked here waiting for a worker (``HandOffs``);
 - **take up**: carry on with instances handed to this server, when told
-  (``on_notified``) or, for a notification that was lost, found by a periodic look
-  (``HandOffInbox``);
+  (``on_notified``) or, for a notification that was lost, found by the look at every lease
+  beat (``HandOffInbox``). Either claims the hand-off in the store first
+  (``store.take_up_handed`` deletes its row), so the two never both take one up;
+- **hand over**: a server that stops gives everything it has not started to the live
+  servers at once (``HandOffs.hand_over``);
 - **adopt** (recovery.py): take over what a dead server left; not a hand-off.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
-from tickwork.clock import now_ms
-from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.models import Designation, Instance, Job, WorkerInfo
 from tickwork.engine.background import BackgroundTasks
 from tickwork.engine.job_registry import JobRegistry
 from tickwork.engine.peers import OtherServers
 from tickwork.engine.routing import designation_allows, runs_type
+from tickwork.engine.run_state import Run
 from tickwork.engine.runs import RunManager
 from tickwork.engine.writer import BatchWriter
 from tickwork.store.abc import Store
@@ -30,10 +32,7 @@ from tickwork.worker.abc import RunRequest
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MISSED_HAND_OFF_AFTER_MS", "HandOffInbox", "HandOffs", "WorkersHere"]
-
-MISSED_HAND_OFF_AFTER_MS = 5000
-"""An instance handed here and still not taken up after this long lost its notification."""
+__all__ = ["HandOffInbox", "HandOffs", "WorkersHere"]
 
 
 class WorkersHere(Protocol):
@@ -127,14 +126,43 @@ class HandOffs:
             log.info("handed %d adopted instance(s) to the servers of their workers", len(moved))
         return [i for i in leftovers if i.id not in moved]
 
+    async def hand_over(self, left: Sequence[Run]) -> None:
+        """A graceful stop: the fires planned here and the retries due here (``left``, no
+        longer held here) and the runs waiting here for a worker go to the live servers at
+        once, each told so it takes them up at once: to one whose workers can run them, else
+        to any, in turn. What cannot go (no other server is alive, the database is down)
+        stays this server's and is adopted when its row is deleted."""
+        await self._writer.flush()  # their last status changes first
+        by_target: dict[str, list[int]] = {}
+        for run in left:
+            target = self.target(run.job, run.designation) or self._others.any_other()
+            if target is not None:
+                by_target.setdefault(target, []).append(run.instance.id)
+        moved = 0
+        for target, ids in by_target.items():
+            try:
+                moved += len(await self._store.hand_off(ids, target))
+            except Exception as exc:
+                log.warning("could not hand %d instance(s) to %s: %s", len(ids), target, exc)
+        if left:
+            log.info("stopping: handed %d of %d planned or waiting run(s) over", moved, len(left))
+        await self._hand_over_parked(any_server=True)
+
     async def hand_off_parked(self) -> None:
         """Runs waiting here for a worker of their group (none is connected here) go to a
         server that has one, once this server learns of it (each lease beat): they would
         otherwise wait here and fail, retries included, while that server's workers idle."""
+        await self._hand_over_parked(any_server=False)
+
+    async def _hand_over_parked(self, *, any_server: bool) -> None:
+        """Hand the parked runs to servers with their workers (``any_server``: to any live
+        server when none has: this one stops)."""
         by_target: dict[str, list[int]] = {}
         for request in self._workers.parked():
             job = self._jobs.get(request.job_id)
             target = None if job is None else self.target(job, request.designation)
+            if target is None and any_server:
+                target = self._others.any_other()
             if target is not None:
                 by_target.setdefault(target, []).append(request.instance_id)
         for target, ids in by_target.items():
@@ -172,18 +200,14 @@ class HandOffInbox:
         server_id: str,
         *,
         runs: RunManager,
-        writer: BatchWriter,
         recover: Callable[[list[Instance]], Awaitable[None]],
         background: BackgroundTasks,
-        clock: Callable[[], int] = now_ms,
     ) -> None:
         self._store = store
         self._server_id = server_id
         self._runs = runs
-        self._writer = writer
-        self._recover = recover  # Recovery.recover
+        self._recover = recover  # Recovery.recover, as taken up
         self._background = background
-        self._clock = clock
 
     def on_notified(self, payload: str) -> None:
         """A hand-off notification ``server:instance,instance,...``."""
@@ -195,27 +219,20 @@ class HandOffInbox:
             self._background.spawn(self.take_up(ids))
 
     async def take_up_missed(self) -> None:
-        """Instances handed to this server whose notification never came (the listening
-        connection was down): waiting, owned here, not held, older than a few seconds."""
-        await self._writer.flush()  # a run that ended here must not read as waiting
-        found = await self._store.owned_waiting(
-            self._server_id, created_before=self._clock() - MISSED_HAND_OFF_AFTER_MS
-        )
-        runs = self._runs
-        ids = [i.id for i in found if not runs.holds(i.id) and not runs.ended_here(i.id)]
-        if ids:
-            log.warning("taking up %d instance(s) handed here without a notification", len(ids))
-            await self.take_up(ids)
+        """Instances handed to this server and not taken up yet: their notification was
+        lost (the listening connection was down) or has not come yet. Claimed as the
+        notification would be, so whichever comes first takes each one, and only it."""
+        await self._take_up(None)
 
     async def take_up(self, instance_ids: list[int]) -> None:
-        """Carry on with these instances if they are still this server's and unfinished."""
-        found = await self._store.get_instances(instance_ids)
-        mine = [
-            i
-            for i in found
-            if i.owner == self._server_id
-            and not InstanceStatus(i.status).is_final
-            and not self._runs.holds(i.id)
-        ]
+        """Carry on with these instances if they are still this server's and unfinished,
+        and handed here and not taken up yet."""
+        await self._take_up(instance_ids)
+
+    async def _take_up(self, instance_ids: list[int] | None) -> None:
+        claimed = await self._store.take_up_handed(self._server_id, instance_ids)
+        mine = [i for i in claimed if not self._runs.holds(i.id)]
         if mine:
+            if instance_ids is None:
+                log.info("took up %d instance(s) handed here before their notification", len(mine))
             await self._recover(mine)

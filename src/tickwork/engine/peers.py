@@ -35,6 +35,8 @@ class OtherServers:
         # "namespace/group" -> (server id, agent) of the agents connected to the other servers
         self.agents_elsewhere: dict[str, list[tuple[str, WorkerInfo]]] = {}
         self.alive: set[str] = set()  # the ids of the live servers (this one included)
+        self._heard: list[str] = []  # the other servers that beat lately, oldest first
+        self._turn = 0
 
     async def refresh(self) -> None:
         """Learn which other servers have worker agents of which app groups."""
@@ -46,8 +48,13 @@ class OtherServers:
         # before its lease expires (its row was just renewed or not, in database time).
         newest = max((row.heartbeat_at for row in rows), default=0)
         stale_ms = max(STALE_BEATS * self._heartbeat_s * 1000, 1000)
+        self._heard = [
+            row.id
+            for row in rows
+            if row.id != self._server_id and newest - row.heartbeat_at <= stale_ms
+        ]
         for row in rows:
-            if row.id != self._server_id and newest - row.heartbeat_at <= stale_ms:
+            if row.id in self._heard:
                 for group in row.groups:
                     elsewhere.setdefault(group, []).append(row.id)
                 for group, found in row.workers.items():
@@ -59,6 +66,14 @@ class OtherServers:
         """Another live server with worker agents of the group (the longest running)."""
         servers = self.elsewhere.get(f"{namespace}/{group_id}")
         return servers[0] if servers else None
+
+    def any_other(self) -> str | None:
+        """Another live server, in turn (None: none is): where this server's work goes when
+        it stops and no server is better placed for it."""
+        if not self._heard:
+            return None
+        self._turn += 1
+        return self._heard[self._turn % len(self._heard)]
 
     def workers_elsewhere(self, namespace: str, group_id: str) -> list[WorkerInfo]:
         """The agents of the group connected to the other live servers (as of the last beat)."""

@@ -3,10 +3,18 @@ adopted from a dead server (``store.adopt_instances``; at start, this server's o
 or handed here by a live one (hand_offs.py). Planned fires are armed, or follow the misfire
 rules when overdue; runs that were going on count as lost attempts (retried while attempts
 remain); instances of groups whose workers are on another server are handed off to it.
+
+Where they come from (``Origin``) decides an overdue fire. Found at start, it was overdue
+because no server ran: only the newest of a job may fire, and none when the job fires again
+soon. Adopted from a server that died, or handed over by one that stops, while this one ran,
+it is overdue only because its server went away: every such fire runs, late, one after the
+other under MaxConcurrency (issue 21: 300 fires were skipped at each rolling restart).
 """
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import logging
 from collections.abc import Callable, Sequence
 
@@ -30,7 +38,28 @@ from tickwork.store.abc import Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Recovery"]
+__all__ = ["JOB_READS_AT_ONCE", "Origin", "Recovery"]
+
+JOB_READS_AT_ONCE = 8
+"""The jobs of what was adopted are read this many at a time: one after another, the 300 jobs
+of a dead server's fires cost a round trip each inside the lease beat that adopted them, and a
+beat that runs past half the lease fences the server's own fires."""
+
+
+class Origin(enum.Enum):
+    """How this server came to own the instances it recovers."""
+
+    START = "start"  # found when it started: no server ran them meanwhile
+    ADOPTED = "adopted"  # a dead (or departed) server's, adopted while this server ran
+    TAKEN_UP = "taken_up"  # handed here by a live server (its workers are here, or it stops)
+
+    def missed_because(self) -> str:
+        """Why a fire of this origin is past the misfire threshold, for its skip reason."""
+        if self is Origin.START:
+            return "no server was running"
+        if self is Origin.ADOPTED:
+            return "its server stopped and this one adopted it only after the threshold"
+        return "it was handed to this server only after the threshold"
 
 
 class Recovery:
@@ -61,15 +90,12 @@ class Recovery:
         self._final_listeners = final_listeners
         self._clock = clock
 
-    async def recover(self, leftovers: list[Instance]) -> None:
+    async def recover(self, leftovers: list[Instance], origin: Origin) -> None:
         """Carry on with unfinished instances this server now owns: planned fires are armed
         (or follow the misfire policy), runs that were going on count as lost attempts."""
         runs = self._runs
         leftovers = [i for i in leftovers if not runs.holds(i.id)]
-        jobs: dict[int, Job | None] = {}
-        for instance in leftovers:
-            if instance.job_id not in jobs:
-                jobs[instance.job_id] = await self._job_of_leftovers(instance.job_id)
+        jobs = await self._jobs_of(leftovers)
         leftovers = await self._hand_offs.hand_off_adopted(leftovers, jobs)
         now = self._clock()
         for instance in leftovers:
@@ -84,12 +110,17 @@ class Recovery:
                 runs.resume_retry(instance, job, 0.0)
             elif instance.trigger_type != TriggerType.SCHEDULED:
                 runs.start_now(instance, job)
+            elif origin is not Origin.START and instance.schedule_time >= now - self._threshold:
+                # due later, or late only because its server went away: it runs, in its turn
+                # after the fires of its job that came here late with it (one of them may
+                # still run at its due instant)
+                runs.arm(instance, job, slot_wait_until=instance.schedule_time + self._threshold)
             elif instance.schedule_time >= now:
                 runs.arm(instance, job)
             elif instance.schedule_time >= now - self._threshold:
                 await self._recover_overdue(instance, job, leftovers, now)
             else:
-                self._recover_misfire(instance, job, leftovers, now)
+                self._recover_misfire(instance, job, leftovers, now, origin)
         await self._writer.flush()
 
     def _lost_attempt(self, instance: Instance, job: Job, now: int) -> None:
@@ -115,6 +146,15 @@ class Recovery:
         )
         for listener in self._final_listeners:
             listener(job, instance, now)
+
+    async def _jobs_of(self, leftovers: list[Instance]) -> dict[int, Job | None]:
+        ids = sorted({i.job_id for i in leftovers})
+        jobs: dict[int, Job | None] = {}
+        for start in range(0, len(ids), JOB_READS_AT_ONCE):
+            part = ids[start : start + JOB_READS_AT_ONCE]
+            found = await asyncio.gather(*map(self._job_of_leftovers, part))
+            jobs.update(zip(part, found, strict=True))
+        return jobs
 
     async def _job_of_leftovers(self, job_id: int) -> Job | None:
         """The job of unfinished instances taken over; None when it is gone, or when its row
@@ -167,9 +207,10 @@ class Recovery:
             return None
 
     def _recover_misfire(
-        self, instance: Instance, job: Job, leftovers: list[Instance], now: int
+        self, instance: Instance, job: Job, leftovers: list[Instance], now: int, origin: Origin
     ) -> None:
-        """A planned fire whose due instant passed while no server ran."""
+        """A planned fire whose due instant is past the misfire threshold: no server ran
+        meanwhile, or its server went away and it came here too late."""
         threshold = self._threshold
         newest_missed = newest_planned(leftovers, job.id, before=now - threshold)
         job_missed_too = job.next_fire_time is not None and job.next_fire_time < now - threshold
@@ -182,7 +223,7 @@ class Recovery:
         if fire_now:
             self._runs.arm(instance, job, misfire=True)
             return
-        self._skip(instance, now, "skipped by the misfire policy: no server was running")
+        self._skip(instance, now, f"skipped by the misfire policy: {origin.missed_because()}")
 
     def _skip(self, instance: Instance, now: int, why: str) -> None:
         self._metrics.skipped.inc()

@@ -19,9 +19,13 @@ from tickwork.engine.timers import Timers
 from tickwork.engine.writer import BatchWriter
 from tickwork.worker.abc import Preparing, RunOutcome, RunRequest, Worker
 
-__all__ = ["BURST_START_WAIT_S", "FENCE_RETRY_S", "ConcurrencySlots", "RunLaunch"]
+__all__ = ["BURST_START_WAIT_S", "FENCE_RETRY_S", "SLOT_RETRY_S", "ConcurrencySlots", "RunLaunch"]
 
 FENCE_RETRY_S = 0.2  # a fire held back while the lease is in doubt is tried again this often
+SLOT_RETRY_S = 0.05
+"""A late fire waiting for a MaxConcurrency slot (``Run.slot_wait_until``) looks again this
+often: the fires of one job adopted together go one after another, each as the one before it
+ends (a no-op shell run takes a few milliseconds)."""
 
 BURST_START_WAIT_S = 0.02
 """How long the loop may wait, after handing a batch of due runs to the worker, for their
@@ -148,6 +152,9 @@ class RunLaunch:
             )
             return False
         active = self.slots.count(job.id)
+        if active >= job.max_concurrency and self._may_wait_for_slot(run, now):
+            run.own_timer(self._timers.call_later(SLOT_RETRY_S, self._release_held_back, run))
+            return False
         if active >= job.max_concurrency:
             self._observe_release(run, now)
             self._metrics.rejected.inc()
@@ -164,6 +171,10 @@ class RunLaunch:
             self._observe_release(run, now)
         self.slots.take(run)
         return True
+
+    @staticmethod
+    def _may_wait_for_slot(run: Run, now: int) -> bool:
+        return run.slot_wait_until is not None and now < run.slot_wait_until
 
     def _observe_release(self, run: Run, now: int) -> None:
         if run.misfire:

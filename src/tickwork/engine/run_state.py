@@ -93,6 +93,10 @@ class Run:
     job: Job
     attempt: int
     misfire: bool = False  # armed late on purpose (misfire policy): no lateness sample
+    # a fire late because its server went away (adopted, or handed over at a stop): until
+    # this instant (epoch ms) it waits for a MaxConcurrency slot rather than being rejected,
+    # as the fires of one job that came late together would otherwise reject each other
+    slot_wait_until: int | None = None
     designation: Designation | None = None  # this run's own (ExecuteJob), else the job's
     state: RunState = RunState.NEW
     timer: Cancellable | None = None  # the one timer of the current state

@@ -107,11 +107,27 @@ class RunManager:
         return None if run is None else run.state
 
     # -- entry points (each is idempotent: an instance already held is left as it is) --------
-    def arm(self, instance: Instance, job: Job, *, misfire: bool = False) -> None:
-        """Release a scheduled fire at its due instant (at once if that has passed)."""
+    def arm(
+        self,
+        instance: Instance,
+        job: Job,
+        *,
+        misfire: bool = False,
+        slot_wait_until: int | None = None,
+    ) -> None:
+        """Release a scheduled fire at its due instant (at once if that has passed).
+        ``slot_wait_until``: a late fire waits for a MaxConcurrency slot until then."""
         if instance.id in self._runs:
             return
-        run = self._hold(Run(instance=instance, job=job, attempt=instance.attempt, misfire=misfire))
+        run = self._hold(
+            Run(
+                instance=instance,
+                job=job,
+                attempt=instance.attempt,
+                misfire=misfire,
+                slot_wait_until=slot_wait_until,
+            )
+        )
         run.move(RunState.PLANNED)
         self.due_fires.add(instance.schedule_time, run, self.launch.release_batch)
         self.launch.plan_preparing(run)
@@ -211,6 +227,15 @@ class RunManager:
         someone else's now (adopted): drop them without a word to the store."""
         for run in [r for r in self._runs.values() if not r.state.launched]:
             self._drop(run)
+
+    def give_up_unlaunched(self) -> list[Run]:
+        """A graceful stop: the runs not handed to a worker (planned fires, retries due) are
+        no longer released here (what the worker prepared is discarded); the stopping server
+        hands them over. Returns them."""
+        given = [r for r in self._runs.values() if not r.state.launched]
+        for run in given:
+            self._drop(run)
+        return given
 
     def drop_handed_off(self, instance_ids: Iterable[int]) -> None:
         """These runs are another server's now (handed off before any worker took them):

@@ -33,6 +33,14 @@ from tickwork.timing.instants import holds_instant
 
 log = logging.getLogger(__name__)
 
+MISSED_UNPLANNED = (
+    "skipped by the misfire policy: not planned before the misfire threshold (no server was "
+    "running, or every one was stalled)"
+)
+"""Why a fire the planning rounds found past the threshold is skipped: a round cannot tell
+whether no server ran or the ones running were stalled, and must not say the first while
+one ran (issue 21)."""
+
 __all__ = ["DueJobs", "PlannedHandOffs", "PlannedRuns", "Scheduler"]
 
 MAX_FIRES_PER_JOB_PER_ROUND = 1000
@@ -283,5 +291,5 @@ class Scheduler:
             fire_key=schedule_time,
             executor="scheduler",
             end_time=now if skipped else None,
-            result="skipped by the misfire policy: no server was running" if skipped else "",
+            result=MISSED_UNPLANNED if skipped else "",
         )

@@ -58,6 +58,9 @@ JOB_CHANNEL = "tickwork_job"
 server changed or deleted (the others refresh their copy, withdraw fires planned from it)."""
 STOP_CHANNEL = "tickwork_stop"
 """NOTIFY channel: ``<server id>:<instance id>:<by>``, stop that instance (its owner does)."""
+LEFT_CHANNEL = "tickwork_left"
+"""NOTIFY channel: ``<server id>``, a server that stopped cleanly and deleted its row: the
+others adopt what it still owned at once, not at their next look for orphans."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -301,7 +304,8 @@ class Store(Protocol):
         """Renew the lease; record the app groups with worker agents here, and those agents
         (by "namespace/group"). False when the row is gone (taken for dead)."""
 
-    async def unregister_server(self, server_id: str) -> None: ...
+    async def unregister_server(self, server_id: str) -> None:
+        """Delete the server's row and tell the others (``LEFT_CHANNEL``): they adopt at once."""
 
     async def expire_servers(self, lease_ms: int, keep: str | None = None) -> list[str]:
         """Delete the servers whose heartbeat is older than ``lease_ms`` (every one but
@@ -318,7 +322,8 @@ class Store(Protocol):
         owner starts that attempt)."""
 
     async def notify_owner(self, server_id: str, instance_ids: Sequence[int]) -> None:
-        """Tell ``server_id`` that it owns these instances (PostgreSQL NOTIFY)."""
+        """Tell ``server_id`` that it owns these instances (PostgreSQL NOTIFY); an instance
+        created owned by another server is recorded as handed to it when it is created."""
 
     async def notify_stop(self, server_id: str, instance_id: int, by: str) -> None:
         """Ask the owner ``server_id`` to stop an instance (PostgreSQL NOTIFY)."""
@@ -330,8 +335,12 @@ class Store(Protocol):
     async def get_instances(self, instance_ids: Sequence[int]) -> list[Instance]:
         """The stored instances of those ids (missing ones left out), by id."""
 
-    async def owned_waiting(self, server_id: str, created_before: int) -> list[Instance]:
-        """The waiting instances ``server_id`` owns, created before ``created_before``."""
+    async def take_up_handed(
+        self, server_id: str, instance_ids: Sequence[int] | None = None
+    ) -> list[Instance]:
+        """Claim the hand-offs to ``server_id`` not yet taken up (of ``instance_ids``; None:
+        every one) and return the instances it still owns unfinished. Atomic: an instance's
+        hand-off is claimed by one caller only."""
 
     async def notify_job(self, server_id: str, job_id: int, schedule_changed: bool) -> None:
         """Tell the other servers that ``server_id`` changed or deleted a job (PostgreSQL)."""

@@ -23,7 +23,7 @@ from tickwork.store.sql_base import (
     now_ms,
     within_scopes,
 )
-from tickwork.store.tables import instances, jobs
+from tickwork.store.tables import hand_offs, instances, jobs
 
 __all__ = ["SqlRuns", "instance_where"]
 
@@ -290,10 +290,25 @@ class SqlRuns(SqlBase):
                 if existing is None:  # not reachable: only these keys can conflict
                     raise Conflict(f"instance of job {row.job_id} conflicts with a stored one")
                 results[n] = (existing, False)
+            await self._record_handed(conn, results)
         for n, earlier in repeats.items():
             found = results[earlier]
             results[n] = None if found is None else (found[0], False)
         return results
+
+    async def _record_handed(
+        self, conn: StoreConnection, results: list[tuple[Instance, bool] | None]
+    ) -> None:
+        """An instance created owned by another server (a trigger of a group whose workers
+        are there) is handed to it, recorded in the same transaction: should the notification
+        that follows fail, that server's look for lost hand-offs still finds it."""
+        handed = [
+            {"instance_id": made.id, "to_server": made.owner}
+            for made, created in filter(None, results)
+            if created and made.owner is not None and made.owner != self.server_id
+        ]
+        if handed:
+            await conn.execute(sa.insert(hand_offs), handed)
 
     async def _find_by_keys(self, conn: StoreConnection, instance: Instance) -> Instance | None:
         """The stored instance of the job holding the idempotency key, else the fire key."""

@@ -6,7 +6,10 @@ so. Heartbeats are stamped with the **database's** clock (PostgreSQL's
 whose heartbeat is older than the lease is dead: its row is deleted, and the unfinished
 instances it owned (planned fires, runs, retries) are adopted by a live server in one
 ``UPDATE ... RETURNING`` (concurrent adopters cannot both win a row: PostgreSQL re-checks the
-condition on the row it waited for). See docs/multi-server.md.
+condition on the row it waited for). A server that stops cleanly deletes its row and says so
+(``NOTIFY tickwork_left``), so the others adopt what it left at once. Instances handed from one
+live server to another are recorded in ``hand_offs`` until taken up, and taking one up deletes
+its row: it is taken once. See docs/multi-server.md.
 """
 
 from __future__ import annotations
@@ -26,10 +29,16 @@ from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus
 from tickwork.domain.models import Instance, WorkerInfo
 from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.store import codec
-from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, STOP_CHANNEL, ServerRow
+from tickwork.store.abc import (
+    HANDOFF_CHANNEL,
+    JOB_CHANNEL,
+    LEFT_CHANNEL,
+    STOP_CHANNEL,
+    ServerRow,
+)
 from tickwork.store.connection import StoreConnection
 from tickwork.store.sql_base import SqlBase, chunks
-from tickwork.store.tables import instances, servers
+from tickwork.store.tables import hand_offs, instances, servers
 
 __all__ = ["SqlServers"]
 LISTEN_RETRY_S = 1.0
@@ -84,9 +93,13 @@ class SqlServers(SqlBase):
         return bool(result.rowcount)
 
     async def unregister_server(self, server_id: str) -> None:
-        """A clean stop: what it still owns is adopted by the others at once."""
+        """A clean stop: what it still owns is adopted by the others at once (they are told
+        on ``LEFT_CHANNEL``, at commit); hand-offs it had not taken up go with it."""
         async with self._write() as conn:
             await conn.execute(sa.delete(servers).where(servers.c.id == server_id))
+            await conn.execute(sa.delete(hand_offs).where(hand_offs.c.to_server == server_id))
+            if self.dialect == "postgresql":
+                await conn.execute(sa.select(sa.func.pg_notify(LEFT_CHANNEL, server_id)))
 
     async def expire_servers(self, lease_ms: int, keep: str | None = None) -> list[str]:
         """Delete the servers whose heartbeat is older than ``lease_ms`` (all but ``keep``
@@ -100,7 +113,10 @@ class SqlServers(SqlBase):
             rows = (
                 await conn.execute(sa.delete(servers).where(condition).returning(servers.c.id))
             ).all()
-        return [str(row.id) for row in rows]
+            gone = [str(row.id) for row in rows]
+            if gone:  # what was handed to them is adopted with the rest they owned
+                await conn.execute(sa.delete(hand_offs).where(hand_offs.c.to_server.in_(gone)))
+        return gone
 
     async def live_servers(self) -> list[ServerRow]:
         """The registered servers, oldest first."""
@@ -143,18 +159,66 @@ class SqlServers(SqlBase):
                 start_time=sa.case((first, None), else_=instances.c.start_time),
             )
         async with self._write() as conn:
-            moved = (
-                (await conn.execute(update.values(owner=to_server).returning(instances.c.id)))
+            moved = [
+                int(i)
+                for i in (
+                    await conn.execute(update.values(owner=to_server).returning(instances.c.id))
+                )
                 .scalars()
                 .all()
-            )
+            ]
+            await self._record_hand_offs(conn, to_server, moved)
             await self._notify(conn, to_server, moved)
-        return [int(i) for i in moved]
+        return moved
 
     async def notify_owner(self, server_id: str, instance_ids: Sequence[int]) -> None:
-        """Tell ``server_id`` it owns these instances now (PostgreSQL; SQLite has one server)."""
+        """Tell ``server_id`` it owns these instances now (PostgreSQL; SQLite has one server).
+        The hand-off itself was recorded with the owner (``create_instances``): recorded
+        again here, after the new owner may have taken it up, it would be taken up twice."""
         async with self._write() as conn:
             await self._notify(conn, server_id, instance_ids)
+
+    async def _record_hand_offs(self, conn: StoreConnection, to: str, ids: list[int]) -> None:
+        """A hand-off waits in ``hand_offs`` until ``to`` takes it up (``take_up_handed``),
+        recorded in the transaction that gives the instance its new owner; one handed on again
+        before it was taken up now waits for its new owner."""
+        for part in chunks(ids):
+            await conn.execute(sa.delete(hand_offs).where(hand_offs.c.instance_id.in_(part)))
+            await conn.execute(
+                sa.insert(hand_offs), [{"instance_id": i, "to_server": to} for i in part]
+            )
+
+    async def take_up_handed(
+        self, server_id: str, instance_ids: Sequence[int] | None = None
+    ) -> list[Instance]:
+        """Claim the hand-offs to ``server_id`` (those of ``instance_ids``; None: all) and
+        return their instances that it still owns unfinished, by id. The claim deletes the
+        hand-off rows in the same statement that finds them, so of two callers (the
+        notification and the sweep for lost ones) only one gets each instance."""
+        claim = sa.delete(hand_offs).where(hand_offs.c.to_server == server_id)
+        parts: list[Sequence[int] | None] = (
+            [None] if instance_ids is None else list(chunks(sorted(set(instance_ids))))
+        )
+        found: list[Instance] = []
+        async with self._write() as conn:
+            for part in parts:
+                stmt = claim if part is None else claim.where(hand_offs.c.instance_id.in_(part))
+                taken = (await conn.execute(stmt.returning(hand_offs.c.instance_id))).scalars()
+                found.extend(await self._still_owned(conn, server_id, [int(i) for i in taken]))
+        return sorted(found, key=lambda i: i.id)
+
+    async def _still_owned(
+        self, conn: StoreConnection, server_id: str, ids: list[int]
+    ) -> list[Instance]:
+        if not ids:
+            return []
+        stmt = sa.select(instances).where(
+            instances.c.id.in_(ids),
+            instances.c.owner == server_id,
+            instances.c.status.not_in([int(s) for s in FINAL_STATUSES]),
+        )
+        rows = (await conn.execute(stmt)).mappings().all()
+        return [codec.instance_from(r) for r in rows]
 
     async def _notify(self, conn: StoreConnection, server_id: str, ids: Sequence[int]) -> None:
         if self.dialect != "postgresql":
@@ -227,20 +291,6 @@ class SqlServers(SqlBase):
                 rows = (await conn.execute(stmt.order_by(instances.c.id))).mappings().all()
                 found.extend(codec.instance_from(r) for r in rows)
         return found  # by id: the chunks are in id order
-
-    async def owned_waiting(self, server_id: str, created_before: int) -> list[Instance]:
-        stmt = (
-            sa.select(instances)
-            .where(
-                instances.c.owner == server_id,
-                instances.c.status == int(InstanceStatus.WAITING),
-                instances.c.created_at < created_before,
-            )
-            .order_by(instances.c.id)
-        )
-        async with self._read() as conn:
-            rows = (await conn.execute(stmt)).mappings().all()
-        return [codec.instance_from(r) for r in rows]
 
     async def adopt_instances(self, server_id: str) -> list[Instance]:
         """Take over the unfinished instances no live server owns (their owner's lease

@@ -12,6 +12,7 @@ __all__ = [
     "access_keys",
     "app_groups",
     "calendars",
+    "hand_offs",
     "instances",
     "jobs",
     "logs",
@@ -287,6 +288,16 @@ notification_policies = sa.Table(
 # server of the database. The instant leads the key: new records go to one end of the index
 # and expired ones leave from the other, where random nonces first would touch a page of the
 # index each (the cost of a write on SQLite). No rowid on SQLite: the key is the table.
+# Instances handed to a server and not yet taken up by it (docs/multi-server.md, "Hand-offs").
+# Taking one up deletes its row (``DELETE ... RETURNING``): of the notification and the sweep
+# that looks for lost notifications, only the one that deleted it carries on with it.
+hand_offs = sa.Table(
+    "hand_offs",
+    metadata,
+    sa.Column("instance_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("to_server", sa.String(64), nullable=False),
+    sa.Index(None, "to_server"),
+)
 used_nonces = sa.Table(
     "used_nonces",
     metadata,

@@ -1,6 +1,7 @@
-"""Instances handed to a server whose notification never arrived are taken up by its periodic
-sweep; an instance the engine already holds, or ran, is never started twice; runs waiting on
-one server for a worker go to the server a worker of their group joins."""
+"""Instances handed to a server whose notification never arrived are taken up by the look at
+its lease beats; an instance the engine already holds, or ran, is never started twice, nor a
+hand-off taken up twice; runs waiting on one server for a worker go to the server a worker of
+their group joins."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from runtime_support import final, served, shell_job, wait_for
 from websockets.asyncio.client import connect
 
@@ -20,12 +22,15 @@ from tickwork.domain.queries import LogQuery
 from tickwork.server import Runtime
 from tickwork.service.rights import SYSTEM
 from tickwork.settings import Settings
+from tickwork.store.sql import SqlStore
+from tickwork.store.tables import hand_offs
 from tickwork.worker.protocol import APP_KEY_HEADER, CONNECT_PATH, decode, encode
 
 
 async def handed_unnoticed(runtime: Runtime, job: Job, **fields: Any) -> Instance:
     """An API instance as another server's hand-over leaves it when the NOTIFY is lost:
-    owned by this server, waiting, created 10 s ago, not held by its engine."""
+    owned by this server, waiting, created 10 s ago, its hand-off recorded, not held by its
+    engine."""
     ago = now_ms() - 10_000
     stored, created = await runtime.store.create_instance(
         Instance(
@@ -41,13 +46,19 @@ async def handed_unnoticed(runtime: Runtime, job: Job, **fields: Any) -> Instanc
         )
     )
     assert created
+    store = runtime.store
+    assert isinstance(store, SqlStore)
+    async with store.engine.begin() as conn:  # as store.hand_off records it, without NOTIFY
+        await conn.execute(
+            sa.insert(hand_offs).values(instance_id=stored.id, to_server=runtime.engine.server_id)
+        )
     return stored
 
 
 async def test_an_instance_handed_over_without_a_notification_still_runs(
     restart: Callable[..., Awaitable[Runtime]],
 ) -> None:
-    runtime = await restart(heartbeat_s=0.1)  # the sweep runs every 5 heartbeats
+    runtime = await restart(heartbeat_s=0.1)  # the look runs at every beat
     try:
         job = await runtime.services.jobs.create(SYSTEM, shell_job("echo swept"))
         stored = await handed_unnoticed(runtime, job)

@@ -17,7 +17,7 @@ from store_support import Seed
 from tickwork.domain.enums import FINAL_STATUSES, InstanceStatus, TriggerType
 from tickwork.domain.errors import Conflict
 from tickwork.domain.models import Designation, Instance, InstanceUpdate, Job, WorkerInfo
-from tickwork.store.abc import HANDOFF_CHANNEL, STOP_CHANNEL, ServerRow
+from tickwork.store.abc import HANDOFF_CHANNEL, LEFT_CHANNEL, STOP_CHANNEL, ServerRow
 from tickwork.store.sql import SqlStore
 from tickwork.store.tables import servers
 
@@ -378,7 +378,7 @@ async def test_hand_over_of_unstarted_runs_puts_them_back_to_waiting(
     ]
 
 
-# -- get_instances / owned_waiting -----------------------------------------------------------
+# -- get_instances / take_up_handed -----------------------------------------------------------
 
 
 async def test_get_instances_leaves_out_missing_ones(store: SqlStore, seed: Seed) -> None:
@@ -402,22 +402,95 @@ async def test_get_instances_returns_them_by_id(store: SqlStore, seed: Seed) -> 
     assert [i.id for i in got] == [i.id for i in made]
 
 
-async def test_owned_waiting(store: SqlStore, seed: Seed) -> None:
+async def test_take_up_handed_claims_each_hand_off_once(store: SqlStore, seed: Seed) -> None:
+    """A hand-off is taken up by one caller only: the claim deletes its row (issue 21: a
+    notification and the sweep for lost ones both took the same instance up)."""
     job = await seed.job()
-    mine = [await plant(seed, job, at, owner="me", created_at=at) for at in (100, 200, 300)]
-    await plant(seed, job, 400, owner="me", created_at=50, status=S.RUNNING)
-    await plant(seed, job, 500, owner="me", created_at=50, status=S.SUCCESS)
-    await plant(seed, job, 600, owner="me", created_at=50, status=S.READY)
-    theirs = await plant(seed, job, 700, owner="other", created_at=50)
-    await plant(seed, job, 800, owner=None, created_at=50)
+    store.server_id = "me"
+    a, b, c = [await plant(seed, job, at) for at in (100, 200, 300)]
+    await plant(seed, job, 400)  # owned, never handed: not taken up
+    assert sorted(await store.hand_off([a.id, b.id, c.id], "you")) == [a.id, b.id, c.id]
 
-    got = await store.owned_waiting("me", created_before=300)
-    assert [i.id for i in got] == [mine[0].id, mine[1].id]  # created_at 300 is not before
-    assert all(i.owner == "me" and i.status == S.WAITING for i in got)
-    assert [i.id for i in await store.owned_waiting("me", 301)] == [i.id for i in mine]
-    assert await store.owned_waiting("me", 100) == []
-    assert [i.id for i in await store.owned_waiting("other", 10_000)] == [theirs.id]
-    assert await store.owned_waiting("nobody", 10_000) == []
+    assert [i.id for i in await store.take_up_handed("you", [a.id, 999_999])] == [a.id]
+    assert await store.take_up_handed("you", [a.id]) == []  # taken already
+    assert await store.take_up_handed("other", None) == []  # handed to "you", not to "other"
+    assert [(i.id, i.owner) for i in await store.take_up_handed("you")] == [
+        (b.id, "you"),
+        (c.id, "you"),
+    ]
+    assert await store.take_up_handed("you") == []
+
+
+async def test_take_up_handed_at_once_by_two_callers_gives_each_instance_to_one(
+    store: SqlStore, seed: Seed
+) -> None:
+    job = await seed.job()
+    store.server_id = "me"
+    made = [await plant(seed, job, 100 + n) for n in range(50)]
+    await store.hand_off([i.id for i in made], "you")
+    first, second = await asyncio.gather(
+        store.take_up_handed("you"), store.take_up_handed("you", [i.id for i in made])
+    )
+    ids = [i.id for i in first] + [i.id for i in second]
+    assert sorted(ids) == sorted(i.id for i in made)  # every one taken, none twice
+
+
+async def test_take_up_handed_leaves_out_what_ended_or_moved_on(
+    store: SqlStore, seed: Seed
+) -> None:
+    job = await seed.job()
+    store.server_id = "me"
+    ended, moved, kept = [await plant(seed, job, at) for at in (100, 200, 300)]
+    await store.hand_off([ended.id, moved.id, kept.id], "you")
+    await store.update_instances([InstanceUpdate(ended.id, status=S.SUCCESS)])
+    store.server_id = "you"
+    assert await store.hand_off([moved.id], "third") == [moved.id]  # handed on, untaken
+    assert [i.id for i in await store.take_up_handed("you")] == [kept.id]
+    assert [i.id for i in await store.take_up_handed("third")] == [moved.id]
+
+
+async def test_an_instance_created_for_another_server_is_handed_to_it(
+    store: SqlStore, seed: Seed
+) -> None:
+    """An API trigger created owned by the server whose workers run it is a hand-off too,
+    recorded with it; the notification that follows records nothing (taken up already, it
+    would be taken up again)."""
+    job = await seed.job()
+    store.server_id = "me"
+    base = Instance(
+        job_id=job.id,
+        namespace=job.namespace,
+        group_id=job.group_id,
+        trigger_type=TriggerType.API,
+        time_type=job.time_type,
+        schedule_time=100,
+    )
+    theirs, created = await store.create_instance(replace(base, owner="you"))
+    mine, _ = await store.create_instance(base)
+    assert created and (theirs.owner, mine.owner) == ("you", "me")
+    assert [i.id for i in await store.take_up_handed("you")] == [theirs.id]
+    await store.notify_owner("you", [theirs.id])
+    assert await store.take_up_handed("you") == []
+    assert await store.take_up_handed("me") == []
+
+
+async def test_hand_offs_to_a_server_that_left_or_expired_are_dropped(
+    store: SqlStore, seed: Seed
+) -> None:
+    """What was handed to a server that is gone is adopted with the rest it owned."""
+    job = await seed.job()
+    store.server_id = "me"
+    await store.register_server("left", "l:1")
+    await store.register_server("dead", "d:1")
+    a, b = await plant(seed, job, 100), await plant(seed, job, 200)
+    await store.hand_off([a.id], "left")
+    await store.hand_off([b.id], "dead")
+    await store.unregister_server("left")
+    await set_heartbeat(store, "dead", 5)
+    assert await store.expire_servers(10_000, keep="me") == ["dead"]
+    assert await store.take_up_handed("left") == []
+    assert await store.take_up_handed("dead") == []
+    assert sorted(i.id for i in await store.adopt_instances("me")) == [a.id, b.id]
 
 
 # -- notifications (PostgreSQL) ----------------------------------------------------------------
@@ -430,6 +503,7 @@ class Heard:
         self.queues: dict[str, asyncio.Queue[str]] = {
             HANDOFF_CHANNEL: asyncio.Queue(),
             STOP_CHANNEL: asyncio.Queue(),
+            LEFT_CHANNEL: asyncio.Queue(),
         }
 
     def handlers(self) -> dict[str, Callable[[str], None]]:
@@ -548,6 +622,18 @@ async def test_notify_owner_splits_long_lists(store: SqlStore, heard: Heard) -> 
         told.extend(part)
     assert told == ids
     assert heard.pending(HANDOFF_CHANNEL) == []
+
+
+@pytest.mark.postgres
+async def test_a_server_that_unregisters_tells_the_others(store: SqlStore, heard: Heard) -> None:
+    """So that they adopt what it left at once, not at their next look for orphans."""
+    await store.register_server("leaving", "l:1")
+    await store.unregister_server("leaving")
+    assert await heard.next(LEFT_CHANNEL) == "leaving"
+    await store.expire_servers(0, keep="me")  # an expiry is found by the expirer: no word
+    await store.notify_owner("marker", [1])
+    assert await heard.next(HANDOFF_CHANNEL) == "marker:1"
+    assert heard.pending(LEFT_CHANNEL) == []
 
 
 @pytest.mark.postgres

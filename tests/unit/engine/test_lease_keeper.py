@@ -168,7 +168,8 @@ async def test_a_beat_renews_learns_the_others_and_hands_off_parked_runs() -> No
     assert not fence.fenced()
     assert store.recorded == (["ns/g"], {})
     assert others.alive == {ME, "other"} and others.server_for("a", "b") == "other"
-    assert holder.calls == ["hand_off_parked"]  # no adoption: nobody expired, not 5th beat
+    # no adoption: nobody expired, not the 5th beat; what was handed here is looked for
+    assert holder.calls == ["hand_off_parked", "take_up_missed"]
 
 
 async def test_a_server_taken_for_dead_drops_unlaunched_runs_and_registers_again() -> None:
@@ -180,18 +181,88 @@ async def test_a_server_taken_for_dead_drops_unlaunched_runs_and_registers_again
     assert "register me host:1" in store.calls
 
 
+async def steady(kept: LeaseKeeper, clock: Clock, for_ms: int = 10_000) -> None:
+    """Beat every second for ``for_ms``: this server has renewed without a gap that long."""
+    for _ in range(for_ms // 1000 + 1):
+        await kept.beat()
+        clock.ms += 1000
+
+
 async def test_orphans_are_adopted_when_a_server_expires_and_every_few_beats() -> None:
     store, holder, clock = FakeStore(), FakeHolder(), Clock()
     kept, _, _ = keeper(store, holder, clock)
+    await steady(kept, clock)
+    holder.calls.clear()
     store.expired, store.orphans = ["dead"], [orphan(1)]
     await kept.beat()
     assert [i.id for i in holder.adopted] == [1]
-    assert "take_up_missed" not in holder.calls
     holder.calls.clear()
     store.orphans = [orphan(2)]
-    for _ in range(ADOPT_EVERY - 2):
+    while kept._beats % ADOPT_EVERY != ADOPT_EVERY - 1:
         await kept.beat()
-    assert "adopt" not in holder.calls  # beats 2..4: nothing expired
+    assert "adopt" not in holder.calls  # nothing expired: not every beat
     await kept.beat()  # the 5th
     assert [i.id for i in holder.adopted] == [1, 2]
-    assert holder.calls[-1] == "take_up_missed"
+
+
+async def test_what_was_handed_here_is_looked_for_at_every_beat() -> None:
+    store, holder, clock = FakeStore(), FakeHolder(), Clock()
+    kept, _, _ = keeper(store, holder, clock)
+    for _ in range(3):
+        await kept.beat()
+    assert holder.calls.count("take_up_missed") == 3
+
+
+async def test_no_server_is_taken_for_dead_until_this_one_renewed_steadily_for_a_lease() -> None:
+    """After the database was down (or this process stalled), every heartbeat is old at once:
+    judged at the first beat after, the others would be adopted while they carry on."""
+    store, holder, clock = FakeStore(), FakeHolder(), Clock()
+    kept, _, _ = keeper(store, holder, clock)
+    await kept.beat()  # the first renewal: not steady yet
+    assert not any(c.startswith("expire") for c in store.calls)
+    await steady(kept, clock)
+    assert any(c.startswith("expire") for c in store.calls)
+    clock.ms += 6000  # renewals failed for 6 s: a gap past half the lease
+    store.calls.clear()
+    await steady(kept, clock, for_ms=8000)
+    assert not any(c.startswith("expire") for c in store.calls)
+    await steady(kept, clock, for_ms=2000)
+    assert any(c.startswith("expire") for c in store.calls)
+
+
+async def test_the_fence_counts_from_when_the_renewal_was_sent() -> None:
+    """The database stamps the renewal on arrival; an answer read 3 s later (the loop
+    stalled) must not move the fence 3 s on, past when the others may adopt."""
+    store, holder, clock = FakeStore(), FakeHolder(), Clock()
+    kept, fence, _ = keeper(store, holder, clock)
+
+    async def slow_renew(*args: object) -> bool:
+        clock.ms += 3000
+        return True
+
+    store.renew_server = slow_renew  # type: ignore[method-assign]
+    await kept.beat()
+    clock.ms += 2001  # 5001 ms after the renewal was sent
+    assert fence.fenced()
+
+
+async def test_a_leaving_server_advertises_no_workers_and_adopts_nothing_more() -> None:
+    store, holder, clock = FakeStore(), FakeHolder(), Clock()
+    kept, _, _ = keeper(store, holder, clock)
+    await kept.beat()
+    assert store.recorded[0] == ["ns/g"]
+    await kept.leave()
+    assert store.recorded == ((), {})
+    holder.calls.clear()
+    store.expired, store.orphans = ["dead"], [orphan(1)]
+    await kept.beat()
+    assert store.recorded == ([], {})
+    assert holder.calls == []  # it keeps its lease while its runs end, and takes nothing
+
+
+async def test_adopt_now_adopts_what_a_server_that_left_owned() -> None:
+    store, holder, clock = FakeStore(), FakeHolder(), Clock()
+    kept, _, _ = keeper(store, holder, clock)
+    store.orphans = [orphan(3)]
+    await kept.adopt_now()
+    assert [i.id for i in holder.adopted] == [3]

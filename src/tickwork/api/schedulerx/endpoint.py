@@ -19,7 +19,7 @@ from tickwork.api.schedulerx.errors import SchedulerxError, status_and_code, unk
 from tickwork.api.schedulerx.params import MissingParameter, Params
 from tickwork.api.schedulerx.registry import ACTIONS, Call
 from tickwork.api.schedulerx.signature import SignatureVerifier, SignedRequest
-from tickwork.domain.errors import TickworkError
+from tickwork.domain.errors import RETRY_AFTER_S, TickworkError
 from tickwork.service.services import Services
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,10 @@ async def rpc(request: Request) -> Response:
         if status >= 500:
             log.error("%s failed: %s", action, exc.message)
         answer = {"RequestId": request_id, "Code": code, "Success": False, "Message": exc.message}
-        return render(action, answer, status=status, xml=xml)
+        response = render(action, answer, status=status, xml=xml)
+        if status == 503:  # the database is down, or this server is stopping: try again
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
     except Exception:
         log.exception("unexpected error in %s", action)
         answer = {
