@@ -60,6 +60,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=300, help="shell jobs firing every second")
     parser.add_argument("--triggers", type=float, default=20.0, help="API triggers a second")
     parser.add_argument("--keep", action="store_true", help="keep the logs, run file, database")
+    parser.add_argument("--log-level", default="warning", help="the servers' (info: more)")
     return parser.parse_args()
 
 
@@ -76,7 +77,8 @@ def main() -> int:
         common.say(f"  the PostgreSQL restart is skipped: {pg_refusal}")
     try:
         agents = 2 if args.agents else 0
-        with Cluster(root, servers=3, agents=agents, keep_database=args.keep) as cluster:
+        cluster = Cluster(root, 3, agents, keep_database=args.keep, log_level=args.log_level)
+        with cluster:
             inputs, instances = measure(cluster, args, plan, pg_refusal, root / "ran.txt")
         # read once every process has stopped: no run is still writing
         inputs = dataclasses.replace(inputs, runs=read_runs(root / "ran.txt"))

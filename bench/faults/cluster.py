@@ -81,9 +81,15 @@ class Cluster:
     """``with Cluster(root, servers=3, agents=0) as cluster:``; everything stops at the end."""
 
     def __init__(
-        self, root: Path, servers: int = 3, agents: int = 0, keep_database: bool = False
+        self,
+        root: Path,
+        servers: int = 3,
+        agents: int = 0,
+        keep_database: bool = False,
+        log_level: str = "warning",
     ) -> None:
         self.root = root
+        self.log_level = log_level
         self.database = create_database()
         self.keep_database = keep_database
         self.agents_mode = agents > 0
@@ -132,7 +138,7 @@ class Cluster:
         return httpx.Client(base_url=self.servers[index].url, auth=KEY, timeout=30)
 
     def start(self, server: Server) -> None:
-        settings = server_env(server.home, self.database)
+        settings = server_env(server.home, self.database, TICKWORK_LOG_LEVEL=self.log_level)
         extra = ("--no-worker",) if self.agents_mode else ()
         server.process = start_server(server.port, settings, server.log(), *extra)
 

@@ -27,6 +27,7 @@ STATUS_NAMES = {
     9: "rejected", 11: "partial_failed", 12: "skipped", 99: "removed",
 }  # fmt: skip
 AFTER_FAULT_MS = 20_000  # "after a fault": the fires due in the 20 s from it (``_from_ms``)
+LOOKBACK_MS = 3000  # ... and those due in the 3 s before it (the planning lookahead)
 ON_TIME_MS = 1000  # a second has recovered when every fire of it ran at most this late
 RECOVERED_SECONDS = 5  # ... and the 4 seconds after it too
 
@@ -104,8 +105,8 @@ def _span_figures(
 ) -> dict[str, Any]:
     """Fires due in [span): missed (job, second) pairs, statuses, lateness as recorded."""
     every = range(inputs.window[0], inputs.window[1] + 1, 1000)
-    seconds = [t for t in every if span[0] <= t < span[1]]
-    present = {(f.job, f.due) for f in fires}
+    seconds = {t for t in every if span[0] <= t < span[1]}
+    present = {(f.job, f.due) for f in fires if f.due in seconds}
     late = [float(f.started - f.due) for f in fires if f.started is not None]
     return {
         "fires_due": len(inputs.cron_jobs) * len(seconds),
@@ -200,9 +201,10 @@ def _fault_figures(inputs: Inputs, fires: list[Instance], made: Made) -> dict[st
 
 
 def _from_ms(made: Made) -> int:
-    """Where "after the fault" begins: the due second the fault happened in (its fires may
-    have been released a moment before it and still be affected)."""
-    return int(made.at_ms // 1000 * 1000)
+    """Where "after the fault" begins: LOOKBACK_MS before the due second the fault happened
+    in. Fires due a little before a fault may not have started yet (a busy server runs late;
+    a killed one took its backlog with it), and what becomes of them is the fault's cost."""
+    return int(made.at_ms // 1000 * 1000) - LOOKBACK_MS
 
 
 def _last_late_start(runs: RunFile, fires: list[Instance], at_ms: float) -> float | None:

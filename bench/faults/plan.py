@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,6 +20,8 @@ from harness import common, pg_query
 from faults.cluster import Cluster, Node, Server
 
 __all__ = ["Fault", "Kind", "Made", "Plan", "make_faults", "pg_restart_refusal"]
+
+STOP_WITHIN_S = 60.0  # a server still running this long after SIGTERM is SIGKILLed
 
 
 class Kind(StrEnum):
@@ -85,25 +88,41 @@ def pg_restart_refusal(wanted: bool) -> str | None:
 
 
 def make_faults(cluster: Cluster, plan: Plan, start_ms: int, pg_refusal: str | None) -> list[Made]:
-    """Make the plan's faults at their times (``start_ms``: the window's first second); what
-    happened, in the plan's order."""
+    """Make the plan's faults at their times (``start_ms``: the window's first second), each
+    in a thread of its own, so that one that takes long (a server slow to stop) delays no
+    other; what happened, in the plan's order, once every one has ended."""
     made = [Made(f.kind) for f in plan.faults]
     events = sorted(
         [(f.at_s, n, False) for n, f in enumerate(plan.faults)]
         + [(f.at_s + f.back_after_s, n, True) for n, f in enumerate(plan.faults) if f.back_after_s]
     )
     killed: list[Server] = []
+    threads: list[threading.Thread] = []
     for at_s, n, undo in events:
         time.sleep(max(start_ms / 1000 + at_s - time.time(), 0))
-        record = made[n]
-        if undo:
-            _undo(cluster, record)
-        elif record.kind is Kind.PG_RESTART and pg_refusal is not None:
-            record.skipped = pg_refusal
-        else:
-            _make(cluster, record, killed)
-        common.say(f"  {time.time() - start_ms / 1000:6.1f} s: {_describe(record, undo)}")
+        args = (cluster, made[n], undo, killed, pg_refusal, start_ms)
+        threads.append(threading.Thread(target=_event, args=args))
+        threads[-1].start()
+    for thread in threads:
+        thread.join()
     return made
+
+
+def _event(
+    cluster: Cluster,
+    record: Made,
+    undo: bool,
+    killed: list[Server],
+    pg_refusal: str | None,
+    start_ms: int,
+) -> None:
+    if undo:
+        _undo(cluster, record)
+    elif record.kind is Kind.PG_RESTART and pg_refusal is not None:
+        record.skipped = pg_refusal
+    else:
+        _make(cluster, record, killed)
+    common.say(f"  {time.time() - start_ms / 1000:6.1f} s: {_describe(record, undo)}")
 
 
 def _make(cluster: Cluster, record: Made, killed: list[Server]) -> None:
@@ -118,7 +137,8 @@ def _make(cluster: Cluster, record: Made, killed: list[Server]) -> None:
         server = cluster.busiest()
         record.target = server.name
         server.send(signal.SIGTERM)
-        record.notes["stop_s"] = server.wait_exit(60)
+        record.notes["stop_s"] = server.wait_exit(STOP_WITHIN_S)
+        record.notes["stop_killed"] = float(record.notes["stop_s"] >= STOP_WITHIN_S)
         _start_again(cluster, server, record)
     elif record.kind is Kind.PG_RESTART:
         record.target = "postgresql"
@@ -161,4 +181,5 @@ def _describe(record: Made, undo: bool) -> str:
         return f"{record.kind} skipped: {record.skipped}"
     if undo:
         return f"{record.kind} {record.target} undone (started again / woken)"
-    return f"{record.kind} {record.target}"
+    done = ", ".join(f"{k} {v:.1f}" for k, v in record.notes.items())
+    return f"{record.kind} {record.target}{f' ({done})' if done else ''}"

@@ -79,7 +79,7 @@ def _lines(
 
 
 def _faults(found: dict[str, Any]) -> list[str]:
-    out = ["#### In the 20 s after each fault", ""]
+    out = ["#### Fires due from 3 s before each fault to 20 s after it", ""]
     out.append("| " + " | ".join(FAULT_COLUMNS) + " |")
     out.append("|---|---|" + "---:|" * (len(FAULT_COLUMNS) - 2))
     calm = found["before_the_first_fault"]
@@ -94,7 +94,7 @@ def _faults(found: dict[str, Any]) -> list[str]:
 
 
 def _ran_after_faults(found: dict[str, Any]) -> list[str]:
-    out = ["#### What ran, in the 20 s after each fault (run file)", ""]
+    out = ["#### What ran of those fires (run file)", ""]
     out.append("| " + " | ".join(RAN_COLUMNS) + " |")
     out.append("|---|---|" + "---:|" * (len(RAN_COLUMNS) - 2))
     for fault in found["faults"]:
@@ -113,12 +113,20 @@ def _ran_after_faults(found: dict[str, Any]) -> list[str]:
 def _fault_row(fault: dict[str, Any]) -> str:
     late = fault["lateness_ms"]
     cells = (
-        fault["fault"], fault["target"], fault.get("at_s"), fault.get("ready_after_s"),
+        fault["fault"], _target(fault), fault.get("at_s"), fault.get("ready_after_s"),
         fault["fires_due"], fault["missed"], fault["skipped"], fault["failed"],
         fault["later_than_1s"], fault["later_than_3s"], late["p50"], late["p99"], late["max"],
         fault.get("triggers_refused"), _recovery(fault),
     )  # fmt: skip
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _target(fault: dict[str, Any]) -> str:
+    """The target, and for a SIGTERM how long the server took to exit."""
+    if "stop_s" not in fault:
+        return str(fault["target"])
+    killed = ", then SIGKILLed" if fault.get("stop_killed") else ""
+    return f"{fault['target']} (exited {fault['stop_s']:.1f} s after SIGTERM{killed})"
 
 
 def _recovery(fault: dict[str, Any]) -> Any:

@@ -83,15 +83,15 @@ def pg_query(database: str, sql: str) -> list[dict[str, Any]]:
 def server_env(home: Path, database: str = "", **env: str) -> dict[str, str]:
     """The environment of a bench server: a fresh home, the bench's admin key, warnings only,
     ``home`` on the Python path (for its processors), on ``database`` when one is named."""
-    settings = dict(
-        os.environ,
-        TICKWORK_HOME=str(home),
-        TICKWORK_ADMIN_KEY_ID=KEY[0],
-        TICKWORK_ADMIN_KEY_SECRET=KEY[1],
-        TICKWORK_LOG_LEVEL="warning",
-        PYTHONPATH=str(home),
+    settings = {
+        **os.environ,
+        "TICKWORK_HOME": str(home),
+        "TICKWORK_ADMIN_KEY_ID": KEY[0],
+        "TICKWORK_ADMIN_KEY_SECRET": KEY[1],
+        "TICKWORK_LOG_LEVEL": "warning",
+        "PYTHONPATH": str(home),
         **env,
-    )
+    }
     if database:
         settings["TICKWORK_DATABASE_URL"] = (
             f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{database}"
