@@ -76,8 +76,8 @@ bench-agents: $(STAMP)
 # What faults cost under load (issue 21; docs/multi-server.md, "Measured faults"): three servers
 # on a fresh PostgreSQL, 300 shell jobs every second, 20 API triggers a second; two SIGKILLs, a
 # SIGTERM restart and a PostgreSQL restart (root only), with in-process workers, then with two
-# agents (one frozen 15 s). bench/out/failover.json, failover-agents.json (and .md). About 12
-# min; FAILOVER_QUICK=1: faults 15 s apart, no PostgreSQL restart, about 6 min.
+# agents (one frozen 15 s). bench/out/failover.json, failover-agents.json (and .md). About 9
+# min; FAILOVER_QUICK=1: faults 15 s apart, no PostgreSQL restart, about 5 min.
 # FAILOVER_ARGS: more options of bench/failover.py (--no-pg-restart, --jobs N, --keep, ...).
 failover: $(STAMP)
 	$(BIN)/python bench/failover.py $(if $(FAILOVER_QUICK),--quick,) $(FAILOVER_ARGS)
