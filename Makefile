@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test lint unit integration acceptance sysdeps bench bench-agents fuzz clean
+.PHONY: run test lint unit integration acceptance sysdeps bench bench-agents failover fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,16 @@ bench: $(STAMP)
 bench-agents: $(STAMP)
 	$(BIN)/python bench/agent_throughput.py
 	$(BIN)/python bench/map_reduce.py
+
+# What faults cost under load (issue 21; docs/multi-server.md, "Measured faults"): three servers
+# on a fresh PostgreSQL, 300 shell jobs every second, 20 API triggers a second; two SIGKILLs, a
+# SIGTERM restart and a PostgreSQL restart (root only), with in-process workers, then with two
+# agents (one frozen 15 s). bench/out/failover.json, failover-agents.json (and .md). About 9
+# min; FAILOVER_QUICK=1: faults 15 s apart, no PostgreSQL restart, about 5 min.
+# FAILOVER_ARGS: more options of bench/failover.py (--no-pg-restart, --jobs N, --keep, ...).
+failover: $(STAMP)
+	$(BIN)/python bench/failover.py $(if $(FAILOVER_QUICK),--quick,) $(FAILOVER_ARGS)
+	$(BIN)/python bench/failover.py --agents $(if $(FAILOVER_QUICK),--quick,) $(FAILOVER_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

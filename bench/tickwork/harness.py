@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import asyncpg
 import httpx
@@ -56,6 +56,62 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+def create_database() -> str:
+    """A fresh PostgreSQL database for one run; its name."""
+    name = f"tw_bench_{secrets.token_hex(4)}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    return name
+
+
+def drop_database(name: str) -> None:
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def pg_query(database: str, sql: str) -> list[dict[str, Any]]:
+    """The rows of one query on a PostgreSQL database, as dicts."""
+
+    async def run() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(database=database, timeout=10, **PG)
+        try:
+            return [dict(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def server_env(home: Path, database: str = "", **env: str) -> dict[str, str]:
+    """The environment of a bench server: a fresh home, the bench's admin key, warnings only,
+    ``home`` on the Python path (for its processors), on ``database`` when one is named."""
+    settings = {
+        **os.environ,
+        "TICKWORK_HOME": str(home),
+        "TICKWORK_ADMIN_KEY_ID": KEY[0],
+        "TICKWORK_ADMIN_KEY_SECRET": KEY[1],
+        "TICKWORK_LOG_LEVEL": "warning",
+        "PYTHONPATH": str(home),
+        **env,
+    }
+    if database:
+        settings["TICKWORK_DATABASE_URL"] = (
+            f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{database}"
+        )
+    return settings
+
+
+def start_server(
+    port: int, settings: dict[str, str], log: IO[bytes], *extra_args: str
+) -> subprocess.Popen[bytes]:
+    """One ``tickwork server`` process on ``port``, its output into ``log``."""
+    exe = Path(sys.executable).with_name("tickwork")
+    return subprocess.Popen(
+        [str(exe), "server", "--port", str(port), *extra_args],
+        env=settings,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def pg_servers() -> int:
     """How many servers share the PostgreSQL database: one per core unless told."""
     return int(os.environ.get("BENCH_PG_SERVERS") or os.cpu_count() or 1)
@@ -72,37 +128,15 @@ class Server:
         self.backend = backend
         self.home = Path(tempfile.mkdtemp(prefix="tickwork-bench-"))
         (self.home / "tw_bench_processors.py").write_text(PROCESSORS)
-        self.database = ""
-        if backend == "postgresql":
-            self.database = f"tw_bench_{secrets.token_hex(4)}"
-            asyncio.run(_pg_admin(f'CREATE DATABASE "{self.database}"'))
+        self.database = create_database() if backend == "postgresql" else ""
         count = pg_servers() if self.database else 1
         self.ports = [common.free_port() for _ in range(count)]
         self.port = self.ports[0]
         self.url = f"http://127.0.0.1:{self.port}"
-        settings = dict(
-            os.environ,
-            TICKWORK_HOME=str(self.home),
-            TICKWORK_ADMIN_KEY_ID=KEY[0],
-            TICKWORK_ADMIN_KEY_SECRET=KEY[1],
-            TICKWORK_LOG_LEVEL="warning",
-            PYTHONPATH=str(self.home),
-            **env,
-        )
-        if self.database:
-            settings["TICKWORK_DATABASE_URL"] = (
-                f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{self.database}"
-            )
-        exe = Path(sys.executable).with_name("tickwork")
+        settings = server_env(self.home, self.database, **env)
         self.log = (self.home / "server.log").open("wb")
         self.processes = [
-            subprocess.Popen(
-                [str(exe), "server", "--port", str(port), *extra_args],
-                env=settings,
-                stdout=self.log,
-                stderr=subprocess.STDOUT,
-            )
-            for port in self.ports
+            start_server(port, settings, self.log, *extra_args) for port in self.ports
         ]
         self.apis = [
             httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=KEY, timeout=120)
@@ -150,7 +184,7 @@ class Server:
                 process.wait()
         self.log.close()
         if self.database:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+            drop_database(self.database)
         shutil.rmtree(self.home, ignore_errors=True)
 
     # -- reading the database directly (fast, and what is durably stored) -------------------
@@ -159,30 +193,27 @@ class Server:
             with sqlite3.connect(self.home / "tickwork.db", timeout=30) as db:
                 db.row_factory = sqlite3.Row
                 return [dict(r) for r in db.execute(sql).fetchall()]
-
-        async def run() -> list[dict[str, Any]]:
-            conn = await asyncpg.connect(database=self.database, timeout=10, **PG)
-            try:
-                return [dict(r) for r in await conn.fetch(sql)]
-            finally:
-                await conn.close()
-
-        return asyncio.run(run())
+        return pg_query(self.database, sql)
 
     def create_jobs(self, bodies: list[dict[str, Any]], connections: int = 16) -> list[int]:
-        """Create jobs through the native API; their ids, in the order of ``bodies`` (each
-        body's ``name`` must be its own)."""
-        encoded = (json.dumps(body).encode() for body in bodies)
-        headers = {"Authorization": basic_auth(), "Content-Type": "application/json"}
-        answers = asyncio.run(post_many(self.ports, "/api/v1/jobs", encoded, connections, headers))
-        ids: dict[str, int] = {}
-        for status, answer, _ in answers:
-            if status != 201:
-                raise SystemExit(f"creating a job failed: {status} {answer[:300]!r}")
-            created = json.loads(answer)
-            ids[created["name"]] = int(created["id"])
-        common.say(f"  {len(ids)} jobs created")
-        return [ids[body["name"]] for body in bodies]
+        """Create jobs through the native API (``create_jobs``)."""
+        return create_jobs(self.ports, bodies, connections)
+
+
+def create_jobs(ports: list[int], bodies: list[dict[str, Any]], connections: int = 16) -> list[int]:
+    """Create jobs through the native API of the servers on ``ports``; their ids, in the order
+    of ``bodies`` (each body's ``name`` must be its own)."""
+    encoded = (json.dumps(body).encode() for body in bodies)
+    headers = {"Authorization": basic_auth(), "Content-Type": "application/json"}
+    answers = asyncio.run(post_many(ports, "/api/v1/jobs", encoded, connections, headers))
+    ids: dict[str, int] = {}
+    for status, answer, _ in answers:
+        if status != 201:
+            raise SystemExit(f"creating a job failed: {status} {answer[:300]!r}")
+        created = json.loads(answer)
+        ids[created["name"]] = int(created["id"])
+    common.say(f"  {len(ids)} jobs created")
+    return [ids[body["name"]] for body in bodies]
 
 
 def stamp_fires(server: Server, window: tuple[int, int]) -> list[tuple[Any, int, float]]:
