@@ -307,15 +307,18 @@ class ProcessorExecution(Execution):
         if context is None or not callable(kill):
             return
         try:
-            await asyncio.wait_for(self._call(kill, context), KILL_CALL_TIMEOUT_S)
+            # unfenced: the kill comes once the run is no longer current
+            await asyncio.wait_for(self._call(kill, context, fenced=False), KILL_CALL_TIMEOUT_S)
         except Exception as exc:
             self.env.sink.log(f"[tickwork] kill() of {self.request.class_name} failed: {exc!r}")
 
-    async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
-        """Await an ``async def`` method; run a plain one in a thread."""
+    async def _call(self, method: Callable[..., Any], *args: Any, fenced: bool = True) -> Any:
+        """Await an ``async def`` method; run a plain one in a thread (only if the run is
+        still current when the thread takes it, unless not ``fenced``)."""
         if inspect.iscoroutinefunction(method):
             return await method(*args)
-        result = await self.env.processors.in_thread(_fenced(method, self.env.sink), *args)
+        call = _fenced(method, self.env.sink) if fenced else method
+        result = await self.env.processors.in_thread(call, *args)
         if inspect.isawaitable(result):
             return await result
         return result
