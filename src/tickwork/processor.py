@@ -63,6 +63,10 @@ def _discard_progress(text: str) -> None:
     return None
 
 
+def _always_current() -> bool:
+    return True
+
+
 def _detached_logger() -> logging.Logger:
     logger = logging.Logger("tickwork.job")
     logger.addHandler(logging.NullHandler())
@@ -104,10 +108,19 @@ class JobContext:
     task_statuses: dict[int, InstanceStatus] = field(default_factory=dict)  # for reduce
     logger: logging.Logger = field(default_factory=_detached_logger)
     progress_callback: Callable[[str], None] = field(default=_discard_progress, repr=False)
+    current_callback: Callable[[], bool] = field(default=_always_current, repr=False)
 
     def report_progress(self, text: str) -> None:
         """Set the progress text of the instance (thread-safe)."""
         self.progress_callback(str(text))
+
+    def is_current(self) -> bool:
+        """Whether this run (or task) is still this worker's to do: not killed, and its
+        worker agent in touch with its server. Ask it right before a side effect: after a
+        freeze or a cut connection the run may have been given to another worker, which
+        runs it as a later ``attempt`` (``task_attempt``). Thread-safe; docs/workers.md,
+        "Fencing your own side effects"."""
+        return self.current_callback()
 
     @property
     def is_root_task(self) -> bool:

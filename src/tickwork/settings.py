@@ -44,6 +44,12 @@ class Settings:
     # back (docs/multi-server.md, "Leases")
     lease_s: float = 2.0
     heartbeat_s: float = 0.5  # how often a server renews its lease
+    # worker agents (worker/protocol.py, AgentTiming; welcome tells the agents): how often
+    # they beat, how long one may be silent before it is given up (it kills its runs by
+    # then), and how long its runs then wait for it to reconnect
+    agent_heartbeat_s: float = 2.0
+    agent_lease_s: float = 10.0
+    agent_grace_s: float = 5.0
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
     # what one attempt of a run keeps of its log (docs/jobs.md, "Logs"): its first nine

@@ -9,6 +9,12 @@ with ``CLOSE_FORBIDDEN`` or ``CLOSE_BAD_REQUEST`` ends the agent (``AgentRefused
 ``drain`` (SIGTERM, SIGINT) stops taking runs, waits for the running ones (bounded), kills
 the rest, sends what waits and closes.
 
+Fencing (``agent/touch.py``): the agent starts work only while in touch with its server
+(welcomed on this connection, heard within the lease; it pings every heartbeat). After its
+loop stood still (frozen) it drops what it read and had not started, and reconnects so that
+its ``hello`` settles the rest; once the lease is out it kills what it runs. Its guardian,
+beaten by the ticker, kills the runs' processes when the agent is frozen past the lease.
+
 Runs' logs: the server says in ``welcome`` what it keeps of each attempt's log, and the agent
 cuts its runs' logs the same way (``domain/log_cap.py``), so as to send no line the server
 would drop; while many log lines wait to be sent, the runs' output is not read
@@ -29,25 +35,23 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from tickwork.agent.options import AgentOptions, connect_url
 from tickwork.agent.outbox import MAX_LOG_LINES, Outbox
+from tickwork.agent.reporter import AgentReporter
+from tickwork.agent.touch import ServerTouch, Verdict
 from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import TickworkError
-from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey
+from tickwork.worker.abc import RunOutcome, RunRequest
+from tickwork.worker.guardian import Guardian
 from tickwork.worker.inprocess import InProcessWorker
 from tickwork.worker.message_parser import parse_from_server
 from tickwork.worker.messages import (
     Discard,
-    Finished,
     Heartbeat,
     Hello,
     Kill,
-    Log,
-    Mapped,
     Prepare,
-    Progress,
     Run,
     ServerMessage,
-    Started,
     Tasks,
     Welcome,
     encode_messages,
@@ -58,7 +62,6 @@ from tickwork.worker.protocol import (
     APP_KEY_HEADER,
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN,
-    HEARTBEAT_S,
     decode,
 )
 
@@ -74,6 +77,8 @@ OPEN_TIMEOUT_S = 10.0
 FLUSH_TIMEOUT_S = 5.0
 """How long a draining agent waits for what is buffered to be sent (e.g. while reconnecting)."""
 MAX_FRAME_BYTES = 64 * 1024 * 1024
+TICK_S = 0.25
+"""How often the agent checks its touch with the server (and beats its guardian)."""
 SEND_FRAME_BYTES = 1024 * 1024
 """About the most a frame sent holds (``message_size``): the server takes frames of up to
 16 MiB, and a line's JSON may take more than its text (escapes)."""
@@ -89,43 +94,6 @@ class AgentRefused(Exception):
         self.reason = reason
 
 
-class AgentReporter:
-    """The ``RunReporter`` of the agent's worker: every report becomes a message to send."""
-
-    def __init__(self, outbox: Outbox) -> None:
-        self._outbox = outbox
-
-    def log_room(self) -> asyncio.Future[None] | None:
-        """``LogRoom``: many log lines wait to be sent (see ``Outbox.log_room``)."""
-        return self._outbox.log_room()
-
-    def started(
-        self, instance_id: int, attempt: int, worker: str, at: int, task: TaskKey | None = None
-    ) -> None:
-        self._outbox.put(Started(instance_id, attempt, at, task))
-
-    def log(self, instance_id: int, attempt: int, at: int, line: str) -> None:
-        self._outbox.put(Log(instance_id, attempt, at, line))
-
-    def progress(self, instance_id: int, attempt: int, progress: str) -> None:
-        self._outbox.put(Progress(instance_id, attempt, progress))
-
-    def finished(
-        self,
-        instance_id: int,
-        attempt: int,
-        outcome: RunOutcome,
-        at: int,
-        task: TaskKey | None = None,
-    ) -> None:
-        self._outbox.put(Finished(instance_id, attempt, outcome, at, task))
-
-    def mapped(
-        self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]
-    ) -> None:
-        self._outbox.put(Mapped(instance_id, attempt, task, task_name, bodies))
-
-
 def _print_line(line: str) -> None:
     print(line, flush=True)
 
@@ -138,13 +106,19 @@ class Agent:
         announce: Callable[[str], None] = _print_line,
         max_log_lines: int = MAX_LOG_LINES,
         guardian: GroupWatcher | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``guardian``: told the process group of every run, to kill them if the agent
-        dies (``worker/guardian.py``; the ``tickwork worker`` command gives one)."""
+        dies (``worker/guardian.py``; the ``tickwork worker`` command gives one).
+        ``clock``: what the touch with the server is timed by (seconds; tests fake it)."""
         self.options = options
         self.outbox = Outbox(max_log_lines)
-        self.reporter = AgentReporter(self.outbox)
-        self.worker = InProcessWorker(options.concurrency, options.address, guardian=guardian)
+        self.touch = ServerTouch(clock=clock)
+        self.reporter = AgentReporter(self.outbox, self.touch.unseen_gap)
+        self.worker = InProcessWorker(
+            options.concurrency, options.address, guardian=guardian, may_start=self.may_start
+        )
+        self._guardian = guardian if isinstance(guardian, Guardian) else None
         self.metrics = MetricsSampler(lambda: self.worker.executed)
         self._announce = announce
         self._draining = asyncio.Event()
@@ -162,6 +136,11 @@ class Agent:
     @property
     def draining(self) -> bool:
         return self._draining.is_set()
+
+    def may_start(self) -> bool:
+        """Whether a run or task may start now (``ServerTouch.may_start``); asked again when
+        a queued one gets its slot, which may come after a freeze."""
+        return self.touch.may_start()
 
     def drain(self) -> None:
         """Stop taking runs and end once the running ones are done (``run`` returns)."""
@@ -193,6 +172,7 @@ class Agent:
                     signals.append(sig)
         connection = asyncio.create_task(self._connection_loop(), name="tickwork-agent-connection")
         drained = asyncio.create_task(self._draining.wait(), name="tickwork-agent-drain")
+        ticker = asyncio.create_task(self._tick_loop(), name="tickwork-agent-touch")
         try:
             await asyncio.wait({connection, drained}, return_when=asyncio.FIRST_COMPLETED)
             if connection.done():  # refused (or a bug): nothing more will reach us
@@ -216,7 +196,7 @@ class Agent:
         finally:
             for sig in signals:
                 loop.remove_signal_handler(sig)
-            for task in (connection, drained):
+            for task in (connection, drained, ticker):
                 if not task.done():
                     task.cancel()
                     with contextlib.suppress(BaseException):
@@ -309,21 +289,27 @@ class Agent:
 
     async def _session(self, ws: ClientConnection) -> None:
         """Serve one connection until it closes."""
+        # out of touch before this connection: what runs goes, but not this connection
+        self._act(self.touch.connected(), cut=False)
         try:
             await ws.send(encode_messages([self.hello()]))
         except ConnectionClosed:
+            self._act(self.touch.closed())
             return
         sender = asyncio.create_task(self._send_loop(ws), name="tickwork-agent-send")
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="tickwork-agent-heartbeat")
+        pinger = asyncio.create_task(self._ping_loop(ws), name="tickwork-agent-ping")
         try:
             async for frame in ws:
                 self._receive(frame)
         except ConnectionClosed:
             pass
         finally:
+            self._act(self.touch.closed())
             heartbeat.cancel()
             sender.cancel()
-            for task in (heartbeat, sender):
+            pinger.cancel()
+            for task in (heartbeat, sender, pinger):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             # nothing waits on a closed connection's handshake for long
@@ -341,7 +327,66 @@ class Agent:
                     metrics=self.metrics.sample(),
                 )
             )
-            await asyncio.sleep(HEARTBEAT_S)
+            await asyncio.sleep(self.touch.timing.heartbeat_s)
+
+    async def _ping_loop(self, ws: ClientConnection) -> None:
+        """Ping the server every heartbeat: its pongs are how the agent hears it when it has
+        nothing to say (``ServerTouch.heard``)."""
+        while True:
+            await asyncio.sleep(self.touch.timing.heartbeat_s)
+            try:
+                pong = await ws.ping()
+            except ConnectionClosed:
+                return
+            pong.add_done_callback(self._ponged)  # type: ignore[attr-defined]
+
+    def _ponged(self, pong: asyncio.Future[float]) -> None:
+        if not pong.cancelled() and pong.exception() is None:
+            self._act(self.touch.heard())
+
+    async def _tick_loop(self) -> None:
+        """Check the touch a few times a second (a lease running out, a freeze just over)
+        and beat the guardian: it kills the runs if the beats stop for the lease."""
+        silence_ms = -1
+        while True:
+            self._act(self.touch.check())
+            guardian = self._guardian
+            if guardian is not None:
+                lease_ms = round(self.touch.timing.lease_s * 1000)
+                if lease_ms != silence_ms:
+                    guardian.kill_after_silence(lease_ms)
+                    silence_ms = lease_ms
+                guardian.beat()
+            await asyncio.sleep(TICK_S)
+
+    def _act(self, verdict: Verdict, *, cut: bool = True) -> None:
+        """Carry out what the touch decided: after a gap, drop what was not started and
+        reconnect (the ``hello`` settles what runs); once the lease is out, kill it all.
+        ``cut``: close the connection (what it brings may be stale)."""
+        if verdict is Verdict.NONE:
+            return
+        touch = self.touch
+        if verdict is Verdict.GAP:
+            reason = (
+                f"worker {self.address} stood still for {touch.last_gap:.1f} s (frozen?) "
+                "before it started this; not started"
+            )
+            count = self.worker.give_up(reason, running_too=False)
+        else:
+            reason = (
+                f"worker {self.address} had not heard its server for "
+                f"{touch.silent_for():.1f} s (lease {touch.timing.lease_s:g} s); killed"
+            )
+            count = self.worker.give_up(reason, running_too=True)
+        _log.warning(
+            "worker %s %s: %d run(s) and task(s) given up; reconnecting",
+            self.address,
+            "stood still" if verdict is Verdict.GAP else "lost touch with its server",
+            count,
+        )
+        ws = self._ws
+        if cut and ws is not None:  # at once: a close handshake could wait on a dead link
+            ws.transport.abort()
 
     async def _send_loop(self, ws: ClientConnection) -> None:
         outbox = self.outbox
@@ -372,6 +417,10 @@ class Agent:
             await ws.close(1011, "the agent failed to send")
 
     def _receive(self, frame: str | bytes) -> None:
+        verdict = self.touch.heard()
+        if verdict is not Verdict.NONE:  # read after a gap: it may have gone elsewhere
+            self._act(verdict)
+            return
         try:
             messages = decode(frame)
         except TickworkError as exc:
@@ -388,29 +437,47 @@ class Agent:
     def _handle(self, message: ServerMessage) -> None:
         match message:
             case Run(request):
-                if self.draining:
-                    self._refuse(request)
-                else:
-                    self.worker.submit(request)
+                self._take(request)
             case Tasks(requests):
                 for request in requests:
-                    if self.draining:
-                        self._refuse(request)
-                    else:
-                        self.worker.submit(request)
+                    self._take(request)
             case Prepare(request):
-                if not self.draining:
+                if not self.draining and self.may_start():
                     self.worker.prepare(request)
-            case Discard(instance_id):
-                self.worker.discard(instance_id)
-            case Kill(instance_id, reason):
-                if not self.worker.kill(instance_id, reason):
-                    self.worker.discard(instance_id)
+            case Discard(instance_id, attempt):
+                self.worker.discard(instance_id, attempt)
+            case Kill(instance_id, reason, attempt):
+                if not self.worker.kill(instance_id, reason, attempt=attempt):
+                    self.worker.discard(instance_id, attempt)
                     _log.info("kill of instance %s: not running here", instance_id)
-            case Welcome(worker_id, log_limits):
+            case Welcome(worker_id, log_limits, timing):
+                self._act(self.touch.welcomed(timing))
                 _log.info("worker %s welcomed as %s", self.address, worker_id or "(unnamed)")
                 # runs started from now on cut their logs as this server will
                 self.worker.log_limits = log_limits
+
+    def _take(self, request: RunRequest) -> None:
+        """A run or task handed over: started only while in touch (one read before the
+        ``welcome``, or after a gap, may already run elsewhere: it is dropped, and the next
+        ``hello`` does not name it), and only if no later attempt of it ran here."""
+        if self.draining:
+            self._refuse(request)
+        elif not self.may_start():
+            _log.warning(
+                "worker %s dropped instance %s attempt %s: not in touch with its server",
+                self.address,
+                request.instance_id,
+                request.attempt,
+            )
+        elif self.worker.superseded(request):
+            _log.warning(
+                "worker %s dropped instance %s attempt %s: a later attempt ran here",
+                self.address,
+                request.instance_id,
+                request.attempt,
+            )
+        else:
+            self.worker.submit(request)
 
     def _refuse(self, request: RunRequest) -> None:
         self.reporter.finished(

@@ -62,16 +62,22 @@ async def connect(websocket: WebSocket) -> None:
     )
     hub = services.engine.agents
     runs = services.engine.runs
-    hub.add(agent)
-    agent.send(Welcome(worker_id, runs.log_limits))
+    lease_s = hub.timing.lease_s
+    agent.send(Welcome(worker_id, runs.log_limits, hub.timing))
     sender = asyncio.create_task(_send(websocket, agent))
+    # An agent coming back for runs it held joins only with its hello (its first frame):
+    # the hello settles what it holds before anything, waiting runs included, is routed to
+    # it. A new one joins at once: it holds nothing to settle.
+    joined = not hub.reconnecting(agent)
+    if joined:
+        hub.add(agent)
     reason = "connection closed"
     try:
         while True:
             try:
-                frame = await asyncio.wait_for(websocket.receive_text(), DEAD_AFTER_S)
+                frame = await asyncio.wait_for(websocket.receive_text(), lease_s)
             except TimeoutError:
-                reason = f"silent for {DEAD_AFTER_S:g} s"
+                reason = f"silent for {lease_s:g} s"
                 break
             try:
                 messages = decode(frame)
@@ -80,8 +86,12 @@ async def connect(websocket: WebSocket) -> None:
                 with contextlib.suppress(Exception):  # the agent learns why, with a code
                     await websocket.close(CLOSE_BAD_REQUEST, reason[:120])
                 break
-            for message in messages:
-                hub.handle(agent, message)
+            if joined:
+                for message in messages:
+                    hub.handle(agent, message)
+            else:
+                hub.join(agent, messages)
+                joined = True
             await _wait_for_room(runs.log_room())
     except WebSocketDisconnect:
         pass
@@ -89,7 +99,8 @@ async def connect(websocket: WebSocket) -> None:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
-        hub.disconnected(agent, reason)
+        if joined:
+            hub.disconnected(agent, reason)
         with contextlib.suppress(Exception):
             await websocket.close()
 

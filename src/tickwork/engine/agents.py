@@ -4,6 +4,14 @@
 engine's ``Worker``, which sends runs to them or to the server's own worker, is
 ``RoutingWorker`` (engine/routing_worker.py). The gateway (``api/workers.py``) moves messages
 between the sockets and the hub.
+
+Fencing, the server's half (``worker/protocol.py``, "Fencing"): an agent joins only with its
+``hello`` (``add``), so nothing is routed to it before what it holds is settled; an agent
+silent for about two heartbeats (``AgentTiming.quiet_s``) gets no more runs, and the runs it
+never confirmed started are taken back (``sweep``) and go elsewhere as a new attempt (the
+attempt is the fencing token: the agent refuses a stale one) without using up a retry. An
+outcome that comes for an attempt given up on is not dropped: it is recorded as late
+(``LateOutcomes``).
 """
 
 from __future__ import annotations
@@ -11,17 +19,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
+from typing import Protocol, runtime_checkable
 
 from tickwork.clock import now_ms
 from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter
-from tickwork.domain.job_types import OWN_TYPE_NAMES
-from tickwork.domain.worker_metrics import WorkerMetrics
+from tickwork.engine.connected_agent import Agent
 from tickwork.worker.abc import RunOutcome, RunReporter, RunRequest, TaskKey
 from tickwork.worker.message_parser import parse_from_agent
 from tickwork.worker.messages import (
+    Discard,
     Finished,
     Heartbeat,
     Hello,
@@ -30,71 +40,46 @@ from tickwork.worker.messages import (
     Mapped,
     Progress,
     Report,
-    ServerMessage,
     Started,
 )
-from tickwork.worker.protocol import RESUME_GRACE_S, Message
+from tickwork.worker.protocol import AgentTiming, Message
+
+__all__ = ["Agent", "AgentHub", "LateOutcomes"]
 
 log = logging.getLogger(__name__)
 
+GIVEN_UP_REMEMBERED = 10_000
+"""How many attempts given up on the hub remembers, to know a late outcome from a forged one."""
 
-@dataclass(slots=True, eq=False)
-class Agent:
-    """One connected ``tickwork worker``."""
+_GivenUp = tuple[int, int, int, int]  # instance id, attempt, task id (-1: none), task attempt
 
-    worker_id: str
-    namespace: str
-    group_id: str
-    address: str
-    labels: tuple[str, ...] = ()
-    version: str = ""
-    concurrency: int = 1
-    job_types: frozenset[str] = OWN_TYPE_NAMES  # what it runs, as it declared
-    running: int = 0  # as the agent last said
-    metrics: WorkerMetrics | None = None  # as its last heartbeat said (None: it says none)
-    ip: str = ""  # the address the server saw it connect from
-    draining: bool = False  # takes no more runs
-    connected_at: int = 0
-    last_seen: float = field(default_factory=time.monotonic)
-    outbox: list[ServerMessage] = field(default_factory=list)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    holds: dict[int, int] = field(default_factory=dict)  # instance id -> attempt
-    ignored: int = 0  # reports on what it does not hold
-    # tasks of distributed runs: (instance id, task id) -> (attempt, task attempt)
-    tasks: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
-    def send(self, message: ServerMessage) -> None:
-        self.outbox.append(message)
-        self.wake.set()
+@runtime_checkable
+class LateOutcomes(Protocol):
+    """What the engine's reporter may also take: an outcome of an attempt that was given up
+    on (its worker counted lost) and ran to its end all the same."""
 
-    @property
-    def load(self) -> float:
-        return (len(self.holds) + len(self.tasks) + 0.5) / max(self.concurrency, 1)
-
-    @property
-    def identity(self) -> tuple[str, str, str]:
-        """Who the agent is: a worker id within its app group (another group's worker
-        using the same id is another worker)."""
-        return (self.namespace, self.group_id, self.worker_id)
-
-    def speaks_for(
-        self, instance_id: int, attempt: int, task: TaskKey | None, *, or_its_tasks: bool = False
-    ) -> bool:
-        """Whether that attempt (or task attempt) was handed to this agent: a worker
-        reports only on what it was given. ``or_its_tasks``: a report naming no task (a log
-        line) may also come from a task of that attempt the agent holds."""
-        if task is not None:
-            return self.tasks.get((instance_id, task[0])) == (attempt, task[1])
-        if self.holds.get(instance_id) == attempt:
-            return True
-        return or_its_tasks and any(
-            k[0] == instance_id and v[0] == attempt for k, v in self.tasks.items()
-        )
+    def late_outcome(
+        self, instance_id: int, attempt: int, outcome: RunOutcome, worker: str, at: int
+    ) -> None: ...
 
 
 class AgentHub:
-    def __init__(self, resume_grace_s: float = RESUME_GRACE_S) -> None:
-        self.resume_grace_s = resume_grace_s
+    def __init__(
+        self,
+        resume_grace_s: float | None = None,
+        *,
+        timing: AgentTiming | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``timing``: how often agents beat and how long they are waited for (what
+        ``welcome`` tells them); ``resume_grace_s`` overrides its grace. ``clock``: seconds,
+        monotonic (injected in tests)."""
+        self.timing = timing or AgentTiming()
+        self.resume_grace_s = self.timing.grace_s if resume_grace_s is None else resume_grace_s
+        self._clock = clock
+        self._given_up: OrderedDict[_GivenUp, str] = OrderedDict()  # -> the agent's address
+        self._sweeper: asyncio.TimerHandle | None = None
         # agents whose connection closed while they held runs: identity -> (agent, expiry)
         self._detached: dict[tuple[str, str, str], tuple[Agent, asyncio.TimerHandle]] = {}
         self._agents: dict[tuple[str, str], list[Agent]] = {}
@@ -120,17 +105,45 @@ class AgentHub:
         self._reporter = reporter
 
     # -- membership ----------------------------------------------------------------------------
-    def add(self, agent: Agent) -> None:
+    def add(self, agent: Agent, hello: Hello | None = None) -> None:
+        """The agent joins with its ``hello`` (what it holds): it takes back what it held
+        if it is a detached agent reconnecting, the hello settles that, and only then may
+        runs go to it (the runs waiting for a worker among them: ``on_join``)."""
         agent.connected_at = now_ms()
+        agent.last_seen = self._clock()
         detached = self._detached.pop(agent.identity, None)
         if detached is not None:
             previous, expiry = detached
             expiry.cancel()
             self._adopt(agent, previous)
+        if hello is not None:
+            self._declared(agent, hello.job_types)
+            self.resume(agent, hello)
         self._agents.setdefault((agent.namespace, agent.group_id), []).append(agent)
+        self._sweep_soon()
         log.info("worker %s joined %s/%s", agent.address, agent.namespace, agent.group_id)
         for listener in list(self._joined):
             listener(agent)
+
+    def reconnecting(self, agent: Agent) -> bool:
+        """A detached agent of that identity holds runs that wait for it (``join``)."""
+        return agent.identity in self._detached
+
+    def join(self, agent: Agent, first: list[Message]) -> None:
+        """The agent's first frame arrived: it joins with the ``hello`` that opens it (an
+        agent that sends none joins holding nothing known), then the rest is handled."""
+        hello = None
+        if first and first[0].get("op") == "hello":
+            try:
+                parsed = parse_from_agent(first[0])
+            except InvalidParameter as exc:
+                log.warning("worker %s sent a bad hello: %s", agent.address, exc.message)
+            else:
+                hello = parsed if isinstance(parsed, Hello) else None
+            first = first[1:]
+        self.add(agent, hello)
+        for message in first:
+            self.handle(agent, message)
 
     def disconnected(self, agent: Agent, reason: str) -> None:
         """The agent's connection closed. It takes no more runs; the runs and tasks it holds
@@ -164,10 +177,14 @@ class AgentHub:
         what was queued for it; its ``hello`` then says which of those it still has."""
         agent.holds, previous.holds = previous.holds, {}
         agent.tasks, previous.tasks = previous.tasks, {}
+        agent.unconfirmed, previous.unconfirmed = previous.unconfirmed, {}
         for iid in agent.holds:
             if self._holder.get(iid) is previous:
                 self._holder[iid] = agent
-        agent.outbox[:0] = previous.outbox
+        # only kills and discards carry over: a ``run`` or ``tasks`` that never went out is
+        # not in the hello, so its run counts as lost and goes again; sending it now as well
+        # would run it twice
+        agent.outbox[:0] = [m for m in previous.outbox if isinstance(m, Kill | Discard)]
         previous.outbox = []
         log.info(
             "worker %s reconnected; it held %d run(s) and %d task(s)",
@@ -189,13 +206,15 @@ class AgentHub:
         self._lose(
             agent,
             outcome,
+            unconfirmed_unstarted=True,  # it never had them: they go again, using no retry
             keep_run=lambda iid, attempt: (iid, attempt) in runs,
             keep_task=lambda iid, tid, attempt, t_attempt: (iid, tid, attempt, t_attempt) in tasks,
         )
-        held = set(agent.holds) | {iid for iid, _ in agent.tasks}
-        stale = {iid for iid, _ in runs} | {iid for iid, _, _, _ in tasks}
-        for iid in sorted(stale - held):
-            agent.send(Kill(iid, "the server no longer holds this run for this worker"))
+        held = {(iid, attempt) for iid, attempt in agent.holds.items()}
+        held |= {(iid, attempt) for (iid, _), (attempt, _) in agent.tasks.items()}
+        stale = runs | {(iid, attempt) for iid, _, attempt, _ in tasks}
+        for iid, attempt in sorted(stale - held):  # the kill names its attempt (fencing)
+            agent.send(Kill(iid, "the server no longer holds this run for this worker", attempt))
 
     def _leave(self, agent: Agent) -> None:
         members = self._agents.get((agent.namespace, agent.group_id), [])
@@ -227,26 +246,90 @@ class AgentHub:
         outcome: RunOutcome,
         keep_run: Callable[[int, int], bool] = lambda iid, attempt: False,
         keep_task: Callable[[int, int, int, int], bool] = lambda iid, tid, a, ta: False,
+        *,
+        unconfirmed_unstarted: bool = False,
     ) -> tuple[int, int]:
         """Drop the runs and tasks the agent holds (but those kept) and report each with
         ``outcome``; how many runs and tasks."""
         runs = [(i, a) for i, a in agent.holds.items() if not keep_run(i, a)]
         tasks = [(k, v) for k, v in agent.tasks.items() if not keep_task(*k, *v)]
         for iid, attempt in runs:
-            del agent.holds[iid]
-            if self._holder.get(iid) is agent:
-                del self._holder[iid]
-            if self._reporter is not None:
-                self._reporter.finished(iid, attempt, outcome, now_ms())
+            unstarted = unconfirmed_unstarted and iid in agent.unconfirmed
+            self._give_up(agent, iid, attempt, replace(outcome, unstarted=unstarted))
         for (iid, task_id), (attempt, task_attempt) in tasks:
             del agent.tasks[(iid, task_id)]
+            self._remember_given_up((iid, attempt, task_id, task_attempt), agent)
             if self._reporter is not None:
                 self._reporter.finished(iid, attempt, outcome, now_ms(), (task_id, task_attempt))
         return len(runs), len(tasks)
 
+    def _give_up(self, agent: Agent, iid: int, attempt: int, outcome: RunOutcome) -> None:
+        """The agent holds the run no more: it ends with ``outcome`` (the engine's rules)."""
+        del agent.holds[iid]
+        agent.unconfirmed.pop(iid, None)
+        if self._holder.get(iid) is agent:
+            del self._holder[iid]
+        self._remember_given_up((iid, attempt, -1, 0), agent)
+        if self._reporter is not None:
+            self._reporter.finished(iid, attempt, outcome, now_ms())
+
+    def _remember_given_up(self, key: _GivenUp, agent: Agent) -> None:
+        self._given_up[key] = agent.address
+        if len(self._given_up) > GIVEN_UP_REMEMBERED:
+            self._given_up.popitem(last=False)
+
+    # -- silent agents -------------------------------------------------------------------------
+    def quiet(self, agent: Agent) -> bool:
+        """Silent for about two heartbeats: no more runs go to it."""
+        return self._clock() - agent.last_seen >= self.timing.quiet_s
+
+    def _sweep_soon(self) -> None:
+        if self._sweeper is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a unit test): ``sweep`` is called by hand
+                return
+            self._sweeper = loop.call_later(self.timing.heartbeat_s / 2, self._sweep_due)
+
+    def _sweep_due(self) -> None:
+        self._sweeper = None
+        self.sweep()
+        if self._agents and any(self._agents.values()):
+            self._sweep_soon()
+
+    def sweep(self) -> None:
+        """Take back from each quiet agent the runs it never confirmed started: they go
+        elsewhere now, as a new attempt that uses up no retry, rather than wait for the
+        agent to be given up (a MaxConcurrency slot held meanwhile rejects the next fires).
+        The agent, frozen or cut off, starts nothing it reads after such a silence."""
+        for agent in self.all():
+            if not agent.unconfirmed or not self.quiet(agent):
+                continue
+            silent = self._clock() - agent.last_seen
+            outcome = RunOutcome(
+                InstanceStatus.FAILED,
+                f"worker {agent.address} fell silent ({silent:.1f} s) before it confirmed "
+                "the start; sent to another worker",
+                lost=True,
+                unstarted=True,
+            )
+            for iid in list(agent.unconfirmed):
+                attempt = agent.holds.get(iid)
+                if attempt is None:
+                    agent.unconfirmed.pop(iid)
+                    continue
+                self._give_up(agent, iid, attempt, outcome)
+            log.warning("worker %s is silent for %.1f s; its unstarted runs go elsewhere",
+                        agent.address, silent)  # fmt: skip
+
     def live(self, namespace: str, group_id: str) -> list[Agent]:
-        """The agents of a group that take runs (not the draining ones)."""
-        return [a for a in self._agents.get((namespace, group_id), ()) if not a.draining]
+        """The agents of a group that take runs: not the draining ones, nor those silent
+        for about two heartbeats (``quiet``)."""
+        return [
+            a
+            for a in self._agents.get((namespace, group_id), ())
+            if not a.draining and not self.quiet(a)
+        ]
 
     def all(self) -> list[Agent]:
         return [a for members in self._agents.values() for a in members]
@@ -271,6 +354,7 @@ class AgentHub:
         self._prepared.pop(request.instance_id, None)
         self._holder[request.instance_id] = agent
         agent.holds[request.instance_id] = request.attempt
+        agent.unconfirmed[request.instance_id] = self._clock()
 
     def holder(self, instance_id: int) -> Agent | None:
         return self._holder.get(instance_id)
@@ -290,7 +374,7 @@ class AgentHub:
     def handle(self, agent: Agent, data: Message) -> None:
         """A message from an agent (its run reports and heartbeats), as JSON; one that is
         not a message of the protocol is ignored, and logged naming its fault."""
-        agent.last_seen = time.monotonic()
+        agent.last_seen = self._clock()
         try:
             message = parse_from_agent(data)
         except InvalidParameter as exc:
@@ -322,25 +406,48 @@ class AgentHub:
         task = None if isinstance(message, Log | Progress) else message.task
         # a log line names no task: it may come from a task of that attempt
         if not agent.speaks_for(iid, attempt, task, or_its_tasks=isinstance(message, Log)):
-            self._ignore(agent, message, task)
+            if not (isinstance(message, Finished) and self._late(agent, message)):
+                self._ignore(agent, message, task)
             return
         match message:
             case Log():
                 reporter.log(iid, attempt, message.at, message.line)
             case Finished():
+                outcome = message.outcome
                 if task is not None:
                     del agent.tasks[(iid, task[0])]
                 else:
                     del agent.holds[iid]
+                    if agent.unconfirmed.pop(iid, None) is not None and outcome.lost:
+                        # lost before its start: it goes again without using up a retry
+                        outcome = replace(outcome, unstarted=True)
                     if self._holder.get(iid) is agent:
                         del self._holder[iid]
-                reporter.finished(iid, attempt, message.outcome, message.at, task)
+                reporter.finished(iid, attempt, outcome, message.at, task)
             case Started():
+                if task is None:
+                    agent.unconfirmed.pop(iid, None)
                 reporter.started(iid, attempt, agent.address, message.at, task)
             case Progress():
                 reporter.progress(iid, attempt, message.progress)
             case Mapped():
                 reporter.mapped(iid, attempt, message.task, message.task_name, message.tasks)
+
+    def _late(self, agent: Agent, message: Finished) -> bool:
+        """An outcome of an attempt this agent was given up on: recorded as late (once),
+        not dropped. False when the agent never held it (ignored as any forged report)."""
+        task = message.task
+        task_id, task_attempt = (-1, 0) if task is None else task
+        key = (message.instance_id, message.attempt, task_id, task_attempt)
+        if self._given_up.get(key) != agent.address:
+            return False
+        del self._given_up[key]
+        reporter = self._reporter
+        if task is None and isinstance(reporter, LateOutcomes):
+            reporter.late_outcome(
+                message.instance_id, message.attempt, message.outcome, agent.address, message.at
+            )
+        return True
 
     @staticmethod
     def _ignore(agent: Agent, message: Report, task: TaskKey | None) -> None:

@@ -58,6 +58,7 @@ from tickwork.settings import Settings
 from tickwork.store.abc import HANDOFF_CHANNEL, JOB_CHANNEL, LEFT_CHANNEL, STOP_CHANNEL, Store
 from tickwork.timing import Schedule
 from tickwork.worker.abc import Worker
+from tickwork.worker.protocol import AgentTiming
 
 __all__ = ["Engine", "new_server_id"]
 
@@ -83,7 +84,11 @@ class Engine:
         self.settings = settings
         self.single_server = single_server  # SQLite: no other server can share the database
         self.metrics = EngineMetrics()
-        self.agents = AgentHub()
+        self.agents = AgentHub(
+            timing=AgentTiming(
+                settings.agent_heartbeat_s, settings.agent_lease_s, settings.agent_grace_s
+            )
+        )
         self.server_groups = ServerGroups(store)
         # runs of app groups with connected worker agents go to them, others to ``worker``
         # when an admin allowed the group on the server

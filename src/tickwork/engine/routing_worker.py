@@ -315,7 +315,8 @@ class RoutingWorker:
         agent = self.hub.holder(instance_id)
         if agent is None:
             return self.local.kill(instance_id, reason)
-        agent.send(Kill(instance_id, reason))
+        # the attempt fences the kill: a newer attempt sent to that agent later lives on
+        agent.send(Kill(instance_id, reason, agent.holds.get(instance_id)))
         return True
 
     def running(self) -> int:

@@ -23,6 +23,10 @@ __all__ = ["RESULT_LIMIT", "FinalListener", "RunEndings"]
 log = logging.getLogger(__name__)
 
 RESULT_LIMIT = 1000
+FREE_RESENDS = 3
+"""An attempt lost before it started (its worker never confirmed the start) goes again as a
+new attempt without using up one of the job's retries, this many times a run at most (a
+worker that keeps falling silent must not keep a run going for ever)."""
 
 # (job, instance, end instant) of an instance that reached a final status
 FinalListener = Callable[[Job, Instance, int], None]
@@ -73,12 +77,22 @@ class RunEndings:
         stop = run.stop
         if stop is not None and stop.reason is StopReason.STOP:
             status, result = InstanceStatus.KILLED, stop.message
+            if outcome.lost:  # the kill was pending: never confirmed by the worker
+                result = (
+                    f"{stop.message}; its worker was lost before it confirmed the kill "
+                    f"({outcome.result[:300]}; a worker agent ends its runs within its lease)"
+                )
         elif stop is not None:  # the timeout killed it
             status, result = InstanceStatus.FAILED, stop.message
         elif status not in (InstanceStatus.SUCCESS, InstanceStatus.FAILED, InstanceStatus.KILLED):
             status = InstanceStatus.FAILED
         self._metrics.finished.labels(status=status.name.lower()).inc()
-        if status == InstanceStatus.FAILED and run.attempt < run.job.max_attempt:
+        # an attempt that never started is sent again without using up one of the retries
+        resend = outcome.unstarted and stop is None and run.resends < FREE_RESENDS
+        if status == InstanceStatus.FAILED and (
+            resend or run.attempt - run.resends < run.job.max_attempt
+        ):
+            run.resends += resend
             self.retry(run, result, at, relaunch, lost=outcome.lost and stop is None)
             return
         self.finish(run, status, result, at)
@@ -89,7 +103,7 @@ class RunEndings:
         as a system retry (stored as trigger type 5) when its worker went away mid-run."""
         job = run.job
         self._metrics.retries.inc()
-        ordinal = f"attempt {run.attempt + 1} of {job.max_attempt + 1}"
+        ordinal = f"attempt {run.attempt + 1} of {job.max_attempt + run.resends + 1}"
         if lost:
             delay = 0.0
             self.engine_log(

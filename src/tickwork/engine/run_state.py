@@ -111,6 +111,8 @@ class Run:
     log_cut: LogCut | None = None  # what the running attempt's log keeps (from its 1st line)
     # which share of the job's route strategy this attempt takes (drawn again on a retry)
     route_draw: float = field(default_factory=random.random)
+    # attempts lost before they started, sent again without using up a retry (run_endings)
+    resends: int = 0
 
     def move(self, to: RunState, timer: Cancellable | None = None) -> None:
         """Go to state ``to`` (owning ``timer``, if any); the timer of the state left is

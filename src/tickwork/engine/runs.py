@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from tickwork.domain.enums import InstanceStatus, TriggerType
 from tickwork.domain.log_cap import LogLimits
-from tickwork.domain.models import Designation, Instance, InstanceUpdate, Job
+from tickwork.domain.models import Designation, Instance, InstanceUpdate, Job, LogLine
 from tickwork.engine.due_fires import DueFires
 from tickwork.engine.metrics import EngineMetrics
 from tickwork.engine.run_endings import FinalListener, RunEndings
@@ -315,6 +315,22 @@ class RunManager:
 
     def progress(self, instance_id: int, attempt: int, progress: str) -> None:
         self._writer.update(InstanceUpdate(instance_id=instance_id, progress=progress[:4000]))
+
+    def late_outcome(
+        self, instance_id: int, attempt: int, outcome: RunOutcome, worker: str, at: int
+    ) -> None:
+        """``LateOutcomes`` (engine/agents.py): an attempt given up on as lost ran to its end
+        on ``worker`` all the same. Its status stays what was decided then (the next attempt
+        may be running, listeners were told); the instance's log says what really happened,
+        so that the record is not "lost" alone. Log lines of that attempt were dropped as
+        they came (counted as ``ended``)."""
+        text = (
+            f"[tickwork] late outcome: attempt {attempt + 1}, counted lost, ended on worker "
+            f"{worker} after all: {outcome.status.name.lower()}"
+            + (f" ({outcome.result[:300]})" if outcome.result else "")
+        )
+        log.warning("instance %s: %s", instance_id, text)
+        self._writer.log(LogLine(instance_id=instance_id, time=at, line=text, attempt=attempt))
 
     def mapped(
         self, instance_id: int, attempt: int, task: TaskKey, task_name: str, bodies: list[str]

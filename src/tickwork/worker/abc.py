@@ -100,6 +100,9 @@ class RunOutcome:
     status: InstanceStatus  # SUCCESS, FAILED or KILLED
     result: str = ""  # at most 1000 characters are kept
     lost: bool = False  # the worker went away mid-run (not the job's own failure)
+    # lost before its worker confirmed it started (a silent agent's ``run`` taken back): it
+    # goes again as a new attempt without using up one of the job's retries
+    unstarted: bool = False
     # log lines the worker left out (it cut its copy of the run's log, domain/log_cap.py, and
     # reported the tail before this outcome): the engine counts them in the truncation line
     dropped_lines: int = 0

@@ -23,6 +23,12 @@ that server left: no second copy of a run starts beside an orphan.
 
 If the guardian dies while its parent lives (someone killed it), the parent notices at its
 next write, starts another and tells it every group it knows.
+
+A frozen parent (``SIGSTOP``, a VM stall) is not a dead one, but a worker agent frozen past
+its lease has had its runs given to another worker while their processes, which are not
+frozen with it, run on. So a parent may also say ``~MS``: kill every group it knows when no
+line came for ``MS`` milliseconds (0: never), and beat with ``.`` lines (``Guardian.beat``).
+The agent does, with its lease (``agent/touch.py``); a server does not.
 """
 
 from __future__ import annotations
@@ -32,11 +38,12 @@ import contextlib
 import fcntl
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tickwork.domain.errors import Unavailable
@@ -44,7 +51,7 @@ from tickwork.private_files import open_private
 from tickwork.process_secrets import inherited_environment
 from tickwork.worker.process_tree import live_groups, signal_group
 
-__all__ = ["KILL_WITHIN_S", "LOCK_WAIT_S", "Guardian", "end_groups", "follow"]
+__all__ = ["KILL_WITHIN_S", "LOCK_WAIT_S", "Guardian", "Watch", "end_groups", "follow"]
 
 KILL_WITHIN_S = 10.0
 """How long the guardian waits for the groups it killed to be gone (a process stuck in the
@@ -60,20 +67,70 @@ _log = logging.getLogger("tickwork.guardian")
 
 
 # -- the guardian process ----------------------------------------------------------------------
+class Watch:
+    """What the guardian follows: the groups started and not done with, and how long a
+    silence of its parent it bears (``~MS``; 0: any)."""
+
+    def __init__(self) -> None:
+        self.groups: set[int] = set()
+        self.silence_s = 0.0
+
+    def feed(self, lines: Iterable[bytes]) -> None:
+        """``+PGID`` / ``-PGID`` / ``~MS`` lines (``.`` beats only). Anything else is
+        ignored, and so are groups 0 and 1 (``killpg`` would take 0 for the guardian's own
+        group) and numbers no process can have."""
+        for line in lines:
+            sign, number = line[:1], line[1:].strip()
+            if not number.isdigit():
+                continue
+            if sign == b"~":
+                self.silence_s = int(number) / 1000
+            elif not 1 < int(number) <= _PID_MAX:
+                continue
+            elif sign == b"+":
+                self.groups.add(int(number))
+            elif sign == b"-":
+                self.groups.discard(int(number))
+
+
 def follow(lines: Iterable[bytes]) -> set[int]:
-    """Read ``+PGID`` / ``-PGID`` lines until they end; the groups started and not done with.
-    Anything else is ignored, and so are groups 0 and 1 (``killpg`` would take 0 for the
-    guardian's own group) and numbers no process can have."""
-    groups: set[int] = set()
-    for line in lines:
-        sign, number = line[:1], line[1:].strip()
-        if not number.isdigit() or not 1 < int(number) <= _PID_MAX:
+    """Read the lines until they end; the groups started and not done with."""
+    watch = Watch()
+    watch.feed(lines)
+    return watch.groups
+
+
+def _read_until_eof(fd: int, watch: Watch, on_silence: Callable[[Watch], None]) -> None:
+    """Follow the parent's lines until EOF; call ``on_silence`` whenever none came for
+    the silence it asked for."""
+    pending = b""
+    while True:
+        timeout = watch.silence_s or None
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            on_silence(watch)
             continue
-        if sign == b"+":
-            groups.add(int(number))
-        elif sign == b"-":
-            groups.discard(int(number))
-    return groups
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        *lines, pending = (pending + chunk).split(b"\n")
+        watch.feed(lines)
+
+
+def _end_silent(watch: Watch) -> None:
+    """The parent said nothing for its silence (frozen): its runs go, it may live on."""
+    if not watch.groups:
+        return
+    groups, watch.groups = watch.groups, set()
+    left = end_groups(groups, KILL_WITHIN_S)
+    with contextlib.suppress(OSError):
+        print(
+            f"tickwork guardian: process {os.getppid()} was silent for {watch.silence_s:g} s "
+            f"(frozen?); killed the process groups of {len(groups)} run(s)"
+            + (f"; still alive: {sorted(left)}" if left else ""),
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def end_groups(groups: set[int], within: float) -> set[int]:
@@ -96,7 +153,9 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
     parent = os.getppid()
-    groups = follow(sys.stdin.buffer)
+    watch = Watch()
+    _read_until_eof(sys.stdin.fileno(), watch, _end_silent)
+    groups = watch.groups
     if not groups:
         return
     left = end_groups(groups, KILL_WITHIN_S)
@@ -143,6 +202,7 @@ class Guardian:
         ``lock_fd`` (taken), which ``close`` releases."""
         self._lock_fd = lock_fd
         self._groups: set[int] = set()
+        self._silence_ms = 0
         self._pipe: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._started_at = 0.0
@@ -197,6 +257,15 @@ class Guardian:
         self._groups.discard(pgid)
         self._send(b"-%d\n" % pgid)
 
+    def kill_after_silence(self, ms: int) -> None:
+        """Kill the runs when this process says nothing for ``ms`` (0: never): a frozen
+        agent's runs end within its lease. ``beat`` at least that often."""
+        self._silence_ms = max(ms, 0)
+        self._send(b"~%d\n" % self._silence_ms)
+
+    def beat(self) -> None:
+        self._send(b".\n")
+
     def _send(self, line: bytes) -> None:
         if self._pipe is None:
             return
@@ -223,10 +292,11 @@ class Guardian:
         except OSError as exc:
             _log.error("cannot start a guardian (%s): runs are not guarded any more", exc)
             return
-        if self._groups and self._pipe is not None:
+        if (self._groups or self._silence_ms) and self._pipe is not None:
             os.set_blocking(self._pipe, True)  # it has just started: it will read all of it
+            told = b"".join(b"+%d\n" % pgid for pgid in self._groups)
             try:
-                os.write(self._pipe, b"".join(b"+%d\n" % pgid for pgid in self._groups))
+                os.write(self._pipe, told + b"~%d\n" % self._silence_ms)
             except OSError as exc:
                 _log.error("cannot reach the new guardian (%s): runs are not guarded", exc)
                 self._discard_process()

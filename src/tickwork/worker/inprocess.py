@@ -13,8 +13,8 @@ import contextlib
 import logging
 import socket
 import traceback
-from collections.abc import Coroutine
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -24,10 +24,18 @@ from tickwork.domain.enums import InstanceStatus
 from tickwork.domain.errors import InvalidParameter, InvalidState, TickworkError
 from tickwork.domain.log_cap import LogLimits
 from tickwork.worker.abc import LogRoom, RoomCheck, RunOutcome, RunReporter, RunRequest
-from tickwork.worker.executors import Execution, ExecutionEnv, RunSink, create_execution
+from tickwork.worker.executors import ExecutionEnv, RunSink, create_execution
 from tickwork.worker.executors.base import clip
 from tickwork.worker.executors.process import ProcessExecution
 from tickwork.worker.executors.processor import ProcessorExecution, ProcessorRuntime
+from tickwork.worker.held_runs import (
+    HeldRun,
+    LatestAttempts,
+    Prepared,
+    TaskSlots,
+    prepared_for,
+    same_task,
+)
 from tickwork.worker.process_tree import GroupWatcher
 from tickwork.worker.slots import Slots
 
@@ -44,46 +52,8 @@ only objects, and go up to the worker's concurrency."""
 _log = logging.getLogger("tickwork.worker")
 
 
-@dataclass(slots=True)
-class _Prepared:
-    """A run made ready ahead of its start: its process waits at a gate."""
-
-    request: RunRequest
-    execution: ProcessExecution | ProcessorExecution
-    sink: RunSink
-    started: bool = False  # its slot taken and its gate opened by ``start_prepared``
-
-
-@dataclass(slots=True)
-class _Run:
-    request: RunRequest
-    prepared: _Prepared | None = None
-    task: asyncio.Task[None] | None = None
-    execution: Execution | None = None
-    inner: asyncio.Task[RunOutcome] | None = None
-    kill_reason: str | None = None
-    finished: bool = False
-    slot_taken: bool = False  # its slot was taken when it was submitted (prepared runs)
-
-
-@dataclass(slots=True)
-class _TaskSlots:
-    """The ConsumerSize bound of one instance's tasks on this worker."""
-
-    slots: Slots
-    tasks: int = 0  # its tasks here (running or waiting)
-
-
-def _prepared_for(prepared: _Prepared, request: RunRequest) -> bool:
-    """The run was prepared with this very request (by identity first: the scheduler hands
-    over the object it prepared with, and comparing whole requests costs more)."""
-    return prepared.request is request or prepared.request == request
-
-
-def _same_task(a: RunRequest, b: RunRequest) -> bool:
-    return (a.task is None and b.task is None) or (
-        a.task is not None and b.task is not None and a.task.attempt == b.task.attempt
-    )
+def _always() -> bool:
+    return True
 
 
 class InProcessWorker:
@@ -97,10 +67,13 @@ class InProcessWorker:
         kill_grace: float = DEFAULT_KILL_GRACE_S,
         guardian: GroupWatcher | None = None,
         processors: ProcessorRuntime | None = None,
+        may_start: Callable[[], bool] = _always,
     ) -> None:
         """``guardian``: told the process group of every run (``worker/guardian.py``), so
         that the runs are killed if this process dies. ``processors``: what its processor
-        runs share (their threads, the classes imported); its own when not given."""
+        runs share (their threads, the classes imported); its own when not given.
+        ``may_start``: asked when a run gets its slot; False ends it as lost, not started
+        (an agent out of touch with its server, ``agent/touch.py``)."""
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidParameter(
                 f"concurrency must be a whole number of at least 1, got {concurrency!r}",
@@ -114,6 +87,10 @@ class InProcessWorker:
         self._address = address or f"inproc@{socket.gethostname()}"
         self._kill_grace = kill_grace
         self._guardian = guardian
+        self._may_start = may_start
+        # the latest attempt handed over of each instance, oldest first: the fencing token
+        # an older attempt's run message is refused by (``superseded``)
+        self._attempts = LatestAttempts()
         self._processors = ProcessorRuntime() if processors is None else processors
         self._reporter: RunReporter | None = None
         self._log_room: RoomCheck | None = None  # the reporter's, if it offers LogRoom
@@ -123,9 +100,9 @@ class InProcessWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: Slots | None = None
         self._http: httpx.AsyncClient | None = None
-        self._runs: dict[tuple[int, int], _Run] = {}  # by RunRequest.run_key
-        self._task_slots: dict[int, _TaskSlots] = {}  # by instance id
-        self._prepared: dict[int, _Prepared] = {}
+        self._runs: dict[tuple[int, int], HeldRun] = {}  # by RunRequest.run_key
+        self._task_slots: dict[int, TaskSlots] = {}  # by instance id
+        self._prepared: dict[int, Prepared] = {}
         self._prepared_processes = 0  # of them, processes held at a gate
         self._opened_since_wait = False  # gates opened since the last let_start
         self._killers: set[asyncio.Task[None]] = set()
@@ -178,10 +155,11 @@ class InProcessWorker:
                 *(() if request.task is None else (request.task.key,)),
             )
             return
+        self._attempts.note(request)
         key = request.run_key
         current = self._runs.get(key)
         if current is not None:
-            if current.request.attempt == request.attempt and _same_task(current.request, request):
+            if current.request.attempt == request.attempt and same_task(current.request, request):
                 _log.warning(
                     "instance %s attempt %s%s is already running; ignored",
                     request.instance_id,
@@ -191,10 +169,10 @@ class InProcessWorker:
                 return
             self._kill_run(current, f"superseded by attempt {request.attempt}")
         prepared = self._take_prepared(request.instance_id) if request.task is None else None
-        if prepared is not None and not _prepared_for(prepared, request):
+        if prepared is not None and not prepared_for(prepared, request):
             self._background(prepared.execution.discard())  # prepared for an older version
             prepared = None
-        run = _Run(request, prepared)
+        run = HeldRun(request, prepared)
         if prepared is not None and (prepared.started or self._slots.try_take()):
             run.slot_taken = True
             if prepared.execution.open_gate_now():  # the code starts now, not a few hops on
@@ -206,6 +184,27 @@ class InProcessWorker:
             name=f"tickwork-run-{request.instance_id}-{request.attempt}",
         )
 
+    def superseded(self, request: RunRequest) -> bool:
+        """A later attempt of the instance was handed here: ``request`` is stale (a message
+        that waited while the worker was frozen or cut off)."""
+        return self._attempts.superseded(request)
+
+    def give_up(self, reason: str, *, running_too: bool) -> int:
+        """The agent lost touch with its server: what was made ready is discarded, what
+        waits for a slot ends as lost without starting, and with ``running_too`` what runs
+        is killed and ends as lost (the server may have given it to another worker). How
+        many runs and tasks were given up."""
+        for instance_id in list(self._prepared):
+            self.discard(instance_id)
+        count = 0
+        for run in list(self._runs.values()):
+            if run.finished or (run.execution is not None and not running_too):
+                continue
+            run.lost = reason
+            if self._kill_run(run, reason):
+                count += 1
+        return count
+
     def start_prepared(self, requests: list[RunRequest]) -> None:
         """Open the gates of the runs prepared with these requests, taking their slots, in
         one go once all are checked, their calls queued together (a thread takes a call as
@@ -214,13 +213,13 @@ class InProcessWorker:
         is left to ``submit``."""
         if self._stopping or self._slots is None:
             return
-        ready: list[_Prepared] = []
+        ready: list[Prepared] = []
         for request in requests:
             prepared = self._prepared.get(request.instance_id)
             if (
                 prepared is None
                 or prepared.started
-                or not _prepared_for(prepared, request)
+                or not prepared_for(prepared, request)
                 or request.run_key in self._runs
                 or not self._slots.try_take()
             ):
@@ -240,7 +239,7 @@ class InProcessWorker:
             return self._slots
         held = self._task_slots.get(request.instance_id)
         if held is None:
-            held = self._task_slots[request.instance_id] = _TaskSlots(Slots(task.consumers))
+            held = self._task_slots[request.instance_id] = TaskSlots(Slots(task.consumers))
         held.tasks += 1
         return held.slots
 
@@ -277,20 +276,31 @@ class InProcessWorker:
         elif not isinstance(execution, ProcessorExecution):
             return
         execution.prepare()
-        self._prepared[request.instance_id] = _Prepared(request, execution, sink)
+        self._prepared[request.instance_id] = Prepared(request, execution, sink)
 
     def _sink(
         self, reporter: RunReporter, request: RunRequest, loop: asyncio.AbstractEventLoop
     ) -> RunSink:
-        return RunSink(reporter, request, loop, room=self._log_room, limits=self.log_limits)
+        return RunSink(
+            reporter,
+            request,
+            loop,
+            room=self._log_room,
+            limits=self.log_limits,
+            may_start=self._may_start,
+        )
 
-    def discard(self, instance_id: int) -> None:
-        """Give up what ``prepare`` made for a run that will not be submitted."""
+    def discard(self, instance_id: int, attempt: int | None = None) -> None:
+        """Give up what ``prepare`` made for a run that will not be submitted (of that
+        attempt only, when given)."""
+        held = self._prepared.get(instance_id)
+        if held is not None and attempt is not None and held.request.attempt != attempt:
+            return
         prepared = self._take_prepared(instance_id)
         if prepared is not None and self._loop is not None:
             self._background(prepared.execution.discard())
 
-    def _take_prepared(self, instance_id: int) -> _Prepared | None:
+    def _take_prepared(self, instance_id: int) -> Prepared | None:
         prepared = self._prepared.pop(instance_id, None)
         if prepared is not None and isinstance(prepared.execution, ProcessExecution):
             self._prepared_processes -= 1
@@ -311,20 +321,27 @@ class InProcessWorker:
             self._opened_since_wait = False
             self._processors.wait_calls_taken(timeout)
 
-    def kill(self, instance_id: int, reason: str) -> bool:
-        """Kill every run of the instance here (the whole run, or its tasks)."""
-        runs = [run for key, run in self._runs.items() if key[0] == instance_id]
+    def kill(self, instance_id: int, reason: str, *, attempt: int | None = None) -> bool:
+        """Kill every run of the instance here (the whole run, or its tasks); of that
+        attempt only when given (the fencing token of the kill)."""
+        runs = [
+            run
+            for key, run in self._runs.items()
+            if key[0] == instance_id and (attempt is None or run.request.attempt == attempt)
+        ]
         killed = False
         for run in runs:
             killed = self._kill_run(run, reason) or killed
         return killed
 
-    def _kill_run(self, run: _Run, reason: str) -> bool:
+    def _kill_run(self, run: HeldRun, reason: str) -> bool:
         if run.finished or self._loop is None:
             return False
         if run.kill_reason is not None:
             return True
         run.kill_reason = reason or "killed"
+        if run.sink is not None:  # a processor asking ``is_current`` learns it now
+            run.sink.revoked = True
         if run.execution is None:  # still waiting for a slot
             if run.task is not None:
                 run.task.cancel()
@@ -357,7 +374,7 @@ class InProcessWorker:
         self._reporter = None
         self._log_room = None
 
-    async def _kill_execution(self, run: _Run) -> None:
+    async def _kill_execution(self, run: HeldRun) -> None:
         execution = run.execution
         if execution is None:
             return
@@ -370,7 +387,7 @@ class InProcessWorker:
 
     async def _execute(
         self,
-        run: _Run,
+        run: HeldRun,
         reporter: RunReporter,
         slots: Slots,
         http: httpx.AsyncClient,
@@ -380,12 +397,18 @@ class InProcessWorker:
             sink = run.prepared.sink
         else:
             sink = self._sink(reporter, request, asyncio.get_running_loop())
+        run.sink = sink
         outcome = RunOutcome(InstanceStatus.FAILED, "the run ended without an outcome")
         holding = run.slot_taken
         try:
             if not holding:
                 await slots.take()
                 holding = True
+                if not self._may_start():  # the slot came after the agent lost touch
+                    run.lost = (
+                        f"worker {self._address} is out of touch with its server; not started"
+                    )
+                    return
             if request.task is None:  # the master knows where it sent a task
                 reporter.started(request.instance_id, request.attempt, self._address, now_ms())
             env = ExecutionEnv(
@@ -405,6 +428,8 @@ class InProcessWorker:
             if holding:
                 slots.give()
             run.finished = True
+            if run.lost is not None:
+                outcome = RunOutcome(InstanceStatus.FAILED, clip(run.lost), lost=True)
             sink.close()  # the tail of a cut log is reported now, before the outcome
             if sink.dropped_lines:
                 outcome = replace(
@@ -429,7 +454,7 @@ class InProcessWorker:
             except Exception:
                 _log.exception("reporting the outcome of instance %s failed", request.instance_id)
 
-    async def _run_execution(self, run: _Run, env: ExecutionEnv) -> RunOutcome:
+    async def _run_execution(self, run: HeldRun, env: ExecutionEnv) -> RunOutcome:
         try:
             execution = (
                 run.prepared.execution

@@ -34,6 +34,7 @@ from tickwork.worker.messages import (
     Welcome,
 )
 from tickwork.worker.protocol import (
+    AgentTiming,
     Message,
     job_types_from_wire,
     log_limits_from_wire,
@@ -241,11 +242,25 @@ def _mapped(data: Message, op: str) -> Mapped:
 
 
 def _welcome(data: Message, op: str) -> Welcome:
-    return Welcome(str(data.get("worker_id", "")), log_limits_from_wire(data.get("log_limits")))
+    return Welcome(
+        str(data.get("worker_id", "")),
+        log_limits_from_wire(data.get("log_limits")),
+        AgentTiming.from_wire(data.get("timing")),
+    )
+
+
+def _attempt(data: Message) -> int | None:
+    """The fencing token of a kill or discard; None when absent (an older server: any
+    attempt) or malformed."""
+    return wire_count(data.get("attempt"))
 
 
 def _kill(data: Message, op: str) -> Kill:
-    return Kill(_strict_whole(data, "instance_id", op), str(data.get("reason") or "killed"))
+    return Kill(
+        _strict_whole(data, "instance_id", op),
+        str(data.get("reason") or "killed"),
+        _attempt(data),
+    )
 
 
 _FROM_AGENT: dict[str, Callable[[Message, str], AgentMessage]] = {
@@ -263,6 +278,6 @@ _FROM_SERVER: dict[str, Callable[[Message, str], ServerMessage]] = {
     "prepare": lambda data, op: Prepare(_request(data, op)),
     "run": lambda data, op: Run(_request(data, op)),
     "tasks": lambda data, op: Tasks(tuple(tasks_from_wire(data))),
-    "discard": lambda data, op: Discard(_strict_whole(data, "instance_id", op)),
+    "discard": lambda data, op: Discard(_strict_whole(data, "instance_id", op), _attempt(data)),
     "kill": _kill,
 }

@@ -23,6 +23,7 @@ from tickwork.domain.log_cap import LogLimits
 from tickwork.domain.worker_metrics import WorkerMetrics
 from tickwork.worker.abc import RunOutcome, RunRequest, TaskKey
 from tickwork.worker.protocol import (
+    AgentTiming,
     Message,
     encode,
     log_limits_to_wire,
@@ -54,17 +55,22 @@ __all__ = [
 # -- server -> agent ---------------------------------------------------------------------------
 @dataclass(slots=True)
 class Welcome:
-    """First on every connection: the worker id the server knows the agent by, and what it
-    keeps of each attempt's log (None: the agent cuts nothing)."""
+    """First on every connection (the agent starts nothing before it): the worker id the
+    server knows the agent by, what it keeps of each attempt's log (None: the
+    agent cuts nothing), and how long it waits for the agent (None: an older server; the
+    agent keeps the defaults)."""
 
     op: ClassVar[str] = "welcome"
     worker_id: str
     log_limits: LogLimits | None = None
+    timing: AgentTiming | None = None
 
     def to_wire(self) -> Message:
         data: Message = {"op": "welcome", "worker_id": self.worker_id}
         if self.log_limits is not None:
             data["log_limits"] = log_limits_to_wire(self.log_limits)
+        if self.timing is not None:
+            data["timing"] = self.timing.to_wire()
         return data
 
 
@@ -103,25 +109,35 @@ class Tasks:
 
 @dataclass(slots=True)
 class Discard:
-    """Drop a prepared run: it will not be started."""
+    """Drop a prepared run: it will not be started. ``attempt``: only that attempt's."""
 
     op: ClassVar[str] = "discard"
     instance_id: int
+    attempt: int | None = None
 
     def to_wire(self) -> Message:
-        return {"op": "discard", "instance_id": self.instance_id}
+        data: Message = {"op": "discard", "instance_id": self.instance_id}
+        if self.attempt is not None:
+            data["attempt"] = self.attempt
+        return data
 
 
 @dataclass(slots=True)
 class Kill:
-    """Kill a run and all its tasks; they report ``killed`` with the reason."""
+    """Kill a run and all its tasks; they report ``killed`` with the reason. ``attempt``
+    (the fencing token): only if the agent runs that attempt, so that a kill meant for a
+    stale attempt never reaches a newer one given to the same agent."""
 
     op: ClassVar[str] = "kill"
     instance_id: int
     reason: str
+    attempt: int | None = None
 
     def to_wire(self) -> Message:
-        return {"op": "kill", "instance_id": self.instance_id, "reason": self.reason}
+        data: Message = {"op": "kill", "instance_id": self.instance_id, "reason": self.reason}
+        if self.attempt is not None:
+            data["attempt"] = self.attempt
+        return data
 
 
 ServerMessage = Welcome | Prepare | Run | Tasks | Discard | Kill

@@ -5,11 +5,12 @@ short runs a second need no frame (let alone a request) per run.
 Frame: ``{"messages": [message, ...]}``. A message is an object with ``op`` (each op is a
 type of ``worker/messages.py``; ``worker/message_parser.py`` parses them):
 
-server -> agent: ``welcome`` {worker_id, log_limits?: {max_bytes, max_lines}}, ``prepare``
-{request}, ``run`` {request},
+server -> agent: ``welcome`` {worker_id, log_limits?: {max_bytes, max_lines}, timing?:
+{heartbeat_ms, lease_ms, grace_ms}}, ``prepare`` {request}, ``run`` {request},
 ``tasks`` {request, tasks: [{task, sharding_id?, sharding_num?, sharding_parameter?}]} (a page
 of tasks of one distributed run: each is ``request`` with those fields replaced),
-``discard`` {instance_id}, ``kill`` {instance_id, reason} (the run and all its tasks)
+``discard`` {instance_id, attempt?}, ``kill`` {instance_id, reason, attempt?} (the run and all
+its tasks; with ``attempt``, only if that is the attempt the agent holds)
 agent -> server: ``hello`` {runs: [[instance_id, attempt]], tasks: [[instance_id, task_id,
 attempt, task_attempt]]} (first on every connection: what it holds), ``heartbeat`` {running,
 concurrency, draining, metrics?}, ``started`` {instance_id, attempt,
@@ -17,6 +18,18 @@ at}, ``log`` {instance_id, attempt, at, line}, ``progress`` {instance_id, attemp
 ``finished`` {instance_id, attempt, status, result, at, lost?, log_dropped?: [lines, bytes],
 task_id?, task_attempt?},
 ``mapped`` {instance_id, attempt, task_id, task_attempt, task_name, tasks: [JSON text]}
+
+**Fencing.** Every ``run``, ``prepare`` and ``tasks`` carries its attempt in its request
+(and a task its task attempt): the attempt is the fencing token of a dispatch. ``welcome``
+opens every connection, and the agent starts nothing before it; an agent reconnecting for
+runs it held is routed nothing before its ``hello`` is settled. ``welcome``'s ``timing``
+(``AgentTiming``) tells the agent how often to beat and how long the server waits for it: an
+agent that has not heard its server for ``lease_ms`` (a frame or a pong: it pings every
+``heartbeat_ms``), or that sees its own event loop stood still (frozen, ``SIGSTOP``), starts
+nothing more until a new connection's ``welcome``, drops what it had not started, and kills
+what it runs once the lease is out (``agent/touch.py``). An older agent ignores ``timing``
+and the ``attempt`` of ``kill``; an older server sends neither, and the agent keeps the
+defaults. Protocol version: unchanged (1): every addition is an optional field.
 
 When a connection closes, the server keeps the runs the agent held for ``RESUME_GRACE_S``;
 if the agent (same ``worker_id``) reconnects in time, its ``hello`` settles them: runs the
@@ -53,7 +66,7 @@ AppKey). A wrong AppKey closes the socket with code 4403 and the reason.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from tickwork.domain import bounded_json
@@ -69,9 +82,71 @@ CLOSE_BAD_REQUEST = 4400
 HEARTBEAT_S = 2.0
 DEAD_AFTER_S = 10.0  # a worker silent this long is gone
 RESUME_GRACE_S = 5.0  # a disconnected worker's runs wait this long for it to reconnect
+QUIET_HEARTBEATS = 2.5
+"""A worker silent for this many heartbeats (about two missed) gets no more runs, and runs
+it never confirmed started go elsewhere."""
+
+
+@dataclass(slots=True, frozen=True)
+class AgentTiming:
+    """How often an agent beats and how long the server waits for it (``welcome``'s
+    ``timing``; settings ``agent_heartbeat_s``, ``agent_lease_s``, ``agent_grace_s``).
+
+    ``lease_s``: a worker silent this long is given up (its connection closed); its runs wait
+    ``grace_s`` more for it to reconnect, then fail as lost. The agent, for its part, stops
+    starting work and kills its runs once it has not heard the server for ``lease_s``: before
+    the server gives them to another worker (``lease_s + grace_s`` after it heard it last)."""
+
+    heartbeat_s: float = HEARTBEAT_S
+    lease_s: float = DEAD_AFTER_S
+    grace_s: float = RESUME_GRACE_S
+
+    def __post_init__(self) -> None:
+        if not 0 < self.heartbeat_s < self.lease_s or self.grace_s < 0:
+            raise InvalidParameter(
+                "agent timing: need 0 < heartbeat < lease and grace >= 0, got "
+                f"{self.heartbeat_s:g}, {self.lease_s:g}, {self.grace_s:g}",
+                field="agent_lease_s",
+            )
+
+    @property
+    def quiet_s(self) -> float:
+        """Silent this long, a worker gets no more runs (about two missed heartbeats)."""
+        return QUIET_HEARTBEATS * self.heartbeat_s
+
+    @property
+    def gap_s(self) -> float:
+        """An agent whose event loop stood still this long (frozen) takes the messages read
+        after it for stale: shorter than ``quiet_s``, when the server may have sent its
+        unconfirmed runs elsewhere."""
+        return 1.5 * self.heartbeat_s
+
+    def to_wire(self) -> dict[str, int]:
+        return {
+            "heartbeat_ms": round(self.heartbeat_s * 1000),
+            "lease_ms": round(self.lease_s * 1000),
+            "grace_ms": round(self.grace_s * 1000),
+        }
+
+    @classmethod
+    def from_wire(cls, value: Any) -> AgentTiming | None:
+        """None when absent or malformed (the agent keeps the defaults)."""
+        if not isinstance(value, dict):
+            return None
+        numbers = [wire_count(value.get(k)) for k in ("heartbeat_ms", "lease_ms", "grace_ms")]
+        if any(n is None for n in numbers):
+            return None
+        heartbeat, lease, grace = (n / 1000 for n in numbers if n is not None)
+        try:
+            return cls(heartbeat, lease, grace)
+        except InvalidParameter:
+            return None
+
 
 __all__ = [
     "APP_KEY_HEADER",
+    "QUIET_HEARTBEATS",
+    "AgentTiming",
     "CLOSE_BAD_REQUEST",
     "CLOSE_FORBIDDEN",
     "CONNECT_PATH",

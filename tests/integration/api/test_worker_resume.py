@@ -65,6 +65,9 @@ def finished(iid: int, attempt: int = 0) -> dict[str, Any]:
 async def test_a_run_survives_a_dropped_connection(api: httpx.AsyncClient) -> None:
     first = await open_agent(api, "blip")
     iid = await run_on_agent(api, first, max_attempt=1)
+    # it confirms the start (a silent agent's unconfirmed runs go elsewhere, issue 21)
+    started = {"op": "started", "instance_id": iid, "attempt": 0, "at": int(time.time() * 1000)}
+    await first.send(encode([started]))
     await first.close()
     await asyncio.sleep(0.5)
     second = await open_agent(api, "blip")  # the same worker, back within the grace

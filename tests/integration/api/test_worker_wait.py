@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -83,3 +84,36 @@ async def test_a_waiting_run_can_be_stopped(api: httpx.AsyncClient) -> None:
     iid = (await api.post(f"/api/v1/jobs/{job['id']}/run")).json()["id"]
     stopped = (await api.post(f"/api/v1/instances/{iid}/stop")).json()
     assert stopped["status"] == "killed"
+
+
+async def test_a_reconnecting_agent_gets_waiting_runs_only_after_its_hello(
+    api: httpx.AsyncClient,
+) -> None:
+    """Issue 21: a run waiting for a worker went to a reconnecting agent before its hello was
+    read, so the hello did not name it and it was counted lost while the agent ran it."""
+    key = (await api.get("/api/v1/namespaces/default/groups/default")).json()["app_key"]
+    base = str(api.base_url).replace("http://", "ws://").rstrip("/")
+    url = f"{base}{CONNECT_PATH}?namespace=default&group=default&worker_id=back&address=back:1"
+
+    async def next_run(ws: Any, within: float) -> dict[str, Any]:
+        async with asyncio.timeout(within):
+            while True:
+                for message in decode(await ws.recv()):
+                    if message["op"] == "run":
+                        found: dict[str, Any] = message["request"]
+                        return found
+
+    first_job = (await api.post("/api/v1/jobs", json=JOB)).json()
+    async with connect(url, additional_headers={APP_KEY_HEADER: key}) as ws:
+        await ws.send(encode([{"op": "hello", "runs": [], "tasks": []}]))
+        held = (await api.post(f"/api/v1/jobs/{first_job['id']}/run")).json()["id"]
+        assert (await next_run(ws, 5))["instance_id"] == held
+    waiting_job = (await api.post("/api/v1/jobs", json=JOB)).json()
+    waiting = (await api.post(f"/api/v1/jobs/{waiting_job['id']}/run")).json()["id"]
+    async with connect(url, additional_headers={APP_KEY_HEADER: key}) as ws:
+        with pytest.raises(TimeoutError):  # nothing before its hello is settled
+            await next_run(ws, 0.4)
+        await ws.send(encode([{"op": "hello", "runs": [[held, 0]], "tasks": []}]))
+        assert (await next_run(ws, 5))["instance_id"] == waiting
+        for iid in (held, waiting):  # neither was counted lost
+            assert (await status_of(api, iid))["status"] == "running"

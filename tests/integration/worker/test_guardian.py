@@ -218,3 +218,30 @@ async def test_the_guardian_is_told_each_group_as_it_starts_and_once_it_is_gone(
     pid_of_killed = int(reporter.lines(killed.instance_id)[0])
     assert watcher.watched[:2] == [ended, pid_of_killed]
     assert sorted(watcher.forgotten) == sorted(watcher.watched)
+
+
+def test_a_parent_silent_past_its_bound_has_its_groups_killed_and_lives_on(
+    groups: Callable[[], int],
+) -> None:
+    """A frozen agent (SIGSTOP) beats no more: its runs end within its lease, while it and
+    its guardian live on (the agent may come back and reconnect)."""
+    guardian = Guardian()
+    try:
+        guardian.kill_after_silence(1500)
+        kept = groups()
+        guardian.watch(kept)
+        beats_until = time.monotonic() + 2.5
+        while time.monotonic() < beats_until:  # beating: nothing is killed
+            guardian.beat()
+            time.sleep(0.2)
+        assert len(group_members(kept)) == 3
+        silent_from = time.monotonic()
+        wait_until(lambda: not group_members(kept), within=5.0)
+        assert 1.2 < time.monotonic() - silent_from < 4.0
+        assert guardian.pid is not None and Path(f"/proc/{guardian.pid}").exists()
+        later = groups()  # watched as before, once the agent is back
+        guardian.watch(later)
+        guardian.beat()
+        assert len(group_members(later)) == 3
+    finally:
+        guardian.close()

@@ -88,6 +88,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.sessions: asyncio.Queue[Session] = asyncio.Queue()
         self.on_connect: Callable[[Session], Awaitable[None]] | None = None
+        self.welcome = True  # answer each connection with a welcome (the agent waits for it)
         self.server: Server | None = None
         self.url = ""
 
@@ -98,6 +99,9 @@ class FakeServer:
             ws, parts.path, parse_qs(parts.query), ws.request.headers.get(APP_KEY_HEADER)
         )
         await self.sessions.put(session)
+        if self.welcome:
+            with contextlib.suppress(Exception):
+                await session.send({"op": "welcome", "worker_id": "fake"})
         if self.on_connect is not None:
             await self.on_connect(session)
         with contextlib.suppress(Exception):

@@ -20,6 +20,7 @@ from tickwork.domain.enums import (
 )
 from tickwork.domain.models import Instance, InstanceUpdate, Job, LogLine
 from tickwork.engine.metrics import EngineMetrics
+from tickwork.engine.run_endings import FREE_RESENDS
 from tickwork.engine.run_launch import FENCE_RETRY_S
 from tickwork.engine.run_state import IllegalMove, Run, RunState
 from tickwork.engine.runs import RunManager
@@ -357,3 +358,71 @@ def test_leaving_a_state_cancels_the_timer_it_owned() -> None:
     assert timers.pending() == 1
     run.move(RunState.RUNNING)
     assert timers.pending() == 0 and run.timer is None
+
+
+UNSTARTED = RunOutcome(
+    InstanceStatus.FAILED, "worker w fell silent before it confirmed the start", lost=True,
+    unstarted=True,
+)  # fmt: skip
+
+
+def test_a_run_lost_before_it_started_goes_again_without_using_up_a_retry() -> None:
+    rig = Rig()  # max attempts 0
+    rig.runs.arm(rig.instance(1), JOB)
+    rig.timers.advance(1000)
+    for attempt in range(FREE_RESENDS):
+        rig.runs.finished(1, attempt, UNSTARTED, rig.timers.now)
+        rig.timers.advance(0)
+        again = rig.worker.submitted[-1]
+        assert (again.attempt, again.trigger_type) == (attempt + 1, TriggerType.SYSTEM_RETRY)
+    # a worker that keeps falling silent does not keep the run going for ever
+    rig.runs.finished(1, FREE_RESENDS, UNSTARTED, rig.timers.now)
+    assert rig.writer.last(1).status == InstanceStatus.FAILED
+    texts = [line.line for line in rig.writer.lines]
+    assert any("attempt 1 of 2 was lost" in text for text in texts), texts
+    assert any("attempt 3 of 4 was lost" in text for text in texts), texts
+
+
+def test_a_resend_leaves_the_jobs_retries_whole() -> None:
+    job = replace(JOB, max_attempt=1, attempt_interval=0)
+    rig = Rig(job=job)
+    rig.runs.arm(rig.instance(1), job)
+    rig.timers.advance(1000)
+    rig.runs.finished(1, 0, UNSTARTED, rig.timers.now)  # never started: sent again
+    rig.timers.advance(0)
+    rig.runs.finished(1, 1, FAILED, rig.timers.now)  # its own failure: the one retry
+    rig.timers.advance(0)
+    assert rig.worker.submitted[-1].attempt == 2
+    rig.runs.finished(1, 2, FAILED, rig.timers.now)
+    assert rig.writer.last(1).status == InstanceStatus.FAILED
+
+
+def test_a_run_lost_after_it_started_uses_up_its_attempts() -> None:
+    rig = Rig()  # max attempts 0: a started run lost is the end
+    rig.runs.arm(rig.instance(1), JOB)
+    rig.timers.advance(1000)
+    rig.runs.finished(1, 0, replace(UNSTARTED, unstarted=False), rig.timers.now)
+    assert rig.writer.last(1).status == InstanceStatus.FAILED
+    assert len(rig.worker.submitted) == 1
+
+
+def test_a_kill_its_worker_never_confirmed_is_recorded_as_pending_then_lost() -> None:
+    rig = Rig()
+    rig.runs.start_now(rig.instance(1, due=NOW, trigger_type=TriggerType.API), JOB)
+    rig.runs.stop(1, "alice")
+    assert rig.runs.state_of(1) is RunState.STOPPING  # pending: not recorded killed yet
+    assert rig.writer.statuses(1) == [InstanceStatus.RUNNING]
+    gone = RunOutcome(InstanceStatus.FAILED, "worker w was lost: silent for 10 s", lost=True)
+    rig.runs.finished(1, 0, gone, rig.timers.now)
+    last = rig.writer.last(1)
+    assert last.status == InstanceStatus.KILLED
+    assert (last.result or "").startswith("stopped by alice; its worker was lost before it")
+
+
+def test_a_late_outcome_is_written_to_the_instances_log() -> None:
+    rig = Rig()
+    rig.runs.late_outcome(1, 0, OK, "agent-a:1", NOW)
+    [line] = rig.writer.lines
+    assert line.attempt == 0 and line.line.startswith("[tickwork] late outcome: attempt 1")
+    assert "agent-a:1" in line.line and "success (done)" in line.line
+    assert rig.writer.updates == []  # the status stays what was decided

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tickwork.worker.guardian import follow
+from tickwork.worker.guardian import Watch, follow
 
 
 def test_groups_started_and_not_done_with_are_left() -> None:
@@ -28,3 +28,11 @@ def test_garbage_and_groups_0_and_1_are_ignored() -> None:
         b"+42",
     ]
     assert follow(lines) == {42}
+
+
+def test_a_parent_may_ask_to_be_watched_for_silence() -> None:
+    watch = Watch()
+    watch.feed([b"+100\n", b"~2500\n", b".\n", b".\n", b"-100\n", b"+200\n"])
+    assert (watch.groups, watch.silence_s) == ({200}, 2.5)
+    watch.feed([b"~0\n"])
+    assert watch.silence_s == 0  # watched no more

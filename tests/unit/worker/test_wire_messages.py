@@ -36,7 +36,7 @@ from tickwork.worker.messages import (
     Welcome,
     encode_messages,
 )
-from tickwork.worker.protocol import decode
+from tickwork.worker.protocol import AgentTiming, decode
 
 REQUEST = RunRequest(
     instance_id=7, job_id=1, job_name="j", namespace="ns", group_id="g", job_type=JobType.SHELL,
@@ -125,6 +125,14 @@ FROM_SERVER: list[tuple[ServerMessage, str]] = [
     ),
     (Discard(7), '{"op":"discard","instance_id":7}'),
     (Kill(7, "stopped by alice"), '{"op":"kill","instance_id":7,"reason":"stopped by alice"}'),
+    # issue 21: the fencing token and the timing, optional fields an older agent ignores
+    (Discard(7, 2), '{"op":"discard","instance_id":7,"attempt":2}'),
+    (Kill(7, "stale", 1), '{"op":"kill","instance_id":7,"reason":"stale","attempt":1}'),
+    (
+        Welcome("w-1", None, AgentTiming(1.0, 4.0, 2.0)),
+        '{"op":"welcome","worker_id":"w-1","timing":'
+        '{"heartbeat_ms":1000,"lease_ms":4000,"grace_ms":2000}}',
+    ),
 ]
 
 
@@ -177,6 +185,9 @@ def test_optional_parts_that_are_malformed_read_as_absent() -> None:
     assert isinstance(finished, Finished) and finished.outcome.dropped_lines == 0
     welcome = parse_from_server({"op": "welcome", "worker_id": "w", "log_limits": "lots"})
     assert welcome == Welcome("w", None)
+    timing = {"heartbeat_ms": 5000, "lease_ms": 1000, "grace_ms": 0}  # heartbeat > lease
+    assert parse_from_server({"op": "welcome", "timing": timing}) == Welcome("")
+    assert parse_from_server({"op": "kill", "instance_id": 3, "attempt": "x"}) == Kill(3, "killed")
 
 
 def run_of(**changes: Any) -> dict[str, Any]:

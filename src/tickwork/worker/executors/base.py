@@ -87,6 +87,11 @@ class RunSink:
     A task of a distributed run marks its log lines with its label (``[shard 3] ...``); its
     progress is dropped (the engine's master reports the instance's progress), and the
     subtasks its processor maps go to the engine through ``mapped``.
+
+    ``current`` (any thread): whether the run is still this worker's to do: not killed or
+    given up, and its worker in touch with its server (``may_start``, a worker agent's
+    ``ServerTouch``). A processor asks it (``JobContext.is_current``) right before a side
+    effect, to fence it (docs/workers.md, "Fencing your own side effects").
     """
 
     def __init__(
@@ -97,7 +102,10 @@ class RunSink:
         *,
         room: RoomCheck | None = None,
         limits: LogLimits | None = None,
+        may_start: Callable[[], bool] | None = None,
     ) -> None:
+        self._may_start = may_start
+        self.revoked = False  # killed or given up: no longer this worker's to do
         self._reporter = reporter
         self._instance_id = request.instance_id
         self._attempt = request.attempt
@@ -113,6 +121,10 @@ class RunSink:
         self._owed = 0  # places of its threads' lines given back once there is room
         self.dropped_lines = 0
         self.dropped_bytes = 0
+
+    def current(self) -> bool:
+        """Whether the run is still this worker's to do (any thread)."""
+        return not self.revoked and (self._may_start is None or self._may_start())
 
     def log(self, line: str, at: int | None = None) -> None:
         if not self._closed:

@@ -111,6 +111,7 @@ def make_context(request: RunRequest, sink: RunSink) -> JobContext:
         sharding_parameter=request.sharding_parameter,
         logger=logger,
         progress_callback=sink.progress_threadsafe,
+        current_callback=sink.current,
         **task_fields,
     )
 
@@ -142,6 +143,23 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
+class _NotCurrent(Exception):
+    """The run stopped being this worker's to do before a thread took its call (a worker
+    agent frozen or cut off meanwhile): the call is not made."""
+
+
+def _fenced(function: Callable[..., Any], sink: RunSink) -> Callable[..., Any]:
+    """``function``, made only if the run is still current when a thread takes it: a call
+    queued before a freeze must not start on waking (the run may be running elsewhere)."""
+
+    def call(*args: Any) -> Any:
+        if not sink.current():
+            raise _NotCurrent
+        return function(*args)
+
+    return call
+
+
 class ProcessorExecution(Execution):
     _instance: Any = None
     _context: JobContext | None = None
@@ -165,7 +183,7 @@ class ProcessorExecution(Execution):
         method = "process" if _inherited_no_op(instance, "pre_process") else "pre_process"
         function = getattr(instance, method, None)
         if callable(function) and not inspect.iscoroutinefunction(function):
-            self._gated = self.env.processors.gated(function, context)
+            self._gated = self.env.processors.gated(_fenced(function, self.env.sink), context)
             self._gated_method = method
 
     def open_gate_now(self) -> bool:
@@ -223,6 +241,12 @@ class ProcessorExecution(Execution):
         self._stage = "pre_process"
         try:
             result = await self._phases(instance, context, phase)
+        except _NotCurrent:
+            return RunOutcome(
+                InstanceStatus.FAILED,
+                f"{name}.{self._stage}() not started: no longer this worker's to do",
+                lost=True,
+            )
         except Exception as exc:
             self._log_traceback(exc)
             return failed(f"{name}.{self._stage}() raised {type(exc).__name__}: {exc}")
@@ -283,15 +307,18 @@ class ProcessorExecution(Execution):
         if context is None or not callable(kill):
             return
         try:
-            await asyncio.wait_for(self._call(kill, context), KILL_CALL_TIMEOUT_S)
+            # unfenced: the kill comes once the run is no longer current
+            await asyncio.wait_for(self._call(kill, context, fenced=False), KILL_CALL_TIMEOUT_S)
         except Exception as exc:
             self.env.sink.log(f"[tickwork] kill() of {self.request.class_name} failed: {exc!r}")
 
-    async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
-        """Await an ``async def`` method; run a plain one in a thread."""
+    async def _call(self, method: Callable[..., Any], *args: Any, fenced: bool = True) -> Any:
+        """Await an ``async def`` method; run a plain one in a thread (only if the run is
+        still current when the thread takes it, unless not ``fenced``)."""
         if inspect.iscoroutinefunction(method):
             return await method(*args)
-        result = await self.env.processors.in_thread(method, *args)
+        call = _fenced(method, self.env.sink) if fenced else method
+        result = await self.env.processors.in_thread(call, *args)
         if inspect.isawaitable(result):
             return await result
         return result
