@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH / "tickwork"))
@@ -126,11 +128,26 @@ def measure(
     common.say(f"  {len(sent)} triggers sent; disabling the jobs and waiting for every run")
     with cluster.api(0) as api:
         for job_id in cron_ids:
-            api.post(f"/api/v1/jobs/{job_id}/disable").raise_for_status()
+            disable(api, job_id)
     left = drain(cluster.database)
     common.say(f"  {left} instances unfinished after {DRAIN_S:.0f} s" if left else "  drained")
     inputs = Inputs((first, last), cron_ids, api_id, sent, made, RunFile({}, 0))
     return inputs, load_instances(cluster.database)
+
+
+def disable(api: httpx.Client, job_id: int) -> None:
+    """Disable a job, waiting out a refusal that says to come back (503, Retry-After: the
+    server is busy or stopping after the faults) for up to a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        answer = api.post(f"/api/v1/jobs/{job_id}/disable")
+        if answer.status_code != 503 or time.monotonic() > deadline:
+            if answer.is_error:
+                common.say(f"  disabling job {job_id}: {answer.status_code} {answer.text[:300]}")
+            answer.raise_for_status()
+            return
+        common.say(f"  disabling job {job_id}: 503 {answer.text[:200]}; again in a moment")
+        time.sleep(float(answer.headers.get("Retry-After", "1")))
 
 
 def drain(database: str) -> int:

@@ -21,6 +21,7 @@ from faults.ran import RunFile
 __all__ = ["AFTER_FAULT_MS", "Inputs", "Instance", "figures", "load_instances"]
 
 SUCCESS, SKIPPED = 4, 12
+FIRE_TYPES = {1, 5}  # trigger types of a cron fire: scheduled, system retry
 FINAL = {4, 5, 6, 9, 11, 12, 99}
 STATUS_NAMES = {
     1: "waiting", 2: "ready", 3: "running", 4: "success", 5: "failed", 6: "killed",
@@ -69,7 +70,8 @@ def load_instances(database: str) -> list[Instance]:
 
 
 def figures(inputs: Inputs, instances: list[Instance]) -> dict[str, Any]:
-    fires = [i for i in instances if i.job != inputs.api_job and i.trigger_type == 1]
+    # a fire is stored SCHEDULED (1), or SYSTEM_RETRY (5) once an attempt of it was lost
+    fires = [i for i in instances if i.job != inputs.api_job and i.trigger_type in FIRE_TYPES]
     triggered = [i for i in instances if i.job == inputs.api_job]
     made = [m for m in inputs.made if not m.skipped]
     first_fault = min((_from_ms(m) for m in made), default=inputs.window[1])

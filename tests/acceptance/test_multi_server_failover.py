@@ -76,14 +76,19 @@ def fires(database: str) -> list[dict[str, int]]:
         for r in rows(
             database,
             "SELECT job_id, schedule_time, status, start_time, attempt FROM instances "
-            "WHERE trigger_type = 1",
+            "WHERE trigger_type IN (1, 5)",  # a fire; a system retry once an attempt was lost
         )
     ]
 
 
-def assert_every_second_fired_once(found: list[dict[str, int]], ids: list[int]) -> None:
+def assert_every_second_fired_once(
+    found: list[dict[str, int]], ids: list[int], claimed_by_the_dead: int | None = None
+) -> None:
     """One instance per (job, second), none missing between a job's first and last fire,
-    every one a success but those removed when the jobs were disabled at the end."""
+    every one a success but those removed when the jobs were disabled at the end, each in
+    its first attempt; but the fires a killed server had claimed (due within a second of
+    ``claimed_by_the_dead``, epoch ms), which ran in their second attempt, so that the
+    first, which may have started, never ran twice (engine/run_launch.py)."""
     per_fire = Counter((f["job_id"], f["schedule_time"]) for f in found)
     assert max(per_fire.values()) == 1  # never twice
     for job_id in ids:
@@ -91,7 +96,11 @@ def assert_every_second_fired_once(found: list[dict[str, int]], ids: list[int]) 
         assert seconds == list(range(seconds[0], seconds[-1] + 1000, 1000)), job_id
     statuses = Counter(f["status"] for f in found)
     assert set(statuses) <= {SUCCESS, REMOVED}, statuses
-    assert {f["attempt"] for f in found if f["status"] == SUCCESS} == {0}  # ran once each
+    killed = claimed_by_the_dead
+    for fire in found:
+        if fire["status"] == SUCCESS:
+            claimed = killed is not None and killed < fire["schedule_time"] <= killed + 1000
+            assert fire["attempt"] in ((0, 1) if claimed else (0,)), fire
 
 
 def test_a_sigkilled_servers_planned_fires_run_on_another_within_3_s(
@@ -117,7 +126,7 @@ def test_a_sigkilled_servers_planned_fires_run_on_another_within_3_s(
         first.stop()
         second.stop()
     found = fires(database)
-    assert_every_second_fired_once(found, ids)
+    assert_every_second_fired_once(found, ids, claimed_by_the_dead=killed_at)
     after_kill = [
         f["start_time"] - f["schedule_time"]
         for f in found

@@ -1,8 +1,10 @@
 """Recovery: carrying on with unfinished instances this server has just come to own,
 adopted from a dead server (``store.adopt_instances``; at start, this server's own last run)
 or handed here by a live one (hand_offs.py). Planned fires are armed, or follow the misfire
-rules when overdue; runs that were going on count as lost attempts (retried while attempts
-remain); instances of groups whose workers are on another server are handed off to it.
+rules when overdue; attempts that were going on, or claimed to start (READY, run_launch.py),
+are lost with their server and run again at once as a new attempt (a system retry, which does
+not use up one of the job's retries, ``LOST_WITH_SERVER_RESENDS`` times at most); instances
+of groups whose workers are on another server are handed off to it.
 
 Where they come from (``Origin``) decides an overdue fire. Found at start, it was overdue
 because no server ran: only the newest of a job may fire, and none when the job fires again
@@ -38,7 +40,13 @@ from tickwork.store.abc import Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["JOB_READS_AT_ONCE", "Origin", "Recovery"]
+__all__ = ["JOB_READS_AT_ONCE", "LOST_WITH_SERVER_RESENDS", "Origin", "Recovery"]
+
+LOST_WITH_SERVER_RESENDS = 3
+"""An attempt lost with its server (it ran, or may have started, on a server that died: its
+run died too, ended by the server's guardian) goes again without using up one of the job's
+retries while the instance's attempts stay within MaxAttempt + 1 + this many: a server that
+dies is not the job's failure, but a job that kills its server must not go round for ever."""
 
 JOB_READS_AT_ONCE = 8
 """The jobs of what was adopted are read this many at a time: one after another, the 300 jobs
@@ -124,25 +132,39 @@ class Recovery:
         await self._writer.flush()
 
     def _lost_attempt(self, instance: Instance, job: Job, now: int) -> None:
-        """The run was in progress when its server stopped: that attempt is lost."""
-        self._writer.log(
-            LogLine(
-                instance.id,
-                now,
-                "[tickwork] the server stopped while this attempt ran; it counts as failed",
-                attempt=instance.attempt,
+        """The attempt was going on (RUNNING), or claimed to start (READY), when its server
+        stopped: it may have run, so it never runs again; the next attempt runs at once.
+        One that ran is lost (a system retry, as a run whose worker went away); one only
+        claimed may never have started (its server died around its due instant): its
+        trigger type stays, and its log says so."""
+        ran = instance.status != InstanceStatus.READY
+        if ran:
+            result = "lost: the server stopped while this attempt ran"
+        else:
+            result = (
+                "its server stopped around its start, after it claimed it and before it "
+                "recorded whether it started; so that it never runs twice, the next attempt "
+                "runs instead"
             )
-        )
-        if instance.attempt < job.max_attempt:
-            self._runs.resume_retry(instance, job, float(job.attempt_interval))
+        line = LogLine(instance.id, now, f"[tickwork] {result}", attempt=instance.attempt)
+        self._writer.log(line)
+        if instance.attempt < job.max_attempt + LOST_WITH_SERVER_RESENDS:
+            self._writer.update(
+                InstanceUpdate(
+                    instance.id,
+                    status=InstanceStatus.WAITING,
+                    end_time=now,
+                    result=result,
+                    trigger_type=TriggerType.SYSTEM_RETRY if ran else None,
+                )
+            )
+            self._metrics.retries.inc()
+            # a claim is made shortly before the due instant: never run before it
+            not_before_s = max(instance.schedule_time - now, 0) / 1000
+            self._runs.resume_retry(instance, job, not_before_s, lost=ran, free=True)
             return
         self._writer.update(
-            InstanceUpdate(
-                instance.id,
-                status=InstanceStatus.FAILED,
-                end_time=now,
-                result="lost: the server stopped while the instance ran",
-            )
+            InstanceUpdate(instance.id, status=InstanceStatus.FAILED, end_time=now, result=result)
         )
         for listener in self._final_listeners:
             listener(job, instance, now)

@@ -1,7 +1,15 @@
-"""How a run gets going: prepared ahead of its due instant, released with its batch,
-admitted under its job's MaxConcurrency (or ended: disabled, rejected; or held back while this
-server's lease is in doubt), then handed to the worker or, for a distributed run, to its task
-master; its timeout is armed as it starts."""
+"""How a run gets going: claimed and prepared ahead of its due instant, released with its
+batch, admitted under its job's MaxConcurrency (or ended: disabled, rejected; or held back
+while this server's lease is in doubt), then handed to the worker or, for a distributed run,
+to its task master; its timeout is armed as it starts.
+
+The start claim (issue 21): before an attempt goes to a worker, the instance is stored READY
+with that attempt. A server that dies between handing a run to its worker and writing it
+RUNNING leaves READY behind, never WAITING, so whoever recovers the instance knows the attempt
+may have started and runs the next one instead (engine/recovery.py): no attempt runs twice.
+A planned fire is claimed with its preparation, ``prepare_ahead_ms`` before its instant, so
+the claim is written by then and costs the fire no wait; a run started at once (a trigger, a
+retry, a late fire) waits for its claim's batch to be written (a few milliseconds)."""
 
 from __future__ import annotations
 
@@ -81,19 +89,83 @@ class RunLaunch:
         self._fence = fence  # True: this server's lease is in doubt, hold fires back
         self.slots = ConcurrencySlots()
 
+    # -- the start claim ----------------------------------------------------------------------
+    def claim(self, run: Run) -> None:
+        """Queue the claim to start the run's current attempt (stored READY), once. A first
+        attempt's claim is written ahead of the writer's queue (no update of its instance is
+        queued before it: a planned fire or a trigger was inserted by the store itself); a
+        retry's waits its turn behind the updates that ended the attempt before."""
+        if run.claimed_attempt == run.attempt:
+            return
+        claim = InstanceUpdate(run.instance.id, status=InstanceStatus.READY, attempt=run.attempt)
+        run.claimed_attempt = run.attempt
+        run.claim_first = run.state in (RunState.NEW, RunState.PLANNED)
+        if run.claim_first:
+            run.claim_seq = self._writer.update_first(claim)
+        else:
+            run.claim_seq = self._writer.update(claim)
+
+    def _claimed(self, run: Run) -> bool:
+        """Is the claim of the run's current attempt in the store?"""
+        return run.claimed_attempt == run.attempt and self._writer.written(
+            run.claim_seq, first=run.claim_first
+        )
+
+    def _once_claimed(self, run: Run, then: Callable[[Run], None]) -> None:
+        """Claim the run's attempt and carry on with ``then`` once the claim is written, if
+        the run is where it was (not stopped, dropped or handed over meanwhile)."""
+        self.claim(run)
+        state, attempt = run.state, run.attempt
+
+        def written() -> None:
+            if run.state is state and run.attempt == attempt:
+                then(run)
+
+        self._writer.when_written(run.claim_seq, written, first=run.claim_first)
+
+    def _release_once_claimed(self, runs: list[Run]) -> None:
+        """Fires due whose claims are not written yet: released together once they are."""
+        for run in runs:
+            self.claim(run)
+        last = max(runs, key=lambda run: (run.claim_first, run.claim_seq))
+        attempts = [(run, run.attempt) for run in runs]
+
+        def written() -> None:
+            self.release_batch(
+                [r for r, a in attempts if r.state is RunState.PLANNED and r.attempt == a]
+            )
+
+        self._writer.when_written(last.claim_seq, written, first=last.claim_first)
+
+    def unclaim(self, run: Run) -> InstanceUpdate | None:
+        """The update that takes back the claim of a run that never went to a worker (it is
+        dropped at a stop: stored WAITING again, as before its claim), None if it has none."""
+        if run.claimed_attempt is None or run.state.launched:
+            return None
+        first = run.claimed_attempt == 0
+        return InstanceUpdate(
+            run.instance.id,
+            status=InstanceStatus.WAITING,
+            attempt=0 if first else run.claimed_attempt - 1,
+            only_if_status=frozenset({InstanceStatus.READY}),
+        )
+
     # -- before the due instant --------------------------------------------------------------
     def plan_preparing(self, run: Run) -> None:
-        """A planned fire is made ready shortly before its due instant (not a misfire: it
-        is released at once)."""
-        if self._preparing is not None and self._prepare_ahead_ms > 0 and not run.misfire:
+        """A planned fire is claimed, and made ready, shortly before its due instant (not a
+        misfire: it is released at once)."""
+        if self._prepare_ahead_ms > 0 and not run.misfire:
             due = run.instance.schedule_time - self._prepare_ahead_ms
             run.own_timer(self._timers.call_at(due, self._prepare, run))
 
     def _prepare(self, run: Run) -> None:
-        """Shortly before the due instant: let the worker make the run ready, if it will
-        start (enabled, under MaxConcurrency now)."""
+        """Shortly before the due instant: claim the start, and let the worker make the run
+        ready, if it will start (enabled, under MaxConcurrency now)."""
         run.timer = None
-        if self._preparing is None or run.state is not RunState.PLANNED:
+        if run.state is not RunState.PLANNED:
+            return
+        self.claim(run)
+        if self._preparing is None:
             return
         job = self._job_lookup(run.instance.job_id) or run.job
         if (
@@ -109,6 +181,10 @@ class RunLaunch:
     def release_batch(self, runs: list[Run]) -> None:
         """The due instant of a batch of fires (``DueFires``): the worker gets every one
         admitted first, so the code of prepared runs starts before the bookkeeping of any."""
+        claimed = [run for run in runs if self._claimed(run)]
+        if len(claimed) < len(runs):  # the others go once their claims are written
+            self._release_once_claimed([run for run in runs if not self._claimed(run)])
+            runs = claimed
         at = self._timers.now_ms()
         admitted: list[tuple[Run, RunRequest | None]] = []
         for run in runs:
@@ -186,6 +262,9 @@ class RunLaunch:
     def launch(self, run: Run, at: int | None = None, *, submitted: bool = False) -> None:
         """Hand the run to the worker (unless ``submitted`` already: then it is RUNNING) and
         record its start; its timeout is armed."""
+        if not submitted and not self._claimed(run):
+            self._once_claimed(run, self.launch)
+            return
         instance, job = run.instance, run.job
         at = self._timers.now_ms() if at is None else at
         if not submitted:
@@ -224,15 +303,17 @@ class RunLaunch:
                 if run.state.launched:
                     endings.attempt_ended(run, outcome, at, self.launch)
 
+        def progress(text: str) -> None:
+            self._writer.update(InstanceUpdate(instance_id=iid, progress=text[:4000]))
+
+        def workers(text: str) -> None:
+            self._writer.update(InstanceUpdate(instance_id=iid, worker=text[:1000]))
+
         hooks = MasterHooks(
             done=done,
             log=lambda text: endings.engine_log(run, text),
-            progress=lambda text: self._writer.update(
-                InstanceUpdate(instance_id=iid, progress=text[:4000])
-            ),
-            workers=lambda text: self._writer.update(
-                InstanceUpdate(instance_id=iid, worker=text[:1000])
-            ),
+            progress=progress,
+            workers=workers,
             task_ended=lambda status: self._metrics.tasks.labels(status=status.name.lower()).inc(),
             task_retried=self._metrics.task_retries.inc,
         )

@@ -16,7 +16,8 @@ Any live state may end (ENDED: rejected, removed, stopped, finished) or be dropp
 withdrawn before it fired, handed off, or left to the server that adopts it). The timer a state
 owns is cancelled by every move out of it, so no timer outlives the state it was armed for:
 PLANNED owns its preparing timer or its fence re-check, WAITING_RETRY its retry, RUNNING its
-timeout.
+timeout. No move to RUNNING happens before the attempt's start claim is written (READY in the
+store, run_launch.py): until then the run waits where it is, in NEW, PLANNED or WAITING_RETRY.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class RunState(enum.Enum):
 
 _ENDS = frozenset({RunState.ENDED, RunState.DROPPED})
 LEGAL_MOVES: dict[RunState, frozenset[RunState]] = {
-    RunState.NEW: frozenset({RunState.PLANNED, RunState.WAITING_RETRY, RunState.RUNNING}),
+    # a run started at once waits in NEW for its start claim: it may be stopped or handed
+    # over meanwhile
+    RunState.NEW: frozenset({RunState.PLANNED, RunState.WAITING_RETRY, RunState.RUNNING}) | _ENDS,
     RunState.PLANNED: frozenset({RunState.RUNNING}) | _ENDS,
     RunState.WAITING_RETRY: frozenset({RunState.RUNNING}) | _ENDS,
     RunState.RUNNING: frozenset({RunState.STOPPING, RunState.WAITING_RETRY}) | _ENDS,
@@ -113,6 +116,11 @@ class Run:
     route_draw: float = field(default_factory=random.random)
     # attempts lost before they started, sent again without using up a retry (run_endings)
     resends: int = 0
+    # the start claim (run_launch.py): the attempt it was queued for, and its sequence
+    # number in the batch writer; the attempt goes to a worker only once that is written
+    claimed_attempt: int | None = None
+    claim_seq: int = 0
+    claim_first: bool = False  # written ahead of the writer's queue (``update_first``)
 
     def move(self, to: RunState, timer: Cancellable | None = None) -> None:
         """Go to state ``to`` (owning ``timer``, if any); the timer of the state left is

@@ -150,10 +150,19 @@ class RunManager:
         self.launch.slots.take(run)
         self.launch.launch(run)
 
-    def resume_retry(self, instance: Instance, job: Job, delay_s: float) -> None:
-        """Retry an instance (attempt + 1) after ``delay_s``, e.g. one lost in a crash. It
-        holds no MaxConcurrency slot: a fire due meanwhile must not be rejected because a
-        server went away."""
+    def resume_retry(
+        self,
+        instance: Instance,
+        job: Job,
+        delay_s: float,
+        *,
+        lost: bool = False,
+        free: bool = False,
+    ) -> None:
+        """Retry an instance (attempt + 1) after ``delay_s``, e.g. one lost in a crash
+        (``lost``: a system retry; ``free``: it does not use up one of the job's retries).
+        It holds no MaxConcurrency slot: a fire due meanwhile must not be rejected because
+        a server went away."""
         if instance.id in self._runs:
             return
         run = self._hold(
@@ -162,9 +171,10 @@ class RunManager:
                 job=job,
                 attempt=instance.attempt,
                 designation=instance.designation,
+                resends=int(free),
             )
         )
-        self.endings.schedule_retry(run, delay_s, self.launch.launch)
+        self.endings.schedule_retry(run, delay_s, self.launch.launch, lost=lost)
 
     def _hold(self, run: Run) -> Run:
         self._runs[run.instance.id] = run
@@ -234,6 +244,7 @@ class RunManager:
         hands them over. Returns them."""
         given = [r for r in self._runs.values() if not r.state.launched]
         for run in given:
+            self._unclaim(run)  # written before the hand-over (it flushes the writer first)
             self._drop(run)
         return given
 
@@ -266,13 +277,22 @@ class RunManager:
                 run.use_job(job)
 
     def cancel_timers(self) -> None:
-        """Shutdown: forget planned fires and pending retries (they stay stored and are
-        recovered); running runs lose their timeouts (the worker stops them)."""
+        """Shutdown: forget planned fires and pending retries (they stay stored, their start
+        claims taken back, and are recovered); running runs lose their timeouts (the worker
+        stops them)."""
         for run in list(self._runs.values()):
             if run.state.launched:
                 run.own_timer(None)
             else:
+                self._unclaim(run)
                 self._drop(run)
+
+    def _unclaim(self, run: Run) -> None:
+        """A run that never went to a worker leaves here: its start claim, if written, is
+        taken back, so that whoever takes it up next does not count the attempt as lost."""
+        update = self.launch.unclaim(run)
+        if update is not None:
+            self._writer.update(update)
 
     def _ended_run(self, run: Run) -> None:
         """``RunEndings`` wrote the run's final status: it is no longer held here."""

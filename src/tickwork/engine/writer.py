@@ -10,7 +10,9 @@ server's memory stay bounded while the printer waits on its own output."""
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
+from collections.abc import Callable
 
 from tickwork.domain.models import InstanceUpdate, LogLine
 from tickwork.engine.due_fires import FireGuard
@@ -43,13 +45,50 @@ class BatchWriter:
         self._updates_queued = self._logs_queued = 0
         self._updates_written = self._logs_written = 0
         self._written = asyncio.Condition()
+        # the updates written ahead of the queue (``update_first``), counted the same way
+        self._firsts: list[InstanceUpdate] = []
+        self._firsts_queued = self._firsts_written = 0
+        # per lane (True: the first), (sequence number, order, callback): told once the
+        # update of that number is written
+        self._when_written: dict[bool, list[tuple[int, int, Callable[[], None]]]] = {
+            False: [],
+            True: [],
+        }
+        self._when_order = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="tickwork-batch-writer")
 
-    def update(self, update: InstanceUpdate) -> None:
+    def update(self, update: InstanceUpdate) -> int:
+        """Queue the update; its sequence number (``written``, ``when_written``)."""
         self._updates.append(update)
         self._updates_queued += 1
+        self._kick()
+        return self._updates_queued
+
+    def update_first(self, update: InstanceUpdate) -> int:
+        """Queue an update to be written ahead of the queued ones, in a statement of its own,
+        and without stepping aside for due fires: a start claim (engine/run_launch.py), which
+        a run waits for, of an instance that has no update queued (so the order of one
+        instance's updates holds). Its sequence number (``written(first=True)``)."""
+        self._firsts.append(update)
+        self._firsts_queued += 1
+        self._kick()
+        return self._firsts_queued
+
+    def written(self, seq: int, *, first: bool = False) -> bool:
+        """Is the update of sequence number ``seq`` (and every one before it in its lane:
+        ``first``, those of ``update_first``) written?"""
+        return (self._firsts_written if first else self._updates_written) >= seq
+
+    def when_written(self, seq: int, callback: Callable[[], None], *, first: bool = False) -> None:
+        """Call ``callback`` (on the loop) once the update ``seq`` of its lane is written: a
+        start claim lets its run go only once it is in the store."""
+        if self.written(seq, first=first):
+            asyncio.get_running_loop().call_soon(callback)
+            return
+        self._when_order += 1
+        heapq.heappush(self._when_written[first], (seq, self._when_order, callback))
         self._kick()
 
     def log(self, line: LogLine) -> None:
@@ -88,11 +127,15 @@ class BatchWriter:
         if self._task is None:
             await self._write_all()
             return
-        updates, logs = self._updates_queued, self._logs_queued
+        updates, logs, firsts = self._updates_queued, self._logs_queued, self._firsts_queued
         self._wake.set()
         async with self._written:
             await self._written.wait_for(
-                lambda: self._updates_written >= updates and self._logs_written >= logs
+                lambda: (
+                    self._updates_written >= updates
+                    and self._logs_written >= logs
+                    and self._firsts_written >= firsts
+                )
             )
 
     async def close(self) -> None:
@@ -112,8 +155,38 @@ class BatchWriter:
             if self._closing:
                 return
 
+    def _tell_written(self, *, first: bool = False) -> None:
+        waiting = self._when_written[first]
+        written = self._firsts_written if first else self._updates_written
+        while waiting and waiting[0][0] <= written:
+            callback = heapq.heappop(waiting)[2]
+            try:
+                callback()
+            except Exception:  # one waiter's bug must not stop the writer
+                log.exception("a callback waiting for a written update failed")
+
+    async def _write_firsts(self) -> None:
+        """The updates queued to go first, in one statement (put back if it fails)."""
+        firsts, self._firsts = self._firsts, []
+        try:
+            await self._store.update_instances(firsts)
+        except Exception:
+            log.exception("writing %d start claims failed; retrying", len(firsts))
+            self._firsts[:0] = firsts
+            if self._closing:
+                raise
+            await asyncio.sleep(0.5)
+            return
+        self._firsts_written += len(firsts)
+        self._tell_written(first=True)
+        async with self._written:
+            self._written.notify_all()
+
     async def _write_all(self) -> None:
-        while self._updates or self._logs:
+        while self._updates or self._logs or self._firsts:
+            if self._firsts:  # ahead of the queue, and of the fires (they wait for these)
+                await self._write_firsts()
+                continue
             if self._fires is not None and not self._closing:
                 await self._fires.step_aside()
             updates, self._updates = self._updates[:MAX_BATCH], self._updates[MAX_BATCH:]
@@ -128,6 +201,7 @@ class BatchWriter:
                 self._updates_written += len(updates)
                 self._logs_written += len(logs)
                 self._open_room(closing=self._closing)
+                self._tell_written()
                 async with self._written:
                     self._written.notify_all()
             except Exception:

@@ -356,7 +356,8 @@ class Store(Protocol):
         not hold is not applied. Returns the ids that were updated, in the order given."""
 
     async def delete_unstarted(self, instance_ids: Sequence[int]) -> int:
-        """Delete the given instances that are still WAITING and never started (fires
+        """Delete the given instances that are still WAITING, or READY (claimed to start by
+        the caller, which withdraws them before they did), and never started (fires
         withdrawn before their due instant), with their logs. Others stay. Returns how many
         were deleted."""
 

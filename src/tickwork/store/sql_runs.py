@@ -451,12 +451,13 @@ class SqlRuns(SqlBase):
             await conn.execute(stmt, batch)
 
     async def delete_unstarted(self, instance_ids: Sequence[int]) -> int:
-        """Delete the WAITING, never started instances among ``instance_ids``."""
+        """Delete the never started instances among ``instance_ids``: WAITING, or READY
+        (claimed to start, by the caller that withdraws them before they did)."""
         if not instance_ids:
             return 0
         stmt = sa.delete(instances).where(
             instances.c.id.in_(list(instance_ids)),
-            instances.c.status == int(InstanceStatus.WAITING),
+            instances.c.status.in_([int(InstanceStatus.WAITING), int(InstanceStatus.READY)]),
             instances.c.start_time.is_(None),
         )
         async with self._write() as conn:

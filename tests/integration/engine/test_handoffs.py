@@ -140,10 +140,12 @@ async def test_runs_waiting_for_a_worker_go_to_the_server_an_agent_joins(
 
         await wait_for(retry_waiting, within=15)
         once_run, _ = await jobs.trigger(SYSTEM, once.id)
-        assert {r.instance_id for r in first.engine.worker.parked()} == {
-            retried_run.id,
-            once_run.id,
-        }
+
+        async def both_waiting() -> bool:  # the trigger's, once its start claim is written
+            parked = {r.instance_id for r in first.engine.worker.parked()}
+            return parked == {retried_run.id, once_run.id}
+
+        await wait_for(both_waiting, within=15)
         async with served(second) as base_url:
             ran = await agent_runs(second, base_url, count=2)
         assert ran == {retried_run.id: 1, once_run.id: 0}

@@ -387,6 +387,24 @@ async def test_delete_unstarted_deletes_only_waiting_never_started(
     assert again.schedule_time == waiting.schedule_time
 
 
+async def test_delete_unstarted_deletes_a_fire_claimed_to_start_but_not_a_started_one(
+    store: Store, seed: Seed
+) -> None:
+    """READY: a start claimed (engine/run_launch.py) by the server that withdraws the fire
+    before it started; one with a start time began an attempt before and stays."""
+    job = await seed.job()
+    claimed, retrying = await store.plan_fires(
+        [
+            seed.fire(job, 1, status=S.READY),
+            seed.fire(job, 2, status=S.READY, start_time=5, attempt=1),
+        ],
+        [],
+    )
+    assert await store.delete_unstarted([claimed.id, retrying.id]) == 1
+    assert await store.get_instance(claimed.id) is None
+    assert await store.get_instance(retrying.id) is not None
+
+
 async def test_instance_copies_are_not_the_inputs(store: Store, seed: Seed) -> None:
     job = await seed.job()
     fire = seed.fire(job, 1)

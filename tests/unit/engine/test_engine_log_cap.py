@@ -84,7 +84,8 @@ def engine(limits: LogLimits) -> tuple[RunManager, RecordingStore, EngineMetrics
     return runs, store, metrics
 
 
-def start(runs: RunManager, instance_id: int = 1) -> None:
+async def start(runs: RunManager, instance_id: int = 1) -> None:
+    """Start a run; it goes to the worker once its start claim is written."""
     instance = Instance(
         id=instance_id,
         job_id=7,
@@ -95,6 +96,7 @@ def start(runs: RunManager, instance_id: int = 1) -> None:
         schedule_time=0,
     )
     runs.start_now(instance, JOB)
+    await runs._writer.flush()
 
 
 async def stored(runs: RunManager, store: RecordingStore) -> list[tuple[int, str]]:
@@ -104,7 +106,7 @@ async def stored(runs: RunManager, store: RecordingStore) -> list[tuple[int, str
 
 async def test_an_attempt_keeps_its_head_and_tail_and_one_line_for_the_rest() -> None:
     runs, store, metrics = engine(LogLimits(max_bytes=0, max_lines=100))
-    start(runs)
+    await start(runs)
     for n in range(1, 10_001):
         runs.log(1, 0, n, f"line {n}")
     assert len(await stored(runs, store)) == 90  # the head is written as it comes
@@ -126,11 +128,12 @@ async def test_an_attempt_keeps_its_head_and_tail_and_one_line_for_the_rest() ->
 
 async def test_each_attempt_has_its_own_cut() -> None:
     runs, store, _ = engine(LogLimits(max_bytes=0, max_lines=10))
-    start(runs)
+    await start(runs)
     for n in range(30):
         runs.log(1, 0, n, f"first {n}")
     runs.finished(1, 0, RunOutcome(InstanceStatus.FAILED, "exit code 1"), 100)
-    await asyncio.sleep(0.01)  # the retry (attempt interval 0) starts attempt 1
+    await asyncio.sleep(0.01)  # the retry (attempt interval 0) claims attempt 1 ...
+    await runs._writer.flush()  # ... which starts once its claim is written
     for n in range(30):
         runs.log(1, 1, n, f"second {n}")
     runs.finished(1, 1, OK, 200)
@@ -149,7 +152,7 @@ async def test_each_attempt_has_its_own_cut() -> None:
 async def test_lines_of_an_attempt_that_is_not_running_are_dropped() -> None:
     runs, store, metrics = engine(LogLimits(max_bytes=0, max_lines=10))
     runs.log(1, 0, 1, "before the run is held")
-    start(runs)
+    await start(runs)
     runs.log(1, 3, 2, "an attempt that is not this one")
     runs.log(1, 0, 3, "kept")
     runs.finished(1, 0, OK, 4)
@@ -160,7 +163,7 @@ async def test_lines_of_an_attempt_that_is_not_running_are_dropped() -> None:
 
 async def test_what_the_worker_dropped_counts_in_the_truncation_line() -> None:
     runs, store, _ = engine(LogLimits(max_bytes=0, max_lines=10))
-    start(runs)
+    await start(runs)
     for n in range(10):  # a worker that cut its copy: its head and its tail
         runs.log(1, 0, n, f"line {n}")
     cut_by_worker = RunOutcome(InstanceStatus.SUCCESS, "ok", dropped_lines=500, dropped_bytes=4_000)
@@ -173,7 +176,7 @@ async def test_what_the_worker_dropped_counts_in_the_truncation_line() -> None:
 
 async def test_unbounded_logs_keep_every_line() -> None:
     runs, store, _ = engine(LogLimits(max_bytes=0, max_lines=0))
-    start(runs)
+    await start(runs)
     for n in range(5_000):
         runs.log(1, 0, n, str(n))
     runs.finished(1, 0, OK, 9)

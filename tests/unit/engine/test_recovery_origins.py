@@ -1,7 +1,8 @@
 """Recovery of overdue fires by where they come from (engine/recovery.py, ``Origin``), on a
 fake clock with the real run manager: fires adopted from a server that died (or handed over
 by one that stops) while this one ran all run, late, one after another under MaxConcurrency;
-fires found overdue at start follow the misfire rules as before; a skip names its cause."""
+fires found overdue at start follow the misfire rules as before; a skip names its cause; an
+attempt its dead server had claimed or was running runs again as the next attempt."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from test_run_lifecycle import JOB, NOW, OK, Rig
 from tickwork.domain.enums import InstanceStatus, TriggerType
 from tickwork.domain.models import Instance, InstanceUpdate, Job
 from tickwork.engine.job_registry import JobRegistry
-from tickwork.engine.recovery import Origin, Recovery
+from tickwork.engine.recovery import LOST_WITH_SERVER_RESENDS, Origin, Recovery
 from tickwork.engine.run_launch import SLOT_RETRY_S
 from tickwork.engine.schedules import ScheduleCache
+from tickwork.worker.abc import RunOutcome
 
 EVERY_SECOND = "* * * * * ?"
 THRESHOLD = 5000
@@ -98,7 +100,7 @@ async def test_fires_adopted_late_all_run_one_after_another() -> None:
     await recovery(rig, rig.timers).recover(fires, Origin.ADOPTED)
     rig.timers.advance(0)
     assert [r.instance_id for r in rig.worker.submitted] == [1]  # the next waits for its slot
-    assert rig.writer.statuses(2) == []  # not rejected
+    assert rig.writer.statuses(2) == [InstanceStatus.READY]  # claimed, not rejected
     rig.runs.finished(1, 0, OK, rig.timers.now + 5)
     rig.timers.advance(int(SLOT_RETRY_S * 1000))
     assert [r.instance_id for r in rig.worker.submitted] == [1, 2]
@@ -116,7 +118,7 @@ async def test_a_fire_handed_over_at_a_stop_that_came_due_meanwhile_runs_late() 
     await recovery(rig, rig.timers).recover([fire], Origin.TAKEN_UP)
     rig.timers.advance(0)
     assert [r.instance_id for r in rig.worker.submitted] == [1]
-    assert rig.writer.statuses(1) == [InstanceStatus.RUNNING]
+    assert rig.writer.statuses(1) == [InstanceStatus.READY, InstanceStatus.RUNNING]
 
 
 async def test_a_late_fire_waits_for_its_slot_only_until_the_misfire_threshold() -> None:
@@ -126,9 +128,10 @@ async def test_a_late_fire_waits_for_its_slot_only_until_the_misfire_threshold()
     rig.timers.advance(2000)
     await recovery(rig, rig.timers).recover([fire], Origin.ADOPTED)
     rig.timers.advance(THRESHOLD - 1000 - 50)
-    assert rig.writer.statuses(1) == []  # still waiting: run 9 holds the only slot
+    # claimed, and still waiting: run 9 holds the only slot
+    assert rig.writer.statuses(1) == [InstanceStatus.READY]
     rig.timers.advance(100)
-    assert rig.writer.statuses(1) == [InstanceStatus.REJECTED]
+    assert rig.writer.statuses(1) == [InstanceStatus.READY, InstanceStatus.REJECTED]
 
 
 async def test_fires_found_overdue_at_start_follow_the_misfire_rules_as_before() -> None:
@@ -154,3 +157,60 @@ async def test_a_skip_past_the_threshold_names_its_cause() -> None:
         await recovery(rig, rig.timers).recover(fires, origin)
         assert rig.writer.last(1).status == InstanceStatus.SKIPPED
         assert rig.writer.last(1).result == f"skipped by the misfire policy: {cause}"
+
+
+async def test_an_attempt_its_server_claimed_runs_again_as_the_next_attempt() -> None:
+    """READY: the dead server claimed attempt 0 and may have started it. Attempt 0 is never
+    started again: attempt 1 runs at once, using none of the job's retries (the job has
+    none), still a scheduled fire (it may never have started: not a system retry)."""
+    rig = Rig(job=JOB_1S)
+    claimed = replace(planned(rig, 1, NOW + 1000), status=InstanceStatus.READY)
+    rig.timers.advance(3000)
+    await recovery(rig, rig.timers).recover([claimed], Origin.ADOPTED)
+    rig.timers.advance(0)
+    lost = rig.writer.updates[0]
+    assert lost.status == InstanceStatus.WAITING and lost.trigger_type is None
+    assert (lost.result or "").startswith("its server stopped around its start")
+    assert [(r.instance_id, r.attempt) for r in rig.worker.submitted] == [(1, 1)]
+    assert [r.trigger_type for r in rig.worker.submitted] == [TriggerType.SCHEDULED]
+    rig.runs.finished(1, 1, OK, rig.timers.now)
+    assert rig.writer.last(1).status == InstanceStatus.SUCCESS
+
+
+async def test_a_run_lost_with_its_server_again_and_again_ends_failed() -> None:
+    rig = Rig(job=JOB_1S)
+    running = replace(
+        planned(rig, 1, NOW), status=InstanceStatus.RUNNING, attempt=LOST_WITH_SERVER_RESENDS
+    )
+    await recovery(rig, rig.timers).recover([running], Origin.ADOPTED)
+    rig.timers.advance(0)
+    assert rig.worker.submitted == []
+    last = rig.writer.last(1)
+    assert last.status == InstanceStatus.FAILED
+    assert last.result == "lost: the server stopped while this attempt ran"
+
+
+async def test_a_run_lost_with_its_server_is_a_system_retry_that_leaves_the_retries() -> None:
+    job = replace(JOB_1S, max_attempt=1, attempt_interval=0)
+    rig = Rig(job=job)
+    running = replace(planned(rig, 1, NOW), status=InstanceStatus.RUNNING)
+    store = FakeStore(job)
+    found = Recovery(
+        store,  # type: ignore[arg-type]
+        runs=rig.runs,
+        writer=Flushing(rig),  # type: ignore[arg-type]
+        jobs=JobRegistry(store),
+        schedules=ScheduleCache(store),  # type: ignore[arg-type]
+        hand_offs=StayHere(),  # type: ignore[arg-type]
+        metrics=rig.metrics,
+        misfire_threshold_ms=THRESHOLD,
+        final_listeners=(),
+        clock=rig.timers.now_ms,
+    )
+    await found.recover([running], Origin.ADOPTED)
+    rig.timers.advance(0)
+    assert rig.writer.updates[0].trigger_type == TriggerType.SYSTEM_RETRY
+    assert [r.trigger_type for r in rig.worker.submitted] == [TriggerType.SYSTEM_RETRY]
+    rig.runs.finished(1, 1, RunOutcome(InstanceStatus.FAILED, "exit code 1"), rig.timers.now)
+    rig.timers.advance(0)  # the job's one retry is still there
+    assert [r.attempt for r in rig.worker.submitted] == [1, 2]

@@ -5,6 +5,7 @@ real and nothing runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -32,14 +33,40 @@ FAILED = RunOutcome(InstanceStatus.FAILED, "exit code 1")
 
 
 class RecordingWriter:
-    """What the batch writer would store."""
+    """What the batch writer would store. Each update is written at once, unless ``held``:
+    then only when ``write`` is called (and those waiting for it are told)."""
 
     def __init__(self) -> None:
         self.updates: list[InstanceUpdate] = []
         self.lines: list[LogLine] = []
+        self.held = False
+        self._written = 0
+        self._waiting: list[tuple[int, Callable[[], None]]] = []
 
-    def update(self, update: InstanceUpdate) -> None:
+    def update(self, update: InstanceUpdate) -> int:
         self.updates.append(update)
+        if not self.held:
+            self._written = len(self.updates)
+        return len(self.updates)
+
+    def update_first(self, update: InstanceUpdate) -> int:
+        return self.update(update)  # one lane here: everything is written in order
+
+    def written(self, seq: int, *, first: bool = False) -> bool:
+        return self._written >= seq
+
+    def when_written(self, seq: int, callback: Callable[[], None], *, first: bool = False) -> None:
+        if self.written(seq):
+            callback()
+        else:
+            self._waiting.append((seq, callback))
+
+    def write(self) -> None:
+        """The held updates are written now."""
+        self._written = len(self.updates)
+        waiting, self._waiting = self._waiting, []
+        for _, callback in waiting:
+            callback()
 
     def log(self, line: LogLine) -> None:
         self.lines.append(line)
@@ -157,7 +184,8 @@ def test_a_planned_fire_is_released_at_its_due_instant_and_not_before() -> None:
     rig.timers.advance(1)
     assert [r.instance_id for r in rig.worker.submitted] == [1]
     assert rig.runs.state_of(1) is RunState.RUNNING
-    assert rig.writer.statuses(1) == [InstanceStatus.RUNNING]
+    # the start claimed, then the start recorded
+    assert rig.writer.statuses(1) == [InstanceStatus.READY, InstanceStatus.RUNNING]
     assert rig.writer.last(1).start_time == NOW + 1000
     assert rig.running() == 1
     rig.runs.finished(1, 0, OK, NOW + 1500)
@@ -411,7 +439,7 @@ def test_a_kill_its_worker_never_confirmed_is_recorded_as_pending_then_lost() ->
     rig.runs.start_now(rig.instance(1, due=NOW, trigger_type=TriggerType.API), JOB)
     rig.runs.stop(1, "alice")
     assert rig.runs.state_of(1) is RunState.STOPPING  # pending: not recorded killed yet
-    assert rig.writer.statuses(1) == [InstanceStatus.RUNNING]
+    assert rig.writer.statuses(1) == [InstanceStatus.READY, InstanceStatus.RUNNING]
     gone = RunOutcome(InstanceStatus.FAILED, "worker w was lost: silent for 10 s", lost=True)
     rig.runs.finished(1, 0, gone, rig.timers.now)
     last = rig.writer.last(1)
@@ -426,3 +454,71 @@ def test_a_late_outcome_is_written_to_the_instances_log() -> None:
     assert line.attempt == 0 and line.line.startswith("[tickwork] late outcome: attempt 1")
     assert "agent-a:1" in line.line and "success (done)" in line.line
     assert rig.writer.updates == []  # the status stays what was decided
+
+
+# -- the start claim -------------------------------------------------------------------------------
+def test_no_attempt_goes_to_the_worker_before_its_start_claim_is_written() -> None:
+    rig = Rig()
+    rig.writer.held = True
+    rig.runs.start_now(rig.instance(1, due=NOW, trigger_type=TriggerType.API), JOB)
+    assert rig.writer.statuses(1) == [InstanceStatus.READY]
+    assert rig.writer.updates[-1].attempt == 0
+    assert rig.worker.submitted == [] and rig.runs.state_of(1) is RunState.NEW
+    rig.writer.write()
+    assert [r.instance_id for r in rig.worker.submitted] == [1]
+    assert rig.writer.statuses(1) == [InstanceStatus.READY, InstanceStatus.RUNNING]
+
+
+def test_a_retry_claims_its_own_attempt_before_it_starts() -> None:
+    job = replace(JOB, max_attempt=1, attempt_interval=0)
+    rig = Rig(job=job)
+    rig.runs.start_now(rig.instance(1, due=NOW, trigger_type=TriggerType.API), job)
+    rig.writer.held = True
+    rig.runs.finished(1, 0, FAILED, rig.timers.now)
+    rig.timers.advance(0)
+    claim = rig.writer.updates[-1]
+    assert (claim.status, claim.attempt) == (InstanceStatus.READY, 1)
+    assert len(rig.worker.submitted) == 1  # the retry waits for its claim
+    rig.writer.write()
+    assert [r.attempt for r in rig.worker.submitted] == [0, 1]
+
+
+def test_a_planned_fire_is_claimed_ahead_and_a_late_claim_holds_it_back() -> None:
+    job = replace(JOB, max_concurrency=2)
+    rig = Rig(job=job, prepare_ahead_ms=200)
+    rig.runs.arm(rig.instance(1), job)
+    rig.runs.arm(rig.instance(2, due=NOW + 1100), job)
+    rig.timers.advance(800)  # 200 ms before the first is due: it is claimed
+    assert rig.writer.statuses(1) == [InstanceStatus.READY] and rig.writer.statuses(2) == []
+    rig.writer.held = True
+    rig.timers.advance(100)  # the second is claimed, and that claim is slow to be written
+    rig.timers.advance(100)
+    assert [r.instance_id for r in rig.worker.submitted] == [1]  # claimed in time: on time
+    rig.timers.advance(100)
+    assert [r.instance_id for r in rig.worker.submitted] == [1]  # due, but not claimed yet
+    rig.timers.advance(50)
+    rig.writer.write()
+    assert [r.instance_id for r in rig.worker.submitted] == [1, 2]
+    assert rig.writer.last(2).start_time == NOW + 1150  # started when its claim was written
+
+
+def test_a_claim_is_taken_back_when_the_run_leaves_unstarted() -> None:
+    rig = Rig(prepare_ahead_ms=200)
+    rig.runs.arm(rig.instance(1), JOB)
+    rig.timers.advance(900)
+    assert rig.writer.statuses(1) == [InstanceStatus.READY]
+    (given,) = rig.runs.give_up_unlaunched()  # a graceful stop hands it over
+    assert given.instance.id == 1
+    back = rig.writer.updates[-1]
+    assert (back.status, back.attempt) == (InstanceStatus.WAITING, 0)
+    assert back.only_if_status == frozenset({InstanceStatus.READY})
+
+
+def test_a_claim_for_a_run_stopped_while_it_waited_starts_nothing() -> None:
+    rig = Rig()
+    rig.writer.held = True
+    rig.runs.start_now(rig.instance(1, due=NOW, trigger_type=TriggerType.API), JOB)
+    rig.runs.stop(1, "alice")
+    rig.writer.write()
+    assert rig.worker.submitted == []
+    assert rig.writer.last(1).status == InstanceStatus.KILLED
