@@ -83,12 +83,14 @@ class InstanceOps:
         target = self._hand_offs.target(job, designation)
         if target is not None:  # no worker of the group here, but on that server
             instance.owner = target
+        else:  # it starts here: stored with its start claim (engine/run_launch.py)
+            instance.status = InstanceStatus.READY
         stored, created = await self._creator.create(instance)
         if created and target is not None:
             await self._store.notify_owner(target, [stored.id])
         elif created:
             self._jobs.remember(job)
-            self._runs.start_now(stored, job, designation)
+            self._runs.start_now(stored, job, designation, claimed=True)
         return stored, created
 
     async def stop(self, instance: Instance, by: str, within: float = 10.0) -> None:

@@ -133,10 +133,16 @@ class RunManager:
         self.launch.plan_preparing(run)
 
     def start_now(
-        self, instance: Instance, job: Job, designation: Designation | None = None
+        self,
+        instance: Instance,
+        job: Job,
+        designation: Designation | None = None,
+        *,
+        claimed: bool = False,
     ) -> None:
         """Start an API, rerun or backfill instance now; MaxConcurrency does not hold it back.
-        ``designation`` holds this run to some workers (else the job's designation does)."""
+        ``designation`` holds this run to some workers (else the job's designation does).
+        ``claimed``: the instance was stored with its start claim (READY, inserted so)."""
         if instance.id in self._runs:
             return
         run = self._hold(
@@ -145,6 +151,8 @@ class RunManager:
                 job=job,
                 attempt=instance.attempt,
                 designation=designation or instance.designation,
+                # a claim stored with the row: written (sequence number 0) already
+                claimed_attempt=instance.attempt if claimed else None,
             )
         )
         self.launch.slots.take(run)
