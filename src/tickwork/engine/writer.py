@@ -186,7 +186,10 @@ class BatchWriter:
         while self._updates or self._logs or self._firsts:
             if self._firsts:  # ahead of the queue, and of the fires (they wait for these)
                 await self._write_firsts()
+            if not (self._updates or self._logs):
                 continue
+            # one batch of the queue after each statement of firsts: claims coming one after
+            # another must not starve the queue
             if self._fires is not None and not self._closing:
                 await self._fires.step_aside()
             updates, self._updates = self._updates[:MAX_BATCH], self._updates[MAX_BATCH:]
