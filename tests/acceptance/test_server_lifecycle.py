@@ -74,7 +74,7 @@ def test_first_start_generates_a_key_once_and_the_cli_uses_it(
     assert json.loads(credentials.read_text()) == data
 
 
-def test_after_a_crash_runs_in_progress_fail_and_missed_fires_are_recorded(
+def test_after_a_crash_runs_in_progress_go_again_and_missed_fires_are_recorded(
     tmp_path: Path, servers: list[ServerProcess], clients: Callable[[str], httpx.Client]
 ) -> None:
     home, port = tmp_path / "home", free_port()
@@ -104,12 +104,19 @@ def test_after_a_crash_runs_in_progress_fail_and_missed_fires_are_recorded(
     restarted = ServerProcess(home, port, env)
     servers.append(restarted)
 
-    lost = until(
-        lambda: (lambda i: i if i["status"] == "failed" else None)(
+    # the attempt that was running died with its server: the next one runs, a system retry
+    # that uses none of the job's retries (it has none) (docs/multi-server.md)
+    again = until(
+        lambda: (lambda i: i if i["status"] == "running" and i["attempt"] == 1 else None)(
             api.get(f"/api/v1/instances/{run['id']}").json()
         )
     )
-    assert "server stopped" in lost["result"]
+    assert again["trigger_type"] == "system_retry"
+    log = api.get(f"/api/v1/instances/{run['id']}/logs").json()["items"]
+    assert any(
+        line["attempt"] == 0 and "the server stopped while this attempt ran" in line["line"]
+        for line in log
+    ), log
 
     def recovered() -> list[dict[str, Any]] | None:
         items = api.get(
