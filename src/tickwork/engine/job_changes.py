@@ -126,15 +126,17 @@ class JobChanges:
 
     async def _follow(self, job: Job, *, schedule_changed: bool) -> None:
         """The job was changed (its next fire stored). When its schedule changed (timing
-        fields, enabled, disabled), the fires already planned from the old one are withdrawn
-        and deleted: they never started, and the new schedule may plan the same instants
-        again."""
+        fields, enabled, disabled), the fires already planned from the old one and not due
+        yet are withdrawn and deleted: they never started, and the new schedule may plan the
+        same instants again. One due already (waiting for its start claim) is released as
+        the job now says: disabled, it is recorded REMOVED."""
         self._jobs.changed(job.id)
         self._schedules.forget(job.id)
         self._jobs.remember(job)
         self._runs.job_updated(job)
         if schedule_changed:
-            await self._store.delete_unstarted(self._runs.withdraw_planned(job.id))
+            withdrawn = self._runs.withdraw_planned(job.id, due_too=False)
+            await self._store.delete_unstarted(withdrawn)
         self._scheduler.poke()
 
     def _forget(self, job_id: int) -> None:

@@ -225,16 +225,21 @@ class RunManager:
                     del self._waiters[instance_id]
         return True
 
-    def withdraw_planned(self, job_id: int) -> list[int]:
+    def withdraw_planned(self, job_id: int, *, due_too: bool = True) -> list[int]:
         """Forget the fires of a job not yet released (its schedule changed, it was disabled
         or deleted): their timers are cancelled and what the worker prepared is discarded.
-        Returns their instance ids; the caller deletes the rows (they never started)."""
+        Returns their instance ids; the caller deletes the rows (they never started).
+        ``due_too`` False: a fire whose instant has passed (waiting for its start claim, a
+        MaxConcurrency slot or the lease) stays, and is released as the job now says (a job
+        disabled: recorded REMOVED), so that a due fire never vanishes without a trace."""
+        now = self._timers.now_ms()
         withdrawn = [
             run
             for run in self._runs.values()
             if run.instance.job_id == job_id
             and run.state is RunState.PLANNED
             and run.instance.trigger_type == TriggerType.SCHEDULED
+            and (due_too or run.instance.schedule_time >= now)
         ]
         for run in withdrawn:
             self._drop(run)
