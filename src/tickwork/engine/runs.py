@@ -239,7 +239,7 @@ class RunManager:
             if run.instance.job_id == job_id
             and run.state is RunState.PLANNED
             and run.instance.trigger_type == TriggerType.SCHEDULED
-            and (due_too or run.instance.schedule_time >= now)
+            and (due_too or run.instance.schedule_time > now)
         ]
         for run in withdrawn:
             self._drop(run)

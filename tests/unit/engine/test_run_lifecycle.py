@@ -522,3 +522,19 @@ def test_a_claim_for_a_run_stopped_while_it_waited_starts_nothing() -> None:
     rig.writer.write()
     assert rig.worker.submitted == []
     assert rig.writer.last(1).status == InstanceStatus.KILLED
+
+
+def test_a_due_fire_waiting_for_its_claim_is_not_withdrawn_and_ends_removed() -> None:
+    """Its job disabled while a fire waits past its instant for its start claim: the fire
+    is kept and recorded REMOVED once released, while one not due yet is withdrawn."""
+    rig = Rig()
+    rig.runs.arm(rig.instance(1), JOB)
+    rig.runs.arm(rig.instance(2, due=NOW + 5000), JOB)
+    rig.writer.held = True
+    rig.timers.advance(1000)  # 1 is due; its claim is not written
+    assert rig.runs.state_of(1) is RunState.PLANNED
+    assert rig.runs.withdraw_planned(7, due_too=False) == [2]
+    rig.jobs[7] = replace(JOB, status=JobStatus.DISABLED)
+    rig.writer.write()
+    assert rig.worker.submitted == []
+    assert rig.writer.last(1).status == InstanceStatus.REMOVED
